@@ -1,0 +1,40 @@
+# Pip-only workflow (no ROS install needed). On a real ROS 2 machine use colcon instead (README).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.scalehp-env.stamp
+MODEL  := models/hand_landmarker.task
+RUN    := tools/run_isolated.sh
+PYTEST_ARGS ?=
+
+.PHONY: test venv model lint bench constraints clean
+
+# Re-run setup only when what it installs changed; a warm `make test` skips straight to the tests.
+$(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh tools/build_tf2_msgs.sh \
+          tools/tf2_msgs/msg/TFMessage.msg tools/tf2_msgs/CMakeLists.txt scalehp_ros/model_bundle.py
+	VENV=$(VENV) bash tools/setup_env.sh
+	touch $@
+
+venv: $(STAMP)
+
+$(MODEL): | $(STAMP)
+	$(PY) -m scalehp_ros.model_bundle build --out $@
+
+model: $(MODEL)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) $(MODEL) lint
+	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks install their peer packages (dex-retargeting) on demand; see README "Performance".
+bench: $(STAMP) $(MODEL)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-bench.txt
+	@for b in bench/*.py; do echo "== $$b"; $(RUN) $(PY) $$b || exit 1; done
+
+# Re-pin after a deliberate upgrade: prints the environment's versions for review against constraints.txt.
+constraints: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable
+
+clean:
+	rm -rf build out .pytest_cache .ruff_cache

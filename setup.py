@@ -1,0 +1,46 @@
+"""ament_python build of scalehp_ros: `colcon build` on a ROS 2 machine, `pip install -e .` in the venv."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+PACKAGE = "scalehp_ros"
+HERE = Path(__file__).resolve().parent
+
+
+def _tree(folder: str, patterns: tuple[str, ...] = ("*",)) -> list[tuple[str, list[str]]]:
+    """data_files entries installing `folder` (recursively) under share/scalehp_ros/`folder`."""
+    entries: dict[str, list[str]] = {}
+    for pattern in patterns:
+        for path in sorted((HERE / folder).rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                rel = path.relative_to(HERE)
+                entries.setdefault(f"share/{PACKAGE}/{rel.parent}", []).append(str(rel))
+    return sorted(entries.items())
+
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=["scalehp_ros", "scalehp_ros.*", "scalehp_retarget", "scalehp_retarget.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        *_tree("launch"),
+        *_tree("config"),
+        *_tree("urdf"),
+        # The MediaPipe bundle is built at setup (python3 -m scalehp_ros.model_bundle build), never committed.
+        *_tree("models", ("*.task",)),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="scalehp_ros maintainers",
+    maintainer_email="scalehp@example.com",
+    description="Metric 3D hand tracking from one RGB camera and retargeting to a robot arm and hand.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "scalehp-build-model = scalehp_ros.model_bundle:main",
+        ],
+    },
+)

@@ -1,0 +1,124 @@
+"""Helpers for tests that use real DDS: isolated environment, distinct domain ids, node processes.
+
+Every process that initialises rclpy under the test suite gets ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+(the project's DDS isolation rule); `make test` additionally runs the suite in a private network namespace.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DISCOVERY_VAR = "ROS_AUTOMATIC_DISCOVERY_RANGE"
+_domain_lock = None  # held for the life of the test process
+
+
+def allocate_domain_id() -> int:
+    """Reserve a ROS_DOMAIN_ID (1..100) not used by another concurrent test process on this machine."""
+    global _domain_lock
+    start = os.getpid() % 100
+    for k in range(100):
+        domain = 1 + (start + k) % 100
+        handle = open(Path(tempfile.gettempdir()) / f"scalehp_ros_domain_{domain}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _domain_lock = handle
+        return domain
+    raise RuntimeError("no free ROS_DOMAIN_ID in 1..100 for this test process")
+
+
+def require_localhost_discovery() -> None:
+    """Raise unless DDS discovery is restricted to localhost in this process."""
+    if os.environ.get(DISCOVERY_VAR) != "LOCALHOST":
+        raise RuntimeError(
+            f"DDS isolation rule: rclpy initialised with {DISCOVERY_VAR}={os.environ.get(DISCOVERY_VAR)!r}. "
+            "Run the tests with `make test` (or tools/run_isolated.sh), which sets it to LOCALHOST."
+        )
+
+
+def ros_env(**extra: str) -> dict[str, str]:
+    """Environment for a child ROS process: localhost discovery, this test's domain id, repo on sys.path."""
+    require_localhost_discovery()
+    env = dict(os.environ)
+    env.update(
+        {
+            DISCOVERY_VAR: "LOCALHOST",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
+            "PYTHONUNBUFFERED": "1",
+            "RCUTILS_COLORIZED_OUTPUT": "0",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class NodeProcess:
+    """A ROS node running as a separate process (python -m MODULE or a script), stopped with SIGINT.
+
+    Output goes to a temporary log file, readable through `.output()` for assertions and failure messages.
+    """
+
+    def __init__(self, target: str, *args: str, env: dict[str, str] | None = None):
+        self._log = tempfile.NamedTemporaryFile("w+", prefix="node_", suffix=".log", delete=False)
+        cmd = [sys.executable, *([target] if target.endswith(".py") else ["-m", target]), *args]
+        self.cmd = cmd
+        self.proc = subprocess.Popen(
+            cmd, env=env or ros_env(), stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
+        )
+
+    def output(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> NodeProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        Path(self._log.name).unlink(missing_ok=True)
+
+
+def spin_until(node, predicate: Callable[[], bool], timeout: float, executor=None) -> bool:
+    """Spin `node` with a single-threaded executor until `predicate()` holds or `timeout` seconds pass."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    own = executor is None
+    if own:
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and rclpy.ok():
+            if predicate():
+                return True
+            executor.spin_once(timeout_sec=0.05)
+        return predicate()
+    finally:
+        if own:
+            executor.remove_node(node)
+            executor.shutdown()
