@@ -29,6 +29,7 @@ setup(
         *_tree("launch"),
         *_tree("config"),
         *_tree("urdf"),
+        *_tree("data"),
         # The MediaPipe bundle is built at setup (python3 -m scalehp_ros.model_bundle build), never committed.
         *_tree("models", ("*.task",)),
     ],
