@@ -23,7 +23,7 @@ done
 
 export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
 BUILD=build/tf2_msgs
-rm -rf "$BUILD"
+rm -rf "$BUILD" && mkdir -p "$(dirname "$BUILD")"
 cmake -S tools/tf2_msgs -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" -DPython3_EXECUTABLE="$PY" \
   -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
 cmake --build "$BUILD" -j "$(nproc)" >> "$BUILD.log" 2>&1 || { tail -50 "$BUILD.log"; exit 1; }
