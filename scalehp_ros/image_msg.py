@@ -1,13 +1,15 @@
 """sensor_msgs/Image <-> NumPy without cv_bridge (no ROS 2 cv_bridge wheel exists for the pip-only setup).
 
-Only the encodings the project consumes are supported: rgb8, bgr8, mono8. Every malformed message gives a
+Raw images: rgb8, bgr8 and mono8 (what the project consumes); compressed: whatever OpenCV decodes
+(jpeg, png). Every malformed message gives a
 ValueError naming the problem, never a crash deeper down.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 
@@ -51,3 +53,16 @@ def rgb_to_image_msg(rgb: np.ndarray, header=None, encoding: str = "rgb8") -> Im
     msg.step = rgb.shape[1] * 3
     msg.data = np.ascontiguousarray(data).tobytes()
     return msg
+
+
+def compressed_msg_to_rgb(msg: CompressedImage, max_pixels: int = 4096 * 4096) -> np.ndarray:
+    """Decode a sensor_msgs/CompressedImage (jpeg/png) to an HxWx3 uint8 RGB array."""
+    if not msg.data:
+        raise ValueError("empty CompressedImage")
+    buf = np.frombuffer(msg.data, dtype=np.uint8)
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot decode CompressedImage with format {msg.format!r}")
+    if bgr.shape[0] * bgr.shape[1] > max_pixels:
+        raise ValueError(f"image {bgr.shape[1]}x{bgr.shape[0]} exceeds the limit of {max_pixels} pixels")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

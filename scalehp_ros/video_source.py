@@ -1,0 +1,131 @@
+"""video_source: publishes frames of a video file or a webcam as sensor_msgs/Image + CameraInfo.
+
+Frames go out at the source's native rate (or `rate`), stamped with the node clock at capture, as rgb8 on
+`image` with sensor-data QoS; CameraInfo on `camera_info` with the same header. Intrinsics come from
+`camera_info_file` (camera_calibration YAML) or, without one, from `hfov_deg`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+
+from scalehp_ros import ros_params
+from scalehp_ros.frame_source import CameraModel, FrameSource, camera_model_for, load_calibration
+from scalehp_ros.image_msg import rgb_to_image_msg
+from scalehp_ros.ros_params import ParamSpec
+
+DEMO_VIDEO = "human_hand_video.mp4"
+
+PARAMS = (
+    ParamSpec(
+        "video_file", "", "Video file to play; empty = the bundled demo clip (unless device >= 0).", dynamic=False
+    ),
+    ParamSpec("device", -1, "Webcam device index (V4L2 /dev/videoN); -1 = play video_file.", -1, 64, dynamic=False),
+    ParamSpec("rate", 0.0, "Publish rate in Hz; 0 = the source's native frame rate.", 0.0, 240.0, dynamic=False),
+    ParamSpec("loop", False, "Restart the video file at its end."),
+    ParamSpec("max_frames", 0, "Stop after this many frames; 0 = no limit.", 0, 10_000_000),
+    ParamSpec(
+        "max_width", 0, "Downscale wider frames to this width (pixels, aspect kept); 0 = keep.", 0, 8192, dynamic=False
+    ),
+    ParamSpec(
+        "frame_id", "camera_color_optical_frame", "header.frame_id: the camera optical frame (REP 103).", dynamic=False
+    ),
+    ParamSpec(
+        "camera_info_file", "", "camera_calibration YAML with the intrinsics; empty = use hfov_deg.", dynamic=False
+    ),
+    ParamSpec(
+        "hfov_deg",
+        60.0,
+        "Horizontal field of view (degrees) for the ideal pinhole used without camera_info_file.",
+        1.0,
+        179.0,
+        dynamic=False,
+    ),
+    ParamSpec("shutdown_at_end", False, "Exit the process when the video ends (used by the demo).", dynamic=False),
+)
+
+
+def demo_video_path() -> Path:
+    """The bundled demo clip: data/ in the source tree, or share/scalehp_ros/data when installed."""
+    local = Path(__file__).resolve().parent.parent / "data" / DEMO_VIDEO
+    if local.is_file():
+        return local
+    from ament_index_python.packages import get_package_share_directory
+
+    return Path(get_package_share_directory("scalehp_ros")) / "data" / DEMO_VIDEO
+
+
+def camera_info_msg(model: CameraModel, header) -> CameraInfo:
+    info = CameraInfo()
+    info.header = header
+    info.width, info.height = model.width, model.height
+    info.distortion_model = model.distortion_model
+    info.d = [float(v) for v in model.D]
+    info.k = [float(v) for v in model.K.ravel()]
+    info.r = [float(v) for v in model.R.ravel()]
+    info.p = [float(v) for v in model.projection().ravel()]
+    return info
+
+
+class VideoSource(Node):
+    def __init__(self) -> None:
+        super().__init__("video_source")
+        self.params = ros_params.declare(self, PARAMS)
+        self.add_on_set_parameters_callback(lambda ps: ros_params.check(PARAMS, ps))
+        p = self.params
+        video = p["device"] if p["device"] >= 0 else (p["video_file"] or str(demo_video_path()))
+        self.source = FrameSource(video, loop=p["loop"], max_width=p["max_width"])
+        self.calibration = load_calibration(p["camera_info_file"]) if p["camera_info_file"] else None
+        self.model: CameraModel | None = None
+        self.image_pub = self.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        rate = p["rate"] or self.source.fps
+        self.published = 0
+        self.finished = False
+        self.timer = self.create_timer(1.0 / rate, self._tick)
+        self.get_logger().info(f"publishing {video} at {rate:.1f} Hz as {p['frame_id']}")
+
+    def _tick(self) -> None:
+        max_frames = self.get_parameter("max_frames").value
+        rgb = None if (max_frames and self.published >= max_frames) else self.source.read()
+        if rgb is None:
+            self.timer.cancel()
+            self.finished = True
+            self.get_logger().info(f"end of video after {self.published} frames")
+            return
+        h, w = rgb.shape[:2]
+        if self.model is None or (self.model.width, self.model.height) != (w, h):
+            self.model = camera_model_for(w, h, self.calibration, self.params["hfov_deg"])
+        msg = rgb_to_image_msg(rgb)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.params["frame_id"]
+        self.info_pub.publish(camera_info_msg(self.model, msg.header))
+        self.image_pub.publish(msg)
+        self.published += 1
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    try:
+        node = VideoSource()
+        while rclpy.ok() and not (node.finished and node.params["shutdown_at_end"]):
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.source.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

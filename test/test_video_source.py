@@ -1,0 +1,47 @@
+"""video_source over real DDS: frames of the bundled clip with matching CameraInfo."""
+
+import numpy as np
+import pytest
+from ros_harness import REPO, NodeProcess, spin_until
+
+from scalehp_ros.camera_model import intrinsics_from_hfov
+
+pytestmark = pytest.mark.ros
+
+
+def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image
+
+    node = Node("video_probe")
+    images, infos = [], []
+    node.create_subscription(Image, "image", images.append, qos_profile_sensor_data)
+    node.create_subscription(CameraInfo, "camera_info", infos.append, qos_profile_sensor_data)
+    args = [
+        "--ros-args",
+        "--params-file",
+        str(REPO / "config/video_source.yaml"),
+        "-p",
+        "max_frames:=40",
+        "-p",
+        "max_width:=640",
+        "-p",
+        "hfov_deg:=70.0",
+        "-p",
+        "shutdown_at_end:=true",
+    ]
+    with NodeProcess("scalehp_ros.video_source", *args) as src:
+        spin_until(node, lambda: len(images) >= 10 and len(infos) >= 10, timeout=30.0)
+        src.proc.wait(timeout=30)
+        assert src.proc.returncode == 0, src.output()
+    assert len(images) >= 10, src.output()
+    img = images[-1]
+    assert (img.width, img.height, img.encoding) == (640, 360, "rgb8")
+    assert img.header.frame_id == "camera_color_optical_frame"
+    K = np.array(infos[-1].k).reshape(3, 3)
+    np.testing.assert_allclose(K, intrinsics_from_hfov(640, 360, 70.0))
+    assert {(i.header.stamp.sec, i.header.stamp.nanosec) for i in infos} & {
+        (m.header.stamp.sec, m.header.stamp.nanosec) for m in images
+    }
+    node.destroy_node()
