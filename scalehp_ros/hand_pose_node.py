@@ -110,7 +110,8 @@ class HandPoseNode(Node):
             self.destroy_subscription(self.image_sub)
         if self.params["compressed"]:
             self.image_sub = self.create_subscription(
-                CompressedImage, "image/compressed", self._on_compressed, SENSOR_QOS_DEPTH1)
+                CompressedImage, "image/compressed", self._on_compressed, SENSOR_QOS_DEPTH1
+            )
         else:
             self.image_sub = self.create_subscription(Image, "image", self._on_image, SENSOR_QOS_DEPTH1)
 
@@ -152,7 +153,7 @@ class HandPoseNode(Node):
         except ValueError as exc:
             self._problem("bad_image", f"frame rejected: {exc}")
             return
-        except Exception as exc:  # noqa: BLE001 - a node never dies on a bad message
+        except Exception as exc:  # a node never dies on a bad message
             self._problem("internal_error", f"frame failed: {type(exc).__name__}: {exc}")
             return
         self._publish(header, hands, rgb)
@@ -183,7 +184,9 @@ class HandPoseNode(Node):
 
     def _publish_diagnostics(self) -> None:
         s = self.stats.summary(time.time())
-        status = DiagnosticStatus(name=f"{self.get_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name())
+        status = DiagnosticStatus(
+            name=f"{self.get_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
+        )
         if self.K is None:
             status.level, status.message = DiagnosticStatus.WARN, "waiting for a valid CameraInfo"
         elif self.problems and self.last_problem:

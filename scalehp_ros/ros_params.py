@@ -35,8 +35,11 @@ class ParamSpec:
             return desc
         if isinstance(self.default, int) and (self.min is not None or self.max is not None):
             desc.integer_range = [IntegerRange(from_value=int(self.min), to_value=int(self.max), step=1)]
-        elif isinstance(self.default, float) and (self.min is not None or self.max is not None):
-            desc.floating_point_range = [FloatingPointRange(from_value=float(self.min), to_value=float(self.max))]
+        elif isinstance(self.default, float):
+            # accept integer overrides such as `-p hfov_deg:=60`; check() converts and validates them
+            desc.dynamic_typing = True
+            if self.min is not None or self.max is not None:
+                desc.floating_point_range = [FloatingPointRange(from_value=float(self.min), to_value=float(self.max))]
         return desc
 
     def check(self, value) -> str | None:
@@ -64,6 +67,9 @@ def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
     for spec in specs:
         value = node.declare_parameter(spec.name, spec.default, spec.descriptor()).value
         reason = spec.check(value)
+        if not reason and isinstance(spec.default, float) and isinstance(value, int):
+            value = float(value)
+            node.set_parameters([Parameter(spec.name, value=value)])
         if reason:
             node.get_logger().warning(f"{reason}; using the default {spec.default!r}")
             node.set_parameters([Parameter(spec.name, value=spec.default)])
