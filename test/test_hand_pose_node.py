@@ -1,0 +1,203 @@
+"""hand_pose_node over real DDS as a separate process, fed frames of the bundled clip from this process."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+from ros_harness import REPO, NodeProcess, spin_until
+
+from scalehp_ros.camera_model import intrinsics_from_hfov
+from scalehp_ros.frame_source import CameraModel, FrameSource
+from scalehp_ros.image_msg import rgb_to_image_msg
+from scalehp_ros.joints import JOINT_NAMES, NUM_JOINTS, frame_name
+from scalehp_ros.video_source import camera_info_msg, demo_video_path
+
+pytestmark = pytest.mark.ros
+W, H = 640, 360
+FRAME_ID = "camera_color_optical_frame"
+
+
+@pytest.fixture(scope="module")
+def clip_frames():
+    src = FrameSource(demo_video_path(), max_width=W)
+    frames = [src.read() for _ in range(60)]
+    src.close()
+    return frames[::3]  # 20 frames spread over the first two seconds
+
+
+class Harness:
+    """Publishes frames / CameraInfo to the node and collects everything it sends back."""
+
+    def __init__(self, node):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from geometry_msgs.msg import PoseArray
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import CameraInfo, Image
+        from tf2_msgs.msg import TFMessage
+        from visualization_msgs.msg import MarkerArray
+
+        from scalehp_ros.tf_publisher import TF_QOS
+
+        self.node = node
+        self.image_pub = node.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.info_pub = node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        self.tf, self.markers, self.poses, self.diagnostics = [], [], [], []
+        node.create_subscription(TFMessage, "/tf", lambda m: self.tf.extend(m.transforms), TF_QOS)
+        node.create_subscription(MarkerArray, "/hand_pose_node/markers", self.markers.append, 10)
+        node.create_subscription(PoseArray, "/hand_pose_node/right/joints", self.poses.append, 10)
+        node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
+        self.model = CameraModel(W, H, intrinsics_from_hfov(W, H, 60.0))
+        self.k = 0
+
+    def stamp(self):
+        from builtin_interfaces.msg import Time
+
+        self.k += 1
+        t = 1000.0 + self.k / 30.0  # a known grid: outputs must carry exactly these stamps
+        return Time(sec=int(t), nanosec=round((t % 1) * 1e9) % 1_000_000_000)
+
+    def send(self, rgb=None, image=None, info=True):
+        from std_msgs.msg import Header
+
+        header = Header(stamp=self.stamp(), frame_id=FRAME_ID)
+        if info:
+            self.info_pub.publish(camera_info_msg(self.model, header))
+        msg = image if image is not None else rgb_to_image_msg(rgb)
+        msg.header = header
+        self.image_pub.publish(msg)
+        return header.stamp
+
+    def tf_at(self, stamp):
+        return [t for t in self.tf if t.header.stamp == stamp]
+
+    def pump(self, seconds):
+        spin_until(self.node, lambda: False, timeout=seconds)
+
+
+@pytest.fixture
+def running_node(ros):
+    from rclpy.node import Node
+
+    args = ["--ros-args", "--params-file", str(REPO / "config/hand_pose.yaml"), "-p", "max_image_pixels:=1000000"]
+    with NodeProcess("scalehp_ros.hand_pose_node", *args) as proc:
+        node = Node("hand_pose_probe")
+        harness = Harness(node)
+        yield proc, harness
+        node.destroy_node()
+
+
+def wait_for_tf(h: Harness, stamp, proc, timeout=10.0):
+    ok = spin_until(h.node, lambda: len(h.tf_at(stamp)) >= NUM_JOINTS, timeout=timeout)
+    assert ok, f"no TF for stamp {stamp}\n{proc.output()[-3000:]}"
+
+
+def test_clip_frames_give_right_hand_tf_markers_poses_and_diagnostics(running_node, clip_frames):
+    proc, h = running_node
+    h.pump(1.0)  # discovery
+    stamps = []
+    for rgb in clip_frames:
+        stamps.append(h.send(rgb))
+        h.pump(1 / 15)
+    assert spin_until(h.node, lambda: len(h.poses) >= 10 and h.diagnostics, timeout=20.0), proc.output()[-3000:]
+    sent = {(s.sec, s.nanosec) for s in stamps}
+    right = [t for t in h.tf if t.child_frame_id.startswith("right_hand_")]
+    assert {t.child_frame_id for t in right} == {frame_name("right", j) for j in JOINT_NAMES}
+    assert all(t.header.frame_id == FRAME_ID for t in right)
+    assert {(t.header.stamp.sec, t.header.stamp.nanosec) for t in right} <= sent  # image stamps, never now()
+    pose = h.poses[-1]
+    assert len(pose.poses) == NUM_JOINTS and (pose.header.stamp.sec, pose.header.stamp.nanosec) in sent
+    wrist = np.array([pose.poses[0].position.x, pose.poses[0].position.y, pose.poses[0].position.z])
+    assert 0.1 < wrist[2] < 2.0, wrist  # metric depth in front of the camera
+    from visualization_msgs.msg import Marker
+
+    kinds = {m.type for arr in h.markers for m in arr.markers}
+    assert {Marker.SPHERE_LIST, Marker.LINE_LIST, Marker.TEXT_VIEW_FACING} <= kinds
+    status = [s for d in h.diagnostics for s in d.status if s.name.startswith("hand_pose_node")]
+    assert status and {"latency_p95_ms", "frames_dropped", "processed_fps"} <= {kv.key for kv in status[-1].values}
+
+
+def test_bad_inputs_warn_and_the_next_good_frame_is_served(running_node, clip_frames):
+    from sensor_msgs.msg import CameraInfo, Image
+
+    proc, h = running_node
+    h.pump(1.0)
+    good = clip_frames[5]
+    # no CameraInfo yet: skipped with a warning
+    h.send(good, info=False)
+    h.pump(0.5)
+    wait_for_tf(h, h.send(good), proc)
+
+    bad_images = {
+        "unsupported encoding": Image(height=H, width=W, encoding="yuv422", step=W * 2, data=bytes(W * H * 2)),
+        "data length": Image(height=H, width=W, encoding="rgb8", step=W * 3, data=bytes(W * H * 3 - 7)),
+        "exceeds the limit": rgb_to_image_msg(cv2.resize(good, (1600, 900))),
+    }
+    for _, msg in bad_images.items():
+        h.send(image=msg)
+        h.pump(0.3)
+        assert proc.alive(), proc.output()[-3000:]
+        wait_for_tf(h, h.send(good), proc)
+    # a CameraInfo with zero focal length is rejected; the last valid one stays in use
+    from std_msgs.msg import Header
+
+    h.info_pub.publish(CameraInfo(header=Header(frame_id=FRAME_ID), width=W, height=H, k=[0.0] * 9))
+    h.pump(0.3)
+    wait_for_tf(h, h.send(good), proc)
+    # an image whose size does not match CameraInfo: same aspect is rescaled, another aspect is rejected
+    wait_for_tf(h, h.send(cv2.resize(good, (320, 180)), info=False), proc)
+    stamp = h.send(cv2.resize(good, (320, 320)), info=False)
+    h.pump(0.5)
+    assert not h.tf_at(stamp)
+    wait_for_tf(h, h.send(good), proc)
+
+    time.sleep(1.2)
+    assert spin_until(
+        h.node,
+        lambda: any(kv.key.startswith("problem_") for d in h.diagnostics for s in d.status for kv in s.values),
+        timeout=3.0,
+    )
+    out = proc.output()
+    for text in (
+        "no valid CameraInfo",
+        "unsupported encoding",
+        "data length",
+        "exceeds the limit",
+        "CameraInfo rejected",
+        "aspect ratio",
+    ):
+        assert text in out, f"missing warning {text!r}\n{out[-3000:]}"
+    assert proc.alive()
+
+
+def test_parameters_are_validated_at_run_time(running_node):
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+
+    proc, h = running_node
+    client = AsyncParameterClient(h.node, "hand_pose_node")
+    assert client.wait_for_services(timeout_sec=10.0)
+
+    def set_one(name, value):
+        future = client.set_parameters([Parameter(name, value=value)])
+        assert spin_until(h.node, future.done, timeout=5.0)
+        return future.result().results[0]
+
+    for name, value in (
+        ("max_hands", 0),
+        ("scale_mode", "guess"),
+        ("min_detection_confidence", 1.5),
+        ("hand_length_m", -0.2),
+        ("max_hands", "two"),
+    ):
+        result = set_one(name, value)
+        assert not result.successful and result.reason, (name, value)
+    assert set_one("max_hands", 1).successful
+    assert set_one("scale_mode", "fixed").successful
+    future = client.get_parameters(["max_hands", "scale_mode"])
+    assert spin_until(h.node, future.done, timeout=5.0)
+    assert [v.integer_value for v in future.result().values][:1] == [1]
+    assert future.result().values[1].string_value == "fixed"
+    assert proc.alive()
