@@ -42,6 +42,7 @@ setup(
     entry_points={
         "console_scripts": [
             "scalehp-build-model = scalehp_ros.model_bundle:main",
+            "retarget_node = scalehp_retarget.retarget_node:main",
         ],
     },
 )

@@ -9,6 +9,7 @@ filter (it would add lag to the error and costs nothing), warm-started from thei
 
 Reported per method: median and p95 milliseconds per frame (the retarget call only) and error_mm, the mean
 |robot wrist->fingertip vector - scaling * human wrist->fingertip vector| over frames and fingers (in mm).
+Also: arm IK per warm-started solve along a smooth 30 Hz path (error_mm there: end-effector position error).
 Usage: python bench/retarget.py [--json] [--frames N]
 """
 
@@ -113,6 +114,26 @@ def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
     return _stats(times, errors)
 
 
+def run_arm_ik(config, steps: int = 600) -> dict[str, float]:
+    """Warm-started IK along a smooth end-effector path (each target from a joint path 30 Hz apart)."""
+    from scalehp_retarget.arm_ik import ArmIK
+
+    ik = ArmIK(config.arm)
+    t = np.arange(steps) / 30.0
+    path = ik.posture + 0.4 * np.sin(np.outer(t, [0.7, 0.9, 1.1, 1.3, 1.5, 1.7]))
+    targets = [ik.forward(q) for q in path]
+    times, errors, iterations = [], [], []
+    for target in targets:
+        tic = time.perf_counter()
+        result = ik.solve(target)
+        times.append(time.perf_counter() - tic)
+        errors.append(result.position_error)
+        iterations.append(result.iterations)
+    out = _stats(times, errors)
+    out["mean_iterations"] = round(float(np.mean(iterations)), 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
@@ -131,6 +152,8 @@ def main() -> None:
             result[f"dex_retargeting_{kind}"] = dex
             result[f"speedup_{kind}"] = round(dex["median_ms"] / result[kind]["median_ms"], 2)
         print(f"{kind:9s} ours {result[kind]}" + (f"\n{kind:9s} dex  {dex}" if dex else ""), file=sys.stderr)
+    result["arm_ik_warm"] = run_arm_ik(config)
+    print(f"arm IK    {result['arm_ik_warm']}", file=sys.stderr)
     if args.json:
         print(json.dumps(result))
     else:

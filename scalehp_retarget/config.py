@@ -66,6 +66,7 @@ class HandConfig:
     side: str
     wrist_link: str
     wrist_link_rpy: tuple[float, float, float]
+    wrist_link_xyz: tuple[float, float, float]  # m: the operator's wrist point in wrist_link
     joints: tuple[str, ...]
     fingertips: tuple[tuple[int, str], ...]  # (human keypoint index, robot link), thumb first if present
     keypoints: tuple[tuple[int, str], ...]  # extra (human index, robot link) pairs for position retargeting
@@ -131,11 +132,40 @@ def _mapping(value: Any, where: str) -> tuple[tuple[int, str], ...]:
     return pairs
 
 
+def package_path(package: str) -> Path:
+    """Share directory of an installed package: the ament index, else a cmeel wheel's share/ (pip installs).
+
+    example-robot-data, for instance, ships as a cmeel wheel (share/example-robot-data inside cmeel.prefix)
+    without a Python module; importlib.metadata finds its files wherever pip put them.
+    """
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory(package))
+    except (ImportError, LookupError, OSError, ValueError):
+        pass
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(package)
+    except metadata.PackageNotFoundError as exc:
+        raise ValueError(f"package {package!r} is not installed") from exc
+    share = Path(str(dist.locate_file(f"cmeel.prefix/share/{package}")))
+    if not share.is_dir():
+        raise ValueError(f"package {package!r} is installed but has no share directory at {share}")
+    return share
+
+
 def _resolve(path_value: Any, where: str, base: Path) -> Path:
+    """A URDF path: package://NAME/rel, absolute, or relative to the scalehp_ros share directory."""
     if not isinstance(path_value, str) or not path_value:
         raise ValueError(f"{where}: expected a URDF path, got {path_value!r}")
-    path = Path(path_value).expanduser()
-    path = path if path.is_absolute() else base / path
+    if path_value.startswith("package://"):
+        package, _, rel = path_value[len("package://") :].partition("/")
+        path = package_path(package) / rel
+    else:
+        path = Path(path_value).expanduser()
+        path = path if path.is_absolute() else base / path
     if not path.is_file():
         raise ValueError(f"{where}: URDF file {path} does not exist")
     return path
@@ -207,6 +237,7 @@ def load_robot_config(path: str | Path, share_dir: str | Path | None = None) -> 
         side=side,
         wrist_link=str(_require(hand_raw, "wrist_link", f"{where}: hand")),
         wrist_link_rpy=_rpy(hand_raw.get("wrist_link_rpy", [0, 0, 0]), f"{where}: hand.wrist_link_rpy"),
+        wrist_link_xyz=_rpy(hand_raw.get("wrist_link_xyz", [0, 0, 0]), f"{where}: hand.wrist_link_xyz"),
         joints=_names(_require(hand_raw, "joints", f"{where}: hand"), f"{where}: hand.joints"),
         fingertips=_mapping(_require(hand_raw, "fingertips", f"{where}: hand"), f"{where}: hand.fingertips"),
         keypoints=_mapping(hand_raw["keypoints"], f"{where}: hand.keypoints") if hand_raw.get("keypoints") else (),
@@ -255,3 +286,27 @@ def _check_names(config: RobotConfig) -> None:
         for frame in frames:
             if frame not in known_frames:
                 raise ValueError(f"{config.source}: {part} link/frame {frame!r} is not in {urdf.name}")
+
+
+def load_parameter_file(path: str | Path, node_name: str) -> dict[str, Any]:
+    """Flat {name: value} of `node_name`'s ros__parameters in a ROS 2 parameter YAML (nested keys joined by '.')."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"parameter file {path} does not exist")
+    with path.open() as f:
+        raw = yaml.safe_load(f) or {}
+    section = raw.get(node_name) or raw.get("/**") or {}
+    params = section.get("ros__parameters") if isinstance(section, dict) else None
+    if not isinstance(params, dict):
+        raise ValueError(f"{path}: no '{node_name}: ros__parameters:' section")
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}{key}.", sub)
+        else:
+            flat[prefix[:-1]] = value
+
+    walk("", params)
+    return flat

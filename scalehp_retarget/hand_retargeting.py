@@ -37,6 +37,8 @@ class HandRetargeter:
         wrist_pose = self.robot.placement(neutral, hand.wrist_link)
         # Rotation from the palm convention to the hand model's root frame (the wrist link is fixed in it).
         self.root_from_palm = wrist_pose.rotation @ rpy_matrix(hand.wrist_link_rpy)
+        # The operator's wrist may sit off the wrist link's origin (hand.wrist_link_xyz, in the wrist link).
+        wrist_shift = wrist_pose.rotation @ np.asarray(hand.wrist_link_xyz, dtype=float)
         tips = list(hand.fingertips)
         thumb = JOINT_INDEX["thumb_tip"]
         kind = self.params.type
@@ -62,6 +64,9 @@ class HandRetargeter:
         self.human_task = np.array([p[2] for p in pairs])
         self.solver = VectorLeastSquares(self.robot, [p[1] for p in pairs], [p[3] for p in pairs])
         self.tip_solver = VectorLeastSquares(self.robot, [wrist] * len(tips), self.tip_links)
+        # vectors measured from the wrist link get the wrist offset added to their targets (root frame)
+        self.shift = np.array([wrist_shift if p[1] == wrist else np.zeros(3) for p in pairs])
+        self.tip_shift = wrist_shift
         self.filter = LowPassFilter(self.params.low_pass_alpha)
         self.reset()
 
@@ -113,7 +118,7 @@ class HandRetargeter:
         reference, weights = self.targets(keypoints)
         p = self.params
         self.q = self.solver.solve(
-            reference @ self.root_from_palm.T,
+            reference @ self.root_from_palm.T + self.shift,
             self.q,
             self.q,
             weights,
@@ -126,7 +131,7 @@ class HandRetargeter:
 
     def fingertip_vectors(self, q: np.ndarray) -> np.ndarray:
         """(F, 3) robot wrist -> fingertip vectors at q, in the palm convention frame, metres."""
-        return self.tip_solver.vectors(q) @ self.root_from_palm
+        return (self.tip_solver.vectors(q) - self.tip_shift) @ self.root_from_palm
 
     def fingertip_error(self, q: np.ndarray, keypoints: np.ndarray) -> float:
         """Mean |robot wrist->tip vector - scaling * human wrist->tip vector| (m): the keypoint-vector error."""
