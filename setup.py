@@ -43,6 +43,7 @@ setup(
         "console_scripts": [
             "scalehp-build-model = scalehp_ros.model_bundle:main",
             "video_source = scalehp_ros.video_source:main",
+            "retarget_node = scalehp_retarget.retarget_node:main",
         ],
     },
 )

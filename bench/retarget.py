@@ -1,0 +1,164 @@
+"""Hand retargeting speed and accuracy: ours (vector, DexPilot) vs dex-retargeting on the same URDF and data.
+
+Data: data/human_joint_right_mediapipe.npy, 621 frames of MediaPipe world landmarks (wrist frame, metres).
+Every frame goes through the node's pipeline: palm frame fitted from the keypoints (wrist_frame.in_palm_frame),
+then retargeting. dex-retargeting (when installed) gets the same URDF (urdf/scalehp_ur5e_allegro.urdf, the arm
+joints fixed at zero, the 16 hand joints optimised), the same links, human keypoints, scaling and Huber/
+regularisation weights, and the same keypoints rotated into its root frame. Both run without the low-pass
+filter (it would add lag to the error and costs nothing), warm-started from their previous solution.
+
+Reported per method: median and p95 milliseconds per frame (the retarget call only) and error_mm, the mean
+|robot wrist->fingertip vector - scaling * human wrist->fingertip vector| over frames and fingers (in mm).
+Also: arm IK per warm-started solve along a smooth 30 Hz path (error_mm there: end-effector position error).
+Usage: python bench/retarget.py [--json] [--frames N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from scalehp_retarget.config import load_robot_config  # noqa: E402
+from scalehp_retarget.hand_retargeting import HandRetargeter  # noqa: E402
+from scalehp_retarget.robot import RobotModel  # noqa: E402
+from scalehp_retarget.wrist_frame import in_palm_frame, rpy_matrix  # noqa: E402
+
+DATA = REPO / "data" / "human_joint_right_mediapipe.npy"
+ROBOT = REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml"
+# dex-retargeting's defaults for its vector / DexPilot optimisers (huber_delta differs between the two).
+SETTINGS = {"vector": {"huber_delta": 0.02}, "dexpilot": {"huber_delta": 0.03}}
+NORM_DELTA = 4e-3
+
+
+def _stats(times: list[float], errors: list[float]) -> dict[str, float]:
+    ms = np.array(times) * 1e3
+    return {
+        "median_ms": round(float(np.median(ms)), 4),
+        "p95_ms": round(float(np.percentile(ms, 95)), 4),
+        "error_mm": round(float(np.mean(errors)) * 1e3, 3),
+    }
+
+
+def run_ours(config, frames: np.ndarray, kind: str) -> dict[str, float]:
+    params = replace(config.hand.retargeting, type=kind, low_pass_alpha=1.0, norm_delta=NORM_DELTA, **SETTINGS[kind])
+    retargeter = HandRetargeter(config.hand, params)
+    times, errors = [], []
+    for keypoints in frames:
+        tic = time.perf_counter()
+        q = retargeter.retarget(keypoints)
+        times.append(time.perf_counter() - tic)
+        errors.append(retargeter.fingertip_error(q, keypoints))
+    return _stats(times, errors)
+
+
+def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
+    try:
+        from dex_retargeting.retargeting_config import RetargetingConfig
+    except ImportError:
+        return None
+    hand = config.hand
+    tips = sorted(hand.fingertips, key=lambda pair: pair[0])  # human order: thumb, index, middle, ring
+    tip_links = [link for _, link in tips]
+    common = {
+        "urdf_path": str(hand.urdf),
+        "target_joint_names": list(hand.joints),
+        "scaling_factor": hand.scaling,
+        "normal_delta": NORM_DELTA,
+        "low_pass_alpha": -1.0,  # no filter
+    }
+    if kind == "vector":
+        cfg = RetargetingConfig(
+            type="vector",
+            target_origin_link_names=[hand.wrist_link] * len(tips),
+            target_task_link_names=tip_links,
+            target_link_human_indices=np.array([[0] * len(tips), [h for h, _ in tips]]),
+            huber_delta=SETTINGS["vector"]["huber_delta"],
+            **common,
+        )
+    else:  # DexPilot: dex-retargeting fixes huber_delta=0.03, eta1, eta2 and the weights internally
+        cfg = RetargetingConfig(
+            type="dexpilot",
+            wrist_link_name=hand.wrist_link,
+            finger_tip_link_names=tip_links,
+            project_dist=hand.retargeting.project_dist,
+            escape_dist=hand.retargeting.escape_dist,
+            **common,
+        )
+    retargeting = cfg.build()
+    optimizer = retargeting.optimizer
+    fixed = np.zeros(len(optimizer.idx_pin2fixed))
+    # Its root frame is the full URDF's base_link with the arm at zero: rotate the palm-frame keypoints into it.
+    full = RobotModel(hand.urdf, [*config.arm.joints, *hand.joints])
+    root_from_palm = full.placement(np.zeros(full.nq), hand.wrist_link).rotation @ rpy_matrix(hand.wrist_link_rpy)
+    origin, task = optimizer.target_link_human_indices
+    names = retargeting.joint_names
+    hand_index = np.array([names.index(j) for j in hand.joints])
+    ours = HandRetargeter(hand, replace(hand.retargeting, type="vector"))  # only for the shared error metric
+    times, errors = [], []
+    for keypoints in frames:
+        root = keypoints @ root_from_palm.T
+        ref = root[task] - root[origin]
+        tic = time.perf_counter()
+        qpos = retargeting.retarget(ref, fixed)
+        times.append(time.perf_counter() - tic)
+        errors.append(ours.fingertip_error(np.asarray(qpos, dtype=float)[hand_index], keypoints))
+    return _stats(times, errors)
+
+
+def run_arm_ik(config, steps: int = 600) -> dict[str, float]:
+    """Warm-started IK along a smooth end-effector path (each target from a joint path 30 Hz apart)."""
+    from scalehp_retarget.arm_ik import ArmIK
+
+    ik = ArmIK(config.arm)
+    t = np.arange(steps) / 30.0
+    path = ik.posture + 0.4 * np.sin(np.outer(t, [0.7, 0.9, 1.1, 1.3, 1.5, 1.7]))
+    targets = [ik.forward(q) for q in path]
+    times, errors, iterations = [], [], []
+    for target in targets:
+        tic = time.perf_counter()
+        result = ik.solve(target)
+        times.append(time.perf_counter() - tic)
+        errors.append(result.position_error)
+        iterations.append(result.iterations)
+    out = _stats(times, errors)
+    out["mean_iterations"] = round(float(np.mean(iterations)), 2)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    parser.add_argument("--frames", type=int, default=0, help="use only the first N frames (0: all)")
+    args = parser.parse_args()
+    raw = np.load(DATA)
+    if args.frames:
+        raw = raw[: args.frames]
+    config = load_robot_config(ROBOT)
+    frames = np.array([in_palm_frame(f, config.hand.side) for f in raw])
+    result: dict[str, object] = {"frames": len(frames), "robot": config.name}
+    for kind in ("vector", "dexpilot"):
+        result[kind] = run_ours(config, frames, kind)
+        dex = run_dex(config, frames, kind)
+        if dex is not None:
+            result[f"dex_retargeting_{kind}"] = dex
+            result[f"speedup_{kind}"] = round(dex["median_ms"] / result[kind]["median_ms"], 2)
+        print(f"{kind:9s} ours {result[kind]}" + (f"\n{kind:9s} dex  {dex}" if dex else ""), file=sys.stderr)
+    result["arm_ik_warm"] = run_arm_ik(config)
+    print(f"arm IK    {result['arm_ik_warm']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

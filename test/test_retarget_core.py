@@ -1,0 +1,342 @@
+"""Retargeting core on the real URDFs: configuration errors, FK/IK, hand retargeting, limits, safety, clutch."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pinocchio as pin
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from scalehp_retarget.arm_ik import ArmIK
+from scalehp_retarget.config import load_robot_config
+from scalehp_retarget.hand_retargeting import HandRetargeter
+from scalehp_retarget.safety import JointLimiter
+from scalehp_retarget.teleop import Teleoperator, TeleopSettings
+from scalehp_retarget.wrist_frame import in_palm_frame, palm_frame
+
+REPO = Path(__file__).resolve().parent.parent
+ROBOT = REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml"
+ERD_ROBOT = REPO / "config" / "robots" / "example_robot_data_ur5_allegro.yaml"
+FRAMES = np.load(REPO / "data" / "human_joint_right_mediapipe.npy")
+
+
+@pytest.fixture(scope="module")
+def robot():
+    return load_robot_config(ROBOT)
+
+
+# --- configuration --------------------------------------------------------------------------------------------
+
+
+def _write_variant(tmp_path: Path, edit) -> Path:
+    raw = yaml.safe_load(ROBOT.read_text())
+    for part in ("arm", "hand"):
+        raw[part]["urdf"] = str(REPO / raw[part]["urdf"])
+    edit(raw)
+    path = tmp_path / "robot.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r["arm"].update(urdf="/nonexistent/robot.urdf"), "does not exist"),
+        (lambda r: r["arm"]["joints"].__setitem__(0, "no_such_joint"), "'no_such_joint' is not in"),
+        (lambda r: r["hand"].update(wrist_link="no_such_link"), "'no_such_link' is not in"),
+        (lambda r: r["hand"]["fingertips"].update(index_tip="nope_tip"), "'nope_tip' is not in"),
+        (lambda r: r["hand"]["fingertips"].update(sixth_finger_tip="index_tip"), "unknown human keypoint"),
+        (lambda r: r["hand"]["retargeting"].update(type="magic"), "is not one of"),
+        (lambda r: r["arm"].pop("ee_frame"), "missing required key 'ee_frame'"),
+        (lambda r: r["arm"].update(posture=[0.0, 1.0]), "posture"),
+    ],
+)
+def test_configuration_errors_are_clear(tmp_path, edit, message):
+    with pytest.raises(ValueError, match=message):
+        load_robot_config(_write_variant(tmp_path, edit))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_robot_config(tmp_path / "absent.yaml")
+
+
+def _erd_installed() -> bool:
+    try:
+        importlib.metadata.distribution("example-robot-data")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _erd_installed(), reason="example-robot-data is not installed")
+def test_example_robot_data_robot_needs_only_a_yaml():
+    other = load_robot_config(ERD_ROBOT)
+    ours = load_robot_config(ROBOT)
+    same = replace(ours.hand.retargeting, type="vector", low_pass_alpha=1.0)
+    hand_ours, hand_other = HandRetargeter(ours.hand, same), HandRetargeter(other.hand, same)
+    ik = ArmIK(other.arm)
+    target = ik.forward(ik.posture + 0.2)
+    ik.reset()
+    assert ik.solve(target).position_error < 1e-3
+    # Same Allegro kinematics in both: the retargeted fingertip vectors agree within a millimetre.
+    for joints in FRAMES[:60:6]:
+        keypoints = in_palm_frame(joints)
+        tips_ours = hand_ours.fingertip_vectors(hand_ours.retarget(keypoints))
+        tips_other = hand_other.fingertip_vectors(hand_other.retarget(keypoints))
+        assert np.abs(tips_ours - tips_other).max() < 1e-3
+
+
+# --- palm frame -----------------------------------------------------------------------------------------------
+
+
+def test_palm_frame_axes_on_real_data():
+    # The data's wrist frame has z along the fingers, x out of the palm (dex-retargeting's operator frame).
+    rotations = np.array([palm_frame(j)[0] for j in FRAMES])
+    assert np.all(np.einsum("nij,nij->n", rotations, rotations) == pytest.approx(3.0))
+    assert np.median(rotations[:, 2, 0]) > 0.8  # palm x ~ fingers
+    assert np.median(rotations[:, 0, 2]) > 0.8  # palm z ~ out of the palm
+
+
+def test_palm_frame_rejects_bad_input():
+    with pytest.raises(ValueError, match="NaN"):
+        palm_frame(np.full((21, 3), np.nan))
+    with pytest.raises(ValueError, match="degenerate"):
+        palm_frame(np.zeros((21, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        palm_frame(np.zeros((20, 3)))
+
+
+# --- arm FK / IK ----------------------------------------------------------------------------------------------
+
+
+def _dh_forward(q):
+    d, a = (0.1625, 0, 0, 0.1333, 0.0997, 0.0996), (0, -0.425, -0.3922, 0, 0, 0)
+    alpha = (np.pi / 2, 0, 0, np.pi / 2, -np.pi / 2, 0)
+    t = np.eye(4)
+    for i in range(6):
+        c, s, ca, sa = np.cos(q[i]), np.sin(q[i]), np.cos(alpha[i]), np.sin(alpha[i])
+        t = t @ np.array(
+            [[c, -s * ca, s * sa, a[i] * c], [s, c * ca, -c * sa, a[i] * s], [0, sa, ca, d[i]], [0, 0, 0, 1]]
+        )
+    return t
+
+
+def test_arm_forward_kinematics_matches_ur5e_dh(robot):
+    ik = ArmIK(robot.arm)
+    tool0 = ik.robot.frame_id("tool0")
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        q = rng.uniform(ik.lower, ik.upper)
+        assert np.allclose(ik.robot.placement(q, tool0).homogeneous, _dh_forward(q), atol=1e-9)
+
+
+def test_ik_reaches_reachable_targets_within_a_millimetre(robot):
+    ik = ArmIK(robot.arm)
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        target = ik.forward(np.clip(ik.posture + rng.uniform(-0.6, 0.6, 6), ik.lower, ik.upper))
+        ik.reset()
+        result = ik.solve(target)
+        assert result.position_error < 1e-3
+        assert result.orientation_error < 1e-2
+        assert np.all(result.q >= ik.lower) and np.all(result.q <= ik.upper)
+
+
+def test_ik_unreachable_target_gives_the_closest_pose(robot):
+    ik = ArmIK(robot.arm, orientation_weight=0.0, max_iterations=300)
+    target = pin.SE3(np.eye(3), np.array([-1.6, 0.9, 0.7]))
+    result = ik.solve(target)
+    assert np.all(np.isfinite(result.q)) and not result.converged
+    assert np.all(result.q >= ik.lower) and np.all(result.q <= ik.upper)
+
+    def distance(q):
+        return np.linalg.norm(ik.forward(q).translation - target.translation)
+
+    reached = distance(result.q)
+    rng = np.random.default_rng(3)
+    # A local minimum: no nearby configuration is closer ...
+    nearby = [distance(np.clip(result.q + rng.normal(0, 0.01, 6), ik.lower, ik.upper)) for _ in range(300)]
+    assert reached <= min(nearby) + 1e-4
+    # ... and the arm is stretched toward the target: within 2 cm of the best of 3000 random configurations
+    # (DLS finds the local minimum of the weighted pose error, not always the global one).
+    samples = [distance(rng.uniform(ik.lower, ik.upper)) for _ in range(3000)]
+    assert reached <= min(samples) + 0.02
+
+
+# --- hand retargeting -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["vector", "dexpilot", "position"])
+def test_hand_retargeting_tracks_the_human_vectors(robot, kind):
+    hand = HandRetargeter(robot.hand, replace(robot.hand.retargeting, type=kind, low_pass_alpha=1.0))
+    rest = 0.5 * (hand.lower + hand.upper)
+    errors, rest_errors = [], []
+    for joints in FRAMES[::10]:
+        keypoints = in_palm_frame(joints)
+        q = hand.retarget(keypoints)
+        assert np.all(q >= hand.lower) and np.all(q <= hand.upper)
+        errors.append(hand.fingertip_error(q, keypoints))
+        rest_errors.append(hand.fingertip_error(rest, keypoints))
+    assert np.mean(errors) < 0.5 * np.mean(rest_errors)
+    assert np.mean(errors) < 0.015
+
+
+def test_dexpilot_closes_a_pinch(robot):
+    hand = HandRetargeter(robot.hand, replace(robot.hand.retargeting, type="dexpilot", low_pass_alpha=1.0))
+    keypoints = in_palm_frame(FRAMES[0])
+    keypoints[4] = keypoints[8] + np.array([0.0, 0.0, 0.01])  # thumb tip 1 cm from the index tip
+    for _ in range(5):
+        q = hand.retarget(keypoints)
+    tips = hand.fingertip_vectors(q)
+    assert hand.projected[0]
+    assert np.linalg.norm(tips[0] - tips[1]) < 0.02  # robot thumb and index tips meet
+
+
+finite = st.floats(-0.3, 0.3, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(noise=arrays(np.float64, (21, 3), elements=finite), scale=st.sampled_from([0.0, 0.3, 1.0, 5.0]))
+def test_hand_commands_stay_in_limits_for_adversarial_keypoints(robot, noise, scale):
+    hand = HandRetargeter(robot.hand)
+    keypoints = in_palm_frame(FRAMES[0]) * scale + noise
+    q = hand.retarget(keypoints)
+    assert np.all(np.isfinite(q)) and np.all(q >= hand.lower) and np.all(q <= hand.upper)
+
+
+# --- safety ---------------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    commands=st.lists(
+        st.tuples(arrays(np.float64, 3, elements=st.floats(-1e6, 1e6, allow_nan=False)), st.floats(1e-4, 10.0)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_joint_limiter_never_exceeds_position_or_velocity_limits(commands):
+    lower, upper, velocity = np.array([-1.0, -2.0, 0.2]), np.array([1.0, 0.5, 1.4]), np.array([0.5, 3.0, 7.0])
+    limiter = JointLimiter(lower, upper, velocity, np.array([0.0, 0.0, 0.3]))
+    last = limiter.last.copy()
+    for desired, dt in commands:
+        out = limiter.limit(desired, dt)
+        assert np.all(out >= lower) and np.all(out <= upper)
+        assert np.all(np.abs(out - last) <= velocity * dt + 1e-12)
+        last = out
+
+
+def test_joint_limiter_rejects_nan_and_bad_steps():
+    limiter = JointLimiter(np.array([-1.0]), np.array([1.0]), np.array([1.0]), np.array([0.0]))
+    for bad, dt in ((np.array([np.nan]), 0.1), (np.array([np.inf]), 0.1), (np.array([0.5]), 0.0)):
+        with pytest.raises(ValueError):
+            limiter.limit(bad, dt)
+    assert limiter.last[0] == 0.0
+
+
+def _camera_frames():
+    rotation = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
+    return FRAMES @ rotation.T + np.array([0.0, 0.05, 0.5])
+
+
+def _settings(**kw) -> TeleopSettings:
+    from scalehp_retarget.config import load_parameter_file
+
+    params = load_parameter_file(REPO / "config" / "retarget.yaml", "retarget_node")
+    fields = set(TeleopSettings.__dataclass_fields__)
+    base = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items() if k in fields}
+    return TeleopSettings(**{**base, **kw})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.integers(0, 620), st.floats(0.001, 0.5), st.booleans()), min_size=2, max_size=12))
+def test_teleop_commands_respect_limits_under_random_jumps_and_garbage(robot, picks):
+    teleop = Teleoperator(robot, _settings())
+    frames = _camera_frames()
+    arm_v = teleop.arm_limiter.velocity
+    hand_v = teleop.hand_limiter.velocity
+    stamp, arm_last, hand_last = 100.0, teleop.arm_limiter.last.copy(), teleop.hand_limiter.last.copy()
+    accepted = None  # stamp of the last accepted frame; the first command may use max_step_dt
+    for index, dt, garbage in picks:
+        stamp += dt
+        joints = frames[index] if not garbage else frames[index] * np.array([1.0, np.nan, 1.0])
+        try:
+            command = teleop.step(joints, stamp, now=stamp)
+        except ValueError:
+            assert garbage
+            continue
+        max_dt = teleop.settings.max_step_dt
+        allowed = max_dt if accepted is None else min(stamp - accepted, max_dt)
+        accepted = stamp
+        for q, last, lo, hi, v in (
+            (command.arm, arm_last, teleop.ik.lower, teleop.ik.upper, arm_v),
+            (command.hand, hand_last, teleop.hand.lower, teleop.hand.upper, hand_v),
+        ):
+            assert np.all(q >= lo) and np.all(q <= hi)
+            assert np.all(np.abs(q - last) <= v * allowed + 1e-9)
+        arm_last, hand_last = command.arm, command.hand
+
+
+def test_tracking_loss_holds_and_is_reported(robot):
+    teleop = Teleoperator(robot, _settings(tracking_timeout=0.3))
+    frames = _camera_frames()
+    for k in range(10):
+        command = teleop.step(frames[k], 10.0 + k / 30, now=10.0 + k / 30)
+    assert teleop.status(10.3).level == 0
+    assert teleop.tick(11.0)  # 0.7 s without input
+    status = teleop.status(11.0)
+    assert status.level == 1 and "holding the last command" in status.message
+    assert status.values["tracking_losses"] == "1"
+    # Nothing new was commanded: the next command starts from the held one.
+    assert np.array_equal(teleop.arm_limiter.last, command.arm)
+
+
+def test_relative_mode_clutch(robot):
+    teleop = Teleoperator(robot, _settings(arm_mode="relative", motion_scale=0.5))
+    frames = _camera_frames()
+    ok, message = teleop.engage(True, now=0.0)
+    assert not ok and "no hand" in message  # nothing tracked yet
+    held = teleop.step(frames[0], 1.0, now=1.0)
+    assert not held.arm_following and np.array_equal(held.arm, robot.arm.posture)
+    assert teleop.engage(True, now=1.01)[0]
+    first = teleop.step(frames[0], 1.033, now=1.033)
+    assert first.arm_following
+    ee0 = teleop.ik.forward(robot.arm.posture).translation
+    assert np.allclose(first.ee_target.translation, ee0, atol=1e-9)  # engaged where the robot was
+    moved = frames[0] + np.array([0.04, 0.0, 0.0])  # hand 4 cm to the camera's right
+    command = teleop.step(moved, 1.066, now=1.066)
+    shift = teleop.base_from_camera.rotation @ np.array([0.04, 0.0, 0.0]) * 0.5
+    assert np.allclose(command.ee_target.translation - ee0, shift, atol=1e-6)
+    # Tracking lost -> disengaged; the next frames hold until a new engagement.
+    teleop.tick(3.0)
+    assert not teleop.engaged
+    after = teleop.step(frames[0], 3.1, now=3.1)
+    assert not after.arm_following and np.array_equal(after.arm, command.arm)
+    assert teleop.engage(True, now=3.11)[0]
+    assert teleop.step(frames[1], 3.133, now=3.133).arm_following
+
+
+def test_workspace_box_clamps_targets(robot):
+    teleop = Teleoperator(robot, _settings(offset_xyz=(5.0, 5.0, 5.0)))
+    command = teleop.step(_camera_frames()[0], 1.0, now=1.0)
+    assert np.allclose(command.ee_target.translation, teleop.settings.workspace_max)
+
+
+def test_invalid_settings_are_rejected_and_old_ones_kept(robot):
+    teleop = Teleoperator(robot, _settings())
+    for bad in (
+        _settings(arm_mode="sideways"),
+        _settings(workspace_min=(0.0, 0.0, 0.5), workspace_max=(1.0, 1.0, 0.4)),
+        _settings(velocity_scale=2.0),
+    ):
+        with pytest.raises(ValueError):
+            teleop.configure(bad)
+        assert teleop.settings.arm_mode == "absolute"

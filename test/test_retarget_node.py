@@ -1,0 +1,76 @@
+"""Real DDS between processes: a hand-joints publisher process -> retarget_node process -> commands received here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ros_harness import REPO, NodeProcess, spin_until
+
+from scalehp_retarget.config import load_robot_config
+
+pytestmark = pytest.mark.ros
+NODES = REPO / "test" / "nodes"
+ROBOT = load_robot_config(REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml")
+
+
+def _call(node, client, request, timeout=10.0):
+    assert client.wait_for_service(timeout_sec=timeout), f"service {client.srv_name} not available"
+    future = client.call_async(request)
+    assert spin_until(node, future.done, timeout)
+    return future.result()
+
+
+def test_hand_joints_in_joint_commands_out(ros, tmp_path):
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import GetParameters, SetParameters
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+    from trajectory_msgs.msg import JointTrajectory
+
+    override = tmp_path / "override.yaml"
+    override.write_text("retarget_node:\n  ros__parameters:\n    tracking_timeout: 0.4\n")
+    node = Node("retarget_probe")
+    states, hands, trajectories, diagnostics = [], [], [], []
+    node.create_subscription(JointState, "/joint_states", states.append, 10)
+    node.create_subscription(Float64MultiArray, "/retarget_node/hand/commands", hands.append, 10)
+    node.create_subscription(JointTrajectory, "/retarget_node/arm/joint_trajectory", trajectories.append, 10)
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    args = ("--ros-args", "--params-file", "config/retarget.yaml", "--params-file", str(override))
+    with (
+        NodeProcess("scalehp_retarget.retarget_node", *args) as retarget,
+        NodeProcess(str(NODES / "hand_joints_publisher.py"), "--nan-every", "7", "--stamp-base", "1000") as pub,
+    ):
+        got = spin_until(node, lambda: len(states) >= 40 and len(hands) >= 40 and len(diagnostics) >= 2, 40.0)
+        assert retarget.alive() and pub.alive(), retarget.output() + pub.output()
+        assert got, f"{len(states)} joint states, {len(hands)} hand commands\n{retarget.output()}"
+
+        # Parameters: the params files were parsed (the override wins), invalid values are refused.
+        get = node.create_client(GetParameters, "/retarget_node/get_parameters")
+        values = _call(node, get, GetParameters.Request(names=["tracking_timeout", "arm_mode"])).values
+        assert values[0].double_value == pytest.approx(0.4) and values[1].string_value == "absolute"
+        set_ = node.create_client(SetParameters, "/retarget_node/set_parameters")
+        bad = Parameter(name="arm_mode", value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="x"))
+        result = _call(node, set_, SetParameters.Request(parameters=[bad])).results[0]
+        assert not result.successful and "arm_mode" in result.reason
+        values = _call(node, get, GetParameters.Request(names=["arm_mode"])).values
+        assert values[0].string_value == "absolute"
+        assert retarget.alive(), retarget.output()
+        assert "rejected hand joints" in retarget.output()  # the NaN frames: a throttled warning, no crash
+    names = list(ROBOT.joint_names)
+    for msg in states:
+        assert list(msg.name) == names and len(msg.position) == len(names)
+        assert np.all(np.isfinite(msg.position))
+        # stamps are the input stamps: 1000 + k / 30
+        k = (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 - 1000.0) * 30.0
+        assert k == pytest.approx(round(k), abs=1e-3)
+        # NaN frames (every 7th) were rejected, not commanded
+        assert round(k) % 7 != 6
+    for msg in hands:
+        assert len(msg.data) == len(ROBOT.hand.joints)
+    assert trajectories and list(trajectories[-1].joint_names) == list(ROBOT.arm.joints)
+    last = diagnostics[-1].status[0]
+    values = {kv.key: kv.value for kv in last.values}
+    assert int(values["rejected_inputs"]) >= 1 and values["arm_mode"] == "absolute"
+    node.destroy_node()

@@ -1,0 +1,226 @@
+"""Writes urdf/scalehp_ur5e_allegro.urdf: a UR5e-like 6-DOF arm with an Allegro-like 16-DOF hand on its flange.
+
+Run `python tools/make_robot_urdf.py` after changing a number here; the URDF is the committed output (the
+robot description robot_state_publisher, RViz and the retargeting core load). Only primitive geometry.
+
+Sources of the numbers (facts, not code, taken from):
+- Arm kinematics: Universal Robots, "DH parameters for calculations of kinematics and dynamics" (UR5e):
+  d1=0.1625, a2=-0.425, a3=-0.3922, d4=0.1333, d5=0.0997, d6=0.0996 m, alpha = (pi/2, 0, 0, pi/2, -pi/2, 0);
+  https://www.universal-robots.com/articles/ur/application-installation/dh-parameters-for-calculations-of-kinematics-and-dynamics/
+  The same page gives the link masses and centres of mass used below (in the DH frame of each link).
+- Arm limits: UR5e technical specification (all joints +-360 deg, 180 deg/s; base/shoulder/elbow 150 Nm,
+  wrists 28 Nm) and Universal_Robots_ROS2_Description config/ur5e/joint_limits.yaml, which limits the elbow to
+  +-pi (self-collision).
+- Hand kinematics, limits (rad), velocity limit 7 rad/s, masses: allegro_hand_description (Allegro Hand V4, Wonik
+  Robotics, BSD), as shipped in example-robot-data 6.0.0 (robots/allegro_hand_description/urdf/
+  allegro_right_hand.urdf). Link and joint names are our own.
+- Inertias: solid cylinder / box formulas for the primitive shapes with the published masses (approximation).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).resolve().parent.parent / "urdf" / "scalehp_ur5e_allegro.urdf"
+PI = math.pi
+
+# UR5e DH parameters (standard DH: T_i = Rz(theta_i) Tz(d_i) Tx(a_i) Rx(alpha_i)).
+DH_D = (0.1625, 0.0, 0.0, 0.1333, 0.0997, 0.0996)
+DH_A = (0.0, -0.425, -0.3922, 0.0, 0.0, 0.0)
+DH_ALPHA = (PI / 2, 0.0, 0.0, PI / 2, -PI / 2, 0.0)
+ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint", "wrist_2_joint")
+ARM_JOINTS = (*ARM_JOINTS, "wrist_3_joint")
+ARM_LINKS = ("shoulder_link", "upper_arm_link", "forearm_link", "wrist_1_link", "wrist_2_link", "wrist_3_link")
+ARM_LIMIT = (2 * PI, 2 * PI, PI, 2 * PI, 2 * PI, 2 * PI)
+ARM_VELOCITY = (PI,) * 6
+ARM_EFFORT = (150.0, 150.0, 150.0, 28.0, 28.0, 28.0)
+ARM_MASS = (3.761, 8.058, 2.846, 1.37, 1.3, 0.365)
+ARM_COM = ((0, -0.02561, 0.00193), (0.2125, 0, 0.11336), (0.15, 0, 0.0265), (0, -0.0018, 0.01634))
+ARM_COM = (*ARM_COM, (0, 0.0018, 0.01634), (0, 0, -0.001159))
+ARM_RADIUS = (0.060, 0.060, 0.045, 0.045, 0.045, 0.045)
+
+# Allegro V4 fingers (right hand). Per finger: mount xyz/rpy on the palm, segment lengths, limits, masses.
+FINGER_SEGMENTS = (0.0164, 0.054, 0.0384, 0.0267)  # joint_0 -> joint_1 -> joint_2 -> joint_3 -> tip
+FINGER_LIMITS = ((-0.47, 0.47), (-0.196, 1.61), (-0.174, 1.709), (-0.227, 1.618))
+FINGER_MASSES = (0.0119, 0.065, 0.0355, 0.0096)
+FINGER_AXES = ("0 0 1", "0 1 0", "0 1 0", "0 1 0")
+FINGERS = {
+    "index": ((0.0, 0.0435, -0.001542), (-0.08726646255, 0.0, 0.0)),
+    "middle": ((0.0, 0.0, 0.0007), (0.0, 0.0, 0.0)),
+    "ring": ((0.0, -0.0435, -0.001542), (0.08726646255, 0.0, 0.0)),
+}
+THUMB_MOUNT = ((-0.0182, 0.019333, -0.045987), (0.0, -1.65806278845, -1.5707963259))
+THUMB_OFFSETS = ((-0.027, 0.005, 0.0399), (0.0, 0.0, 0.0177), (0.0, 0.0, 0.0514), (0.0, 0.0, 0.0423))
+THUMB_LIMITS = ((0.263, 1.396), (-0.105, 1.163), (-0.189, 1.644), (-0.162, 1.719))
+THUMB_MASSES = (0.0176, 0.0119, 0.038, 0.0388)
+THUMB_AXES = ("-1 0 0", "0 0 1", "0 1 0", "0 1 0")
+HAND_VELOCITY, HAND_EFFORT = 7.0, 15.0
+TIP_MASS, TIP_RADIUS = 0.0168, 0.012
+FINGER_WIDTH = (0.0196, 0.0275)
+PALM_MASS, PALM_SIZE = 0.4154, (0.0408, 0.1130, 0.095)  # palm box, x thickness, y width, z height (wrist->knuckles)
+
+
+def _fmt(values) -> str:
+    return " ".join(f"{0.0 if abs(v) < 1e-12 else v:.10g}" for v in values)
+
+
+def _rot_x(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _rpy(matrix: np.ndarray) -> tuple[float, float, float]:
+    """URDF rpy (fixed-axis X, Y, Z) of a rotation matrix, not at gimbal lock."""
+    pitch = math.asin(-max(-1.0, min(1.0, matrix[2, 0])))
+    roll = math.atan2(matrix[2, 1], matrix[2, 2])
+    yaw = math.atan2(matrix[1, 0], matrix[0, 0])
+    return roll, pitch, yaw
+
+
+def _cylinder_inertia(mass: float, radius: float, length: float, axis: str) -> tuple[float, ...]:
+    """(ixx, iyy, izz) of a solid cylinder about its centre, with its axis along `axis`."""
+    along = 0.5 * mass * radius**2
+    across = mass * (3 * radius**2 + length**2) / 12
+    return {"x": (along, across, across), "y": (across, along, across), "z": (across, across, along)}[axis]
+
+
+def _box_inertia(mass: float, size: tuple[float, float, float]) -> tuple[float, ...]:
+    x, y, z = size
+    return (mass * (y * y + z * z) / 12, mass * (x * x + z * z) / 12, mass * (x * x + y * y) / 12)
+
+
+def _inertial(mass: float, xyz, diag) -> str:
+    return (
+        f'    <inertial>\n      <origin xyz="{_fmt(xyz)}" rpy="0 0 0"/>\n      <mass value="{mass:.6g}"/>\n'
+        f'      <inertia ixx="{diag[0]:.6g}" ixy="0" ixz="0" iyy="{diag[1]:.6g}" iyz="0" izz="{diag[2]:.6g}"/>\n'
+        "    </inertial>\n"
+    )
+
+
+def _shape(kind: str, geometry: str, xyz, rpy=(0, 0, 0), material: str = "grey") -> str:
+    origin = f'<origin xyz="{_fmt(xyz)}" rpy="{_fmt(rpy)}"/>'
+    geom = f"<geometry>{geometry}</geometry>"
+    body = f"      {origin}\n      {geom}\n"
+    if kind == "visual":
+        body += f'      <material name="{material}"/>\n'
+    return f"    <{kind}>\n{body}    </{kind}>\n"
+
+
+def _both(geometry: str, xyz, rpy=(0, 0, 0), material: str = "grey") -> str:
+    return _shape("visual", geometry, xyz, rpy, material) + _shape("collision", geometry, xyz, rpy)
+
+
+def _link(name: str, body: str = "") -> str:
+    return f'  <link name="{name}">\n{body}  </link>\n'
+
+
+def _joint(name, kind, parent, child, xyz, rpy, axis=None, limit=None) -> str:
+    text = f'  <joint name="{name}" type="{kind}">\n    <parent link="{parent}"/>\n    <child link="{child}"/>\n'
+    text += f'    <origin xyz="{_fmt(xyz)}" rpy="{_fmt(rpy)}"/>\n'
+    if axis is not None:
+        text += f'    <axis xyz="{axis}"/>\n'
+    if limit is not None:
+        lower, upper, effort, velocity = limit
+        text += f'    <limit lower="{lower:.10g}" upper="{upper:.10g}" '
+        text += f'effort="{effort:g}" velocity="{velocity:.10g}"/>\n'
+    return text + "  </joint>\n"
+
+
+def arm() -> str:
+    """Links carry the joint frames: link i's frame is DH frame i-1 turned by theta_i about its z axis."""
+    out = _link(
+        "base_link",
+        _both('<cylinder radius="0.075" length="0.02"/>', (0, 0, 0.01), material="grey")
+        + _inertial(4.0, (0, 0, 0.01), _cylinder_inertia(4.0, 0.075, 0.02, "z")),
+    )
+    parent, offset = "base_link", (np.zeros(3), np.eye(3))
+    for i in range(6):
+        d, a, alpha, r = DH_D[i], DH_A[i], DH_ALPHA[i], ARM_RADIUS[i]
+        # The part of the DH transform after the joint rotation: Tz(d) Tx(a) Rx(alpha), in this link's frame.
+        body = _both(f'<cylinder radius="{r}" length="{2 * r}"/>', (0, 0, 0), material="blue")
+        if d > 0:
+            body += _both(f'<cylinder radius="{r * 0.9:.4g}" length="{d}"/>', (0, 0, d / 2))
+        if a != 0:
+            body += _both(f'<cylinder radius="{r * 0.9:.4g}" length="{abs(a)}"/>', (a / 2, 0, d), (0, PI / 2, 0))
+        com = np.array([0.0, 0.0, d]) + np.array([a, 0.0, 0.0]) + _rot_x(alpha) @ np.array(ARM_COM[i])
+        length, axis = (abs(a), "x") if a != 0 else (max(d, 2 * r), "z")
+        body += _inertial(ARM_MASS[i], com, _cylinder_inertia(ARM_MASS[i], r, length, axis))
+        out += _joint(
+            ARM_JOINTS[i],
+            "revolute",
+            parent,
+            ARM_LINKS[i],
+            offset[0],
+            _rpy(offset[1]),
+            "0 0 1",
+            (-ARM_LIMIT[i], ARM_LIMIT[i], ARM_EFFORT[i], ARM_VELOCITY[i]),
+        )
+        out += _link(ARM_LINKS[i], body)
+        parent, offset = ARM_LINKS[i], (np.array([a, 0.0, d]), _rot_x(alpha))
+    # tool0: the flange frame (ROS-Industrial convention: z out of the flange), DH frame 6.
+    out += _joint("wrist_3_link-tool0_fixed_joint", "fixed", parent, "tool0", offset[0], _rpy(offset[1]))
+    out += _link("tool0")
+    return out
+
+
+def hand() -> str:
+    # hand_wrist: at the flange, in the human palm-frame convention used by scalehp_retarget.wrist_frame
+    # (x toward the middle finger, z out of the palm, y = z x x); hand_palm: the Allegro base frame
+    # (z along the fingers, x out of the palm, y toward the index finger), at the knuckle line.
+    swap = (0.0, -PI / 2, PI)  # rotation with columns (z, -y, x): maps one convention to the other
+    out = _joint("tool0-hand_wrist_fixed_joint", "fixed", "tool0", "hand_wrist", (0, 0, 0), swap)
+    out += _link("hand_wrist")
+    out += _joint("hand_wrist-hand_palm_fixed_joint", "fixed", "hand_wrist", "hand_palm", (PALM_SIZE[2], 0, 0), swap)
+    palm_centre = (-0.0093, 0.0, -PALM_SIZE[2] / 2)
+    out += _link(
+        "hand_palm",
+        _both(f'<box size="{_fmt(PALM_SIZE)}"/>', palm_centre, material="black")
+        + _inertial(PALM_MASS, palm_centre, _box_inertia(PALM_MASS, PALM_SIZE)),
+    )
+    finger = (FINGER_SEGMENTS, FINGER_LIMITS, FINGER_MASSES, FINGER_AXES)
+    chains = {name: (mount, *finger) for name, mount in FINGERS.items()}
+    thumb_lengths = tuple(float(np.linalg.norm(o)) for o in THUMB_OFFSETS)
+    chains["thumb"] = (THUMB_MOUNT, thumb_lengths, THUMB_LIMITS, THUMB_MASSES, THUMB_AXES)
+    for finger, (mount, lengths, limits, masses, axes) in chains.items():
+        parent, xyz, rpy = "hand_palm", mount[0], mount[1]
+        for k in range(4):
+            link = f"{finger}_link_{k}"
+            nxt = THUMB_OFFSETS[k] if finger == "thumb" else (0.0, 0.0, lengths[k])
+            size = (*FINGER_WIDTH, max(abs(nxt[2]), 0.01))
+            centre = (nxt[0] / 2, nxt[1] / 2, nxt[2] / 2)
+            body = _both(f'<box size="{_fmt(size)}"/>', centre, material="black")
+            body += _inertial(masses[k], centre, _box_inertia(masses[k], size))
+            limit = (limits[k][0], limits[k][1], HAND_EFFORT, HAND_VELOCITY)
+            out += _joint(f"{finger}_joint_{k}", "revolute", parent, link, xyz, rpy, axes[k], limit)
+            out += _link(link, body)
+            parent, xyz, rpy = link, nxt, (0.0, 0.0, 0.0)
+        tip = f"{finger}_tip"
+        out += _joint(f"{finger}_tip_fixed_joint", "fixed", parent, tip, xyz, (0, 0, 0))
+        tip_body = _both(f'<sphere radius="{TIP_RADIUS}"/>', (0, 0, 0), material="white")
+        tip_body += _inertial(TIP_MASS, (0, 0, 0), (0.4 * TIP_MASS * TIP_RADIUS**2,) * 3)
+        out += _link(tip, tip_body)
+    return out
+
+
+def main() -> None:
+    header = (
+        '<?xml version="1.0"?>\n'
+        "<!-- Generated by tools/make_robot_urdf.py (edit that file, not this one); sources of every number are\n"
+        "     listed in its docstring: UR5e DH parameters, masses and limits from Universal Robots, hand kinematics,\n"
+        "     limits and masses from the BSD allegro_hand_description (Wonik Robotics). Primitive geometry only. -->\n"
+        '<robot name="scalehp_ur5e_allegro">\n'
+        '  <material name="grey"><color rgba="0.7 0.7 0.7 1"/></material>\n'
+        '  <material name="blue"><color rgba="0.2 0.4 0.8 1"/></material>\n'
+        '  <material name="black"><color rgba="0.15 0.15 0.15 1"/></material>\n'
+        '  <material name="white"><color rgba="0.95 0.95 0.95 1"/></material>\n'
+    )
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(header + arm() + hand() + "</robot>\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
