@@ -86,10 +86,10 @@ def arguments(graph: dict | None = None) -> list[Argument]:
 
 
 def robot_urdf(share: Path, robot_config: str) -> Path:
-    """URDF path named by config/robots/<robot_config>.yaml."""
+    """URDF of the arm named by a robot YAML (relative to `share` or absolute)."""
     from scalehp_retarget.config import load_robot_config
 
-    return load_robot_config(robot_config, share).urdf_path
+    return load_robot_config(share / robot_config, share).arm.urdf
 
 
 def _typed(text: str) -> object:

@@ -47,8 +47,12 @@ def test_quaternions_are_ros_ordered_and_normalised():
 
 
 def test_joint_rotations_reject_bad_input():
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="NaN or inf"):
         joint_rotations(np.full((21, 3), np.nan), "left")
+    with pytest.raises(ValueError, match="shape"):
+        joint_rotations(np.zeros((20, 3)), "left")
+    with pytest.raises(ValueError, match="degenerate"):
+        joint_rotations(np.zeros((21, 3)), "left")
     with pytest.raises(ValueError, match="side"):
         joint_rotations(flat_hand("left"), "both")
 
