@@ -18,7 +18,7 @@ import numpy as np
 import pinocchio as pin
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseArray, PoseStamped
+from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -32,6 +32,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from scalehp_retarget.config import load_parameter_file, load_robot_config, package_share
 from scalehp_retarget.teleop import ARM_MODES, Teleoperator, TeleopSettings
 from scalehp_ros.joints import NUM_JOINTS
+from scalehp_ros.tf_publisher import StaticTfPublisher
 
 NODE_NAME = "retarget_node"
 PARAMS_FILE = "config/retarget.yaml"
@@ -112,6 +113,8 @@ class RetargetNode(Node):
             raise ValueError(f"camera_source must be 'parameter' or 'tf', got {self.camera_source!r}")
 
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.static_tf = StaticTfPublisher(self)
+        self._camera_frame: str | None = None
         self.joint_state_pub = self.create_publisher(JointState, "joint_states", 10)
         self.trajectory_pub = self.create_publisher(JointTrajectory, "~/arm/joint_trajectory", 10)
         self.hand_pub = self.create_publisher(Float64MultiArray, "~/hand/commands", 10)
@@ -159,10 +162,31 @@ class RetargetNode(Node):
             self.core.configure(settings)
         except (ValueError, TypeError) as exc:
             return SetParametersResult(successful=False, reason=str(exc))
+        if self._camera_frame and {"camera_xyz", "camera_rpy"} & set(changes):
+            self._publish_camera_transform(self._camera_frame)
         return SetParametersResult(successful=True)
+
+    def _publish_camera_transform(self, camera_frame: str) -> None:
+        """With camera_source 'parameter', place the camera in the robot's TF tree (for RViz and others)."""
+        if self._tf_buffer is not None:
+            return
+        self._camera_frame = camera_frame
+        pose = self.core.base_from_camera
+        t = TransformStamped(child_frame_id=camera_frame)
+        t.header.frame_id = self.base_frame
+        t.header.stamp = self.get_clock().now().to_msg()
+        t.transform.translation.x, t.transform.translation.y, t.transform.translation.z = (
+            float(v) for v in pose.translation
+        )
+        q = pin.Quaternion(pose.rotation)
+        t.transform.rotation.x, t.transform.rotation.y = float(q.x), float(q.y)
+        t.transform.rotation.z, t.transform.rotation.w = float(q.z), float(q.w)
+        self.static_tf.send([t])
 
     def _camera_pose(self, msg: PoseArray) -> None:
         if self._tf_buffer is None:
+            if msg.header.frame_id and msg.header.frame_id != self._camera_frame:
+                self._publish_camera_transform(msg.header.frame_id)
             return
         from rclpy.time import Time
 
@@ -181,6 +205,9 @@ class RetargetNode(Node):
             command = self.core.step(joints, _stamp_seconds(msg.header.stamp), time.monotonic())
         except ValueError as exc:
             self.get_logger().warning(f"rejected hand joints: {exc}", throttle_duration_sec=2.0)
+            return
+        except Exception as exc:  # a node never dies on a bad message
+            self.get_logger().error(f"retargeting failed: {type(exc).__name__}: {exc}", throttle_duration_sec=2.0)
             return
         stamp = msg.header.stamp
         state = JointState()

@@ -38,3 +38,33 @@ class TfPublisher:
             self._broadcaster.sendTransform(list(transforms))
         else:
             self._pub.publish(TFMessage(transforms=list(transforms)))
+
+
+TF_STATIC_TOPIC = "/tf_static"
+TF_STATIC_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class StaticTfPublisher:
+    """Latched transforms on /tf_static (transient local), like tf2_ros's StaticTransformBroadcaster.
+
+    Keeps every transform sent so far, keyed by child frame, and republishes the whole set, since late
+    joiners only get the last message.
+    """
+
+    def __init__(self, node: Node):
+        self._transforms: dict[str, TransformStamped] = {}
+        try:
+            from tf2_ros import StaticTransformBroadcaster
+        except ImportError:
+            self._broadcaster = None
+            self._pub = node.create_publisher(TFMessage, TF_STATIC_TOPIC, TF_STATIC_QOS)
+        else:
+            self._broadcaster = StaticTransformBroadcaster(node)
+
+    def send(self, transforms: Sequence[TransformStamped]) -> None:
+        for t in transforms:
+            self._transforms[t.child_frame_id] = t
+        if self._broadcaster is not None:
+            self._broadcaster.sendTransform(list(transforms))
+        else:
+            self._pub.publish(TFMessage(transforms=list(self._transforms.values())))

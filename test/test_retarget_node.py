@@ -37,6 +37,12 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     node.create_subscription(Float64MultiArray, "/retarget_node/hand/commands", hands.append, 10)
     node.create_subscription(JointTrajectory, "/retarget_node/arm/joint_trajectory", trajectories.append, 10)
     node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    from tf2_msgs.msg import TFMessage
+
+    from scalehp_ros.tf_publisher import TF_STATIC_QOS
+
+    static = []
+    node.create_subscription(TFMessage, "/tf_static", lambda m: static.extend(m.transforms), TF_STATIC_QOS)
     args = ("--ros-args", "--params-file", "config/retarget.yaml", "--params-file", str(override))
     with (
         NodeProcess("scalehp_retarget.retarget_node", *args) as retarget,
@@ -58,6 +64,9 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
         assert values[0].string_value == "absolute"
         assert retarget.alive(), retarget.output()
         assert "rejected hand joints" in retarget.output()  # the NaN frames: a throttled warning, no crash
+    # the camera is placed in the robot's TF tree (camera_source: parameter) for RViz
+    assert static and static[-1].header.frame_id == ROBOT.arm.base_frame
+    assert static[-1].transform.translation.z == pytest.approx(0.4)
     names = list(ROBOT.joint_names)
     for msg in states:
         assert list(msg.name) == names and len(msg.position) == len(names)
