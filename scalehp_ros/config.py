@@ -58,7 +58,11 @@ _SPECS: tuple[ParamSpec, ...] = (
         "directions) or detector (MediaPipe's own)",
         choices=("anthropometric", "detector"),
     ),
-    ParamSpec("ray_align", "rotate the detector's relative pose so its z axis follows the wrist's ray (bool)"),
+    ParamSpec(
+        "ray_align",
+        "read the detector's relative pose in the frame looking along the hand's viewing ray, not the optical "
+        "axis (bool)",
+    ),
     ParamSpec(
         "joint_weighting",
         "per-joint weights of the 2D fit: uniform, or palm (wrist, CMC and MCP joints weigh twice the rest)",
@@ -102,8 +106,8 @@ class EstimatorConfig:
     hand_length_m: float = HAND_LENGTH_PRIOR_M
     solver: str = "refine"
     proportions: str = "anthropometric"
-    ray_align: bool = False
-    joint_weighting: str = "uniform"
+    ray_align: bool = True
+    joint_weighting: str = "palm"
     huber_px: float = 4.0
     keypoint_sigma_px: float = 3.0
     prior_sigma_xy_m: float = 0.01

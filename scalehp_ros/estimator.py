@@ -76,6 +76,17 @@ class HandPose:
     track_id: int = -1
 
 
+def hand_rays(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Viewing rays (N, 3) through the centres of the hands' keypoint boxes (uv (N, 21, 2) px).
+
+    MediaPipe predicts its 3D landmarks from a crop around the hand, so they cannot depend on where the hand
+    is in the image: they are expressed in a frame looking along this ray, not along the optical axis.
+    """
+    centre = 0.5 * (uv.min(axis=1) + uv.max(axis=1))
+    xy = pixels_to_normalized(centre[:, None, :], K)[:, 0]
+    return np.concatenate((xy, np.ones((len(xy), 1))), axis=1)
+
+
 def validate_image(image_rgb: Any) -> np.ndarray:
     """The image as an HxWx3 uint8 array, or ValueError naming what is wrong with it."""
     if not isinstance(image_rgb, np.ndarray):
@@ -211,9 +222,7 @@ class HandPoseEstimator:
         if c.proportions == "anthropometric":
             canonical = with_bone_lengths(canonical, BONE_PROPORTIONS)
         if c.ray_align:
-            xy = pixels_to_normalized(uv[:, WRIST : WRIST + 1], K)[:, 0]
-            rays = np.concatenate((xy, np.ones((len(xy), 1))), axis=1)
-            canonical = canonical @ rotation_to_ray(rays).transpose(0, 2, 1)
+            canonical = canonical @ rotation_to_ray(hand_rays(uv, K)).transpose(0, 2, 1)
         scale = np.asarray(self._scale(canonical, uv, image_rgb), dtype=np.float64)
         rel = scale[:, None, None] * canonical
         bone_lengths = scale[:, None] * BONE_PROPORTIONS if c.proportions == "anthropometric" else None

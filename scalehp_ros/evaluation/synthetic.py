@@ -8,7 +8,10 @@ intrinsics, projected to 2D keypoints. Two noise models stand in for a detector 
 - 2D keypoints: Gaussian noise proportional to the hand's size in the image, plus rare outlier joints.
 - relative 3D (the detector's root-relative pose): our model of the errors seen on annotated images
   (see README): depth is the weak axis, so the pose's depth is compressed towards the wrist plane, the
-  whole hand is tilted by a small random rotation, and every joint gets independent noise, larger in z.
+  whole hand is tilted by a small random rotation, every joint gets independent noise, larger in z, and
+  each bone's length is off by a random factor (detectors get proportions wrong: on the RHD fixtures
+  MediaPipe's index proximal phalanx is ~0.5 mean bone lengths long where the ground truth says ~0.85).
+  Like a crop-based detector, it reports the pose in the frame looking along the hand's viewing ray.
 
 Angles in radians, lengths in metres, camera optical frame (x right, y down, z forward).
 """
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalehp_ros import anthropometry
-from scalehp_ros.camera import project
+from scalehp_ros.camera import pixels_to_normalized, project, rotation_to_ray
 from scalehp_ros.joints import BONES, FINGER_CHAINS, NUM_JOINTS
 
 # Directions of the wrist->MCP bones in the palm plane, degrees from the middle finger towards the thumb.
@@ -40,7 +43,9 @@ class NoiseModel:
     """Detector noise. px_sigma_frac: 2D sigma as a fraction of the hand's 2D diagonal; outlier_prob per
     joint, displaced by outlier_frac of the diagonal; depth_compression range for the relative pose's z;
     tilt_sigma_deg: random rotation of the relative pose; joint_sigma_xy_m / joint_sigma_z_m per joint;
-    bone_length_sigma: log-normal sigma of each detected bone's length relative to the true one."""
+    bone_length_sigma: log-normal sigma of each detected bone's length relative to the true one;
+    ray_frame: the detected pose is expressed in the frame looking along the hand's viewing ray (as a
+    crop-based detector must; see `estimator.hand_rays`) instead of the camera's axes."""
 
     px_sigma_frac: float = 0.015
     outlier_prob: float = 0.02
@@ -50,9 +55,10 @@ class NoiseModel:
     joint_sigma_xy_m: float = 0.003
     joint_sigma_z_m: float = 0.008
     bone_length_sigma: float = 0.15
+    ray_frame: bool = True
 
 
-NOISE_FREE = NoiseModel(0.0, 0.0, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0)
+NOISE_FREE = NoiseModel(0.0, 0.0, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, ray_frame=False)
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,11 @@ def generate(n: int, noise: NoiseModel = NoiseModel(), seed: int = 0) -> Synthet
     uv = uv + outlier[..., None] * direction * (noise.outlier_frac * diag)[:, None, None]
     # the detector's relative pose: tilted, depth compressed, per-joint noise, arbitrary overall scale
     rel_true = joints - joints[:, :1]
+    if noise.ray_frame:
+        # a crop-based detector sees the hand along its viewing ray: its pose is in that ray's frame
+        centre = 0.5 * (uv_true.min(axis=1) + uv_true.max(axis=1))
+        ray = np.concatenate((pixels_to_normalized(centre[:, None], K)[:, 0], np.ones((n, 1))), axis=1)
+        rel_true = rel_true @ rotation_to_ray(ray)
     tilt_axis = np.concatenate((rng.normal(size=(n, 2)), np.zeros((n, 1))), axis=1) + 1e-12
     tilt = _rot(tilt_axis, np.deg2rad(rng.normal(0.0, noise.tilt_sigma_deg, n)))
     det = _scale_bones(rel_true, np.exp(rng.normal(0.0, noise.bone_length_sigma, (n, len(BONES)))))
