@@ -10,6 +10,7 @@ labels pass through unchanged, and `mirrored=True` (a selfie view shown mirror-i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import mediapipe as mp
@@ -70,6 +71,7 @@ class MediaPipeFrontend:
         self._image: vision.HandLandmarker | None = None
         self._video: vision.HandLandmarker | None = None
         self._last_ms = -1
+        self.last_inference_s = 0.0  # wall time of the last MediaPipe call alone (for benchmarks)
 
     def _create(self, mode: vision.RunningMode) -> vision.HandLandmarker:
         options = vision.HandLandmarkerOptions(
@@ -84,10 +86,11 @@ class MediaPipeFrontend:
 
     def detect(self, image_rgb: np.ndarray, timestamp_ms: int | None = None) -> list[Detection]:
         """Hands in a validated HxWx3 uint8 RGB image; timestamp_ms (strictly increasing) selects VIDEO mode."""
-        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb))
         if timestamp_ms is None:
             if self._image is None:
                 self._image = self._create(vision.RunningMode.IMAGE)
+            start = time.perf_counter()
+            mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb))
             result = self._image.detect(mp_image)
         else:
             if self._video is None:
@@ -95,7 +98,10 @@ class MediaPipeFrontend:
             if timestamp_ms <= self._last_ms:
                 raise ValueError(f"video timestamps must increase: {timestamp_ms} ms after {self._last_ms} ms")
             self._last_ms = int(timestamp_ms)
+            start = time.perf_counter()
+            mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb))
             result = self._video.detect_for_video(mp_image, int(timestamp_ms))
+        self.last_inference_s = time.perf_counter() - start
         h, w = image_rgb.shape[:2]
         out = []
         for lms, world, cats in zip(result.hand_landmarks, result.hand_world_landmarks, result.handedness, strict=True):

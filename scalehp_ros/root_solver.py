@@ -27,6 +27,7 @@ All functions take arrays with a leading hands axis (N, 21, ...) and are vectori
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,18 +74,25 @@ def _weights(weights: np.ndarray | None, n: int) -> np.ndarray:
 
 
 def _normal_solve(rel: np.ndarray, xy: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least-squares t for (N,21,3) rel, (N,21,2) normalised xy, (N,21) weights: the 3x3 system."""
+    """Weighted least-squares t for (N,21,3) rel, (N,21,2) normalised xy, (N,21) weights.
+
+    With A_i = [[1, 0, -x_i], [0, 1, -y_i]] and b_i = [x_i r_iz - r_ix, y_i r_iz - r_iy], the normal matrix
+    sum w A^T A = [[S, 0, -Sx], [0, S, -Sy], [-Sx, -Sy, Sxx]] is eliminated in closed form: t_z first
+    (its pivot is S times the weighted spread of the rays), then t_x, t_y.
+    """
     x, y = xy[..., 0], xy[..., 1]
     sw = w.sum(-1)
     swx, swy = (w * x).sum(-1), (w * y).sum(-1)
     sxx = (w * (x * x + y * y)).sum(-1)
-    # A_i = [[1, 0, -x], [0, 1, -y]], b_i = [x r_z - r_x, y r_z - r_y]
     bx = x * rel[..., 2] - rel[..., 0]
     by = y * rel[..., 2] - rel[..., 1]
-    rhs = np.stack(((w * bx).sum(-1), (w * by).sum(-1), -(w * (x * bx + y * by)).sum(-1)), axis=-1)
-    zero = np.zeros_like(sw)
-    A = np.stack((np.stack((sw, zero, -swx), -1), np.stack((zero, sw, -swy), -1), np.stack((-swx, -swy, sxx), -1)), -2)
-    return np.linalg.solve(A, rhs[..., None])[..., 0]
+    r0, r1 = (w * bx).sum(-1), (w * by).sum(-1)
+    r2 = -(w * (x * bx + y * by)).sum(-1)
+    pivot = sxx - (swx * swx + swy * swy) / sw
+    if np.any(pivot <= 1e-12 * sxx + 1e-300):
+        raise ValueError("degenerate keypoints: all weighted rays coincide, depth is undetermined")
+    tz = (r2 + (swx * r0 + swy * r1) / sw) / pivot
+    return np.stack(((r0 + swx * tz) / sw, (r1 + swy * tz) / sw, tz), axis=-1)
 
 
 def solve_translation(rel: np.ndarray, uv: np.ndarray, K: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -106,7 +114,7 @@ def solve_translation_robust(
     K: np.ndarray,
     weights: np.ndarray | None = None,
     huber_px: float = 4.0,
-    iterations: int = 4,
+    iterations: int = 3,
 ) -> np.ndarray:
     """IRLS translation: geometric (pixel) error via 1/z^2 weights, Huber loss with threshold `huber_px`."""
     single = np.asarray(rel).ndim == 2
@@ -164,14 +172,27 @@ def refine_kinematic(
     return out
 
 
-def _lm_template(prior_w: np.ndarray) -> np.ndarray:
-    """Constant Jacobian rows of the bone-vector prior: (60, 63)."""
+@functools.lru_cache(maxsize=8)
+def _lm_structure(prior_w: tuple[float, float, float]) -> tuple[np.ndarray, ...]:
+    """Sparsity of the LM Jacobian: (row, col) index arrays of the reprojection and bone-length entries, in
+    the order refine_gauss_newton fills them, and the constant bone-vector-prior rows (60, 63), read-only."""
+    j3 = 3 * np.arange(NUM_JOINTS)
+    rx, ry = 2 * np.arange(NUM_JOINTS), 2 * np.arange(NUM_JOINTS) + 1
+    rows_proj = np.concatenate((rx, rx, rx, ry, ry))
+    cols_proj = np.concatenate((j3, j3 + 1, j3 + 2, j3 + 1, j3 + 2))
+    rb = np.repeat(2 * NUM_JOINTS + np.arange(len(BONES)), 3)
+    k = np.tile(np.arange(3), len(BONES))
+    rows_bone = np.concatenate((rb, rb))
+    cols_bone = np.concatenate((3 * np.repeat(_CHILD_IDX, 3) + k, 3 * np.repeat(_PARENT_IDX, 3) + k))
     J = np.zeros((3 * len(BONES), 3 * NUM_JOINTS))
     for b, (p, c) in enumerate(BONES):
-        for k in range(3):
-            J[3 * b + k, 3 * c + k] = prior_w[k]
-            J[3 * b + k, 3 * p + k] = -prior_w[k]
-    return J
+        for axis in range(3):
+            J[3 * b + axis, 3 * c + axis] = prior_w[axis]
+            J[3 * b + axis, 3 * p + axis] = -prior_w[axis]
+    out = (rows_proj, cols_proj, rows_bone, cols_bone, J)
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 def refine_gauss_newton(
@@ -186,6 +207,7 @@ def refine_gauss_newton(
     sigma_prior_z_m: float = 0.02,
     joint_weights: np.ndarray | None = None,
     iterations: int = 4,
+    damping: float = 1e-3,
 ) -> np.ndarray:
     """Levenberg-Marquardt fit of all joints (N, 21, 3) to the 2D keypoints with bone lengths held.
 
@@ -195,44 +217,41 @@ def refine_gauss_newton(
     """
     n = len(joints)
     prior_w = np.array([1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_z_m])
-    J_prior = _lm_template(prior_w)
+    rows_proj, cols_proj, rows_bone, cols_bone, J_prior = _lm_structure(tuple(prior_w.tolist()))
     prior_vec = (prior_rel[:, _CHILD_IDX] - prior_rel[:, _PARENT_IDX]) * prior_w  # (N, 20, 3)
     w_proj = np.sqrt(_weights(joint_weights, n)) / sigma_px  # (N, 21)
     n_proj, n_bone = 2 * NUM_JOINTS, len(BONES)
-    rows = n_proj + n_bone + 3 * n_bone
-    J = np.zeros((n, rows, 3 * NUM_JOINTS))
+    J = np.zeros((n, n_proj + n_bone + 3 * n_bone, 3 * NUM_JOINTS))
     J[:, n_proj + n_bone :] = J_prior
-    fx, fy, skew = (np.broadcast_to(K[..., r, c], (n,))[:, None] for r, c in ((0, 0), (1, 1), (0, 1)))
-    j3 = 3 * np.arange(NUM_JOINTS)
-    rx, ry = 2 * np.arange(NUM_JOINTS), 2 * np.arange(NUM_JOINTS) + 1
-    rb = n_proj + np.arange(n_bone)
+    r = np.empty((n, J.shape[1]))
+    fx, fy, skew, cx, cy = (
+        np.broadcast_to(K[..., i, j], (n,))[:, None] for i, j in ((0, 0), (1, 1), (0, 1), (0, 2), (1, 2))
+    )
+    eye = np.arange(3 * NUM_JOINTS)
     x = joints.reshape(n, -1).copy()
-    mu = 1e-3
     for _ in range(iterations):
         P = x.reshape(n, NUM_JOINTS, 3)
-        z = np.maximum(P[..., 2], _MIN_DEPTH)
         X, Y = P[..., 0], P[..., 1]
-        r_proj = (project(np.concatenate((P[..., :2], z[..., None]), -1), K) - uv) * w_proj[..., None]
+        inv_z = 1.0 / np.maximum(P[..., 2], _MIN_DEPTH)
+        a, b = X * inv_z, Y * inv_z
+        r[:, 0:n_proj:2] = (fx * a + skew * b + cx - uv[..., 0]) * w_proj
+        r[:, 1:n_proj:2] = (fy * b + cy - uv[..., 1]) * w_proj
         bone = P[:, _CHILD_IDX] - P[:, _PARENT_IDX]
         blen = np.maximum(np.linalg.norm(bone, axis=-1), 1e-9)
-        r_bone = (blen - bone_lengths) / sigma_bone_m
-        r_prior = bone * prior_w - prior_vec
-        r = np.concatenate((r_proj.reshape(n, -1), r_bone, r_prior.reshape(n, -1)), axis=1)
-        # reprojection rows: u = fx X/z + skew Y/z + cx, v = fy Y/z + cy
-        J[:, rx, j3] = w_proj * fx / z
-        J[:, rx, j3 + 1] = w_proj * skew / z
-        J[:, rx, j3 + 2] = -w_proj * (fx * X + skew * Y) / z**2
-        J[:, ry, j3 + 1] = w_proj * fy / z
-        J[:, ry, j3 + 2] = -w_proj * fy * Y / z**2
-        unit = bone / blen[..., None] / sigma_bone_m
-        for k in range(3):
-            J[:, rb, 3 * _CHILD_IDX + k] = unit[..., k]
-            J[:, rb, 3 * _PARENT_IDX + k] = -unit[..., k]
+        r[:, n_proj : n_proj + n_bone] = (blen - bone_lengths) / sigma_bone_m
+        r[:, n_proj + n_bone :] = (bone * prior_w - prior_vec).reshape(n, -1)
+        # reprojection rows: d(u)/d(X, Y, z) = (fx, skew, -(fx a + skew b)) / z, d(v)/d(Y, z) = (fy, -fy b) / z
+        wz = w_proj * inv_z
+        J[:, rows_proj, cols_proj] = np.concatenate(
+            (fx * wz, skew * wz, -(fx * a + skew * b) * wz, fy * wz, -fy * b * wz), axis=1
+        )
+        unit = (bone / (blen[..., None] * sigma_bone_m)).reshape(n, -1)
+        J[:, rows_bone, cols_bone] = np.concatenate((unit, -unit), axis=1)
         Jt = J.transpose(0, 2, 1)
         H = Jt @ J
-        g = (Jt @ r[..., None])[..., 0]
-        H[:, np.arange(3 * NUM_JOINTS), np.arange(3 * NUM_JOINTS)] *= 1.0 + mu
-        x = x - np.linalg.solve(H, g[..., None])[..., 0]
+        g = Jt @ r[..., None]
+        H[:, eye, eye] *= 1.0 + damping
+        x = x - np.linalg.solve(H, g)[..., 0]
     return x.reshape(n, NUM_JOINTS, 3)
 
 
