@@ -42,6 +42,7 @@ setup(
     entry_points={
         "console_scripts": [
             "scalehp-build-model = scalehp_ros.model_bundle:main",
+            "scalehp-eval = scalehp_ros.evaluation.cli:main",
         ],
     },
 )
