@@ -42,8 +42,12 @@ setup(
     entry_points={
         "console_scripts": [
             "scalehp-build-model = scalehp_ros.model_bundle:main",
+            "scalehp-eval = scalehp_ros.evaluation.cli:main",
+            "hand_pose_node = scalehp_ros.hand_pose_node:main",
             "video_source = scalehp_ros.video_source:main",
             "retarget_node = scalehp_retarget.retarget_node:main",
+            "scalehp-bringup = scalehp_ros.bringup:main",
+            "scalehp-demo = scalehp_ros.demo:main",
         ],
     },
 )

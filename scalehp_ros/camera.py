@@ -1,0 +1,71 @@
+"""Pinhole camera helpers in the camera optical frame (REP 103/105: x right, y down, z forward, metres).
+
+Pixel coordinates (u, v) follow the image: u along columns (right), v along rows (down), origin at the
+centre of the top-left pixel, as in sensor_msgs/CameraInfo's K.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def validate_intrinsics(K: np.ndarray) -> np.ndarray:
+    """Return K as a float64 (3, 3) array after checking it is a usable pinhole intrinsic matrix.
+
+    Raises ValueError naming the problem: wrong shape, non-finite entries, a zero, negative or NaN focal
+    length, or a last row other than (0, 0, 1). Skew is allowed.
+    """
+    try:
+        K = np.asarray(K, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"K must be a 3x3 numeric matrix ({exc})") from exc
+    if K.shape != (3, 3):
+        raise ValueError(f"K must have shape (3, 3), got {K.shape}")
+    fx, fy = K[0, 0], K[1, 1]
+    if not (np.isfinite(fx) and np.isfinite(fy)):
+        raise ValueError(f"K has a non-finite focal length (fx={fx}, fy={fy})")
+    if fx <= 0.0 or fy <= 0.0:
+        raise ValueError(f"K focal lengths must be positive, got fx={fx}, fy={fy}")
+    if not np.all(np.isfinite(K)):
+        raise ValueError("K has non-finite entries")
+    if not np.allclose(K[2], (0.0, 0.0, 1.0)):
+        raise ValueError(f"K's last row must be (0, 0, 1), got {tuple(K[2])}")
+    return K
+
+
+def pixels_to_normalized(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Normalised image coordinates (x/z, y/z) of pixels (..., J, 2) under intrinsics K (3, 3) or (..., 3, 3)."""
+    fx, fy, cx, cy, skew = (K[..., r, c][..., None] for r, c in ((0, 0), (1, 1), (0, 2), (1, 2), (0, 1)))
+    y = (uv[..., 1] - cy) / fy
+    x = (uv[..., 0] - cx - skew * y) / fx
+    return np.stack((x, y), axis=-1)
+
+
+def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels (..., J, 2) of camera-frame points (..., J, 3), metres (z > 0), under K (3, 3) or (..., 3, 3)."""
+    fx, fy, cx, cy, skew = (K[..., r, c][..., None] for r, c in ((0, 0), (1, 1), (0, 2), (1, 2), (0, 1)))
+    x = points[..., 0] / points[..., 2]
+    y = points[..., 1] / points[..., 2]
+    return np.stack((fx * x + skew * y + cx, fy * y + cy), axis=-1)
+
+
+def rotation_to_ray(ray: np.ndarray) -> np.ndarray:
+    """Rotations (..., 3, 3) turning the optical axis (0, 0, 1) onto the unit directions of `ray` (..., 3).
+
+    The minimal rotation (about the axis z x ray), so the image x/y axes tilt as little as possible.
+    """
+    d = ray / np.linalg.norm(ray, axis=-1, keepdims=True)
+    c = d[..., 2]  # cos of the angle to the optical axis
+    ax = np.stack((-d[..., 1], d[..., 0], np.zeros_like(c)), axis=-1)  # z x d (norm = sin)
+    # Rodrigues with the unnormalised axis: R = I + [a]x + [a]x^2 / (1 + c)
+    zero = np.zeros_like(c)
+    a_x = np.stack(
+        (
+            np.stack((zero, -ax[..., 2], ax[..., 1]), -1),
+            np.stack((ax[..., 2], zero, -ax[..., 0]), -1),
+            np.stack((-ax[..., 1], ax[..., 0], zero), -1),
+        ),
+        -2,
+    )
+    eye = np.broadcast_to(np.eye(3), a_x.shape)
+    return eye + a_x + (a_x @ a_x) / (1.0 + c)[..., None, None]

@@ -1,0 +1,1 @@
+"""Evaluation of the ScaleHP pipeline: metrics, a synthetic hand generator, dataset loaders, scalehp-eval."""

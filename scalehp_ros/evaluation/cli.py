@@ -1,0 +1,294 @@
+"""scalehp-eval: accuracy and stability of the ScaleHP pipeline.
+
+  scalehp-eval synthetic [--samples N]      own kinematic hand generator, every solver and scale mode
+  scalehp-eval rhd PATH                     mmpose-style RHD JSON (+ images), full pipeline with MediaPipe
+  scalehp-eval freihand PATH                FreiHAND evaluation layout, full pipeline with MediaPipe
+  scalehp-eval video PATH [--hfov-deg 60]   unannotated clip: detection rate, scale stability, jitter
+
+Errors in millimetres: CS-MPJPE (camera space, no alignment), R-MPJPE (wrist aligned), PA-MPJPE
+(similarity Procrustes), AUC of the camera-space PCK over 0-50 mm, scale error in % of the true mean bone
+length. `--json` prints one JSON object on the last line with the default configuration's numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scalehp_ros.anthropometry import MEAN_BONE_PER_HAND_LENGTH
+from scalehp_ros.config import EstimatorConfig
+from scalehp_ros.estimator import HandPose, HandPoseEstimator, validate_image
+from scalehp_ros.evaluation import metrics, synthetic
+from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
+from scalehp_ros.frontend import Detection, MediaPipeFrontend
+from scalehp_ros.joints import mean_bone_length
+from scalehp_ros.root_solver import SOLVERS
+
+# Ablations of the default configuration reported next to the solver x scale-mode grid.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "proportions=detector": {"proportions": "detector"},
+    "ray_align=false": {"ray_align": False},
+    "joint_weighting=uniform": {"joint_weighting": "uniform"},
+}
+_SCALE_ROWS = ("prior", "fixed")
+
+
+def _configs() -> dict[str, dict[str, Any]]:
+    """Row name -> config changes; the first row is the default configuration."""
+    rows: dict[str, dict[str, Any]] = {"default": {}}
+    for solver in SOLVERS:
+        for scale in _SCALE_ROWS:
+            rows[f"solver={solver} scale={scale}"] = {"solver": solver, "scale_mode": scale}
+    rows.update(ABLATIONS)
+    return rows
+
+
+def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
+    keys = ("cs_mpjpe_mm", "r_mpjpe_mm", "pa_mpjpe_mm", "auc_50mm", "scale_error_pct")
+    print(f"\n{title}")
+    print(f"| configuration | {' | '.join(keys)} |")
+    print(f"| --- | {' | '.join('---' for _ in keys)} |")
+    for name, m in rows.items():
+        cells = [f"{m[k]:.3f}" if k == "auc_50mm" else f"{m[k]:.1f}" for k in keys if k in m]
+        print(f"| {name} | {' | '.join(cells)} |")
+
+
+def _run_rows(
+    hand_lengths: np.ndarray, run: Callable[[HandPoseEstimator, int], HandPose | None], n: int
+) -> tuple[dict[str, dict[str, float]], dict[str, list[int]]]:
+    """For every config row, run `run(estimator, i)` on samples 0..n-1; returns metrics inputs per row."""
+    preds: dict[str, Any] = {}
+    for name, changes in _configs().items():
+        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+        joints, scales, hits = [], [], []
+        for i in range(n):
+            if changes.get("scale_mode") == "fixed":
+                est.update_config(hand_length_m=float(hand_lengths[i]))
+            pose = run(est, i)
+            if pose is not None:
+                joints.append(pose.joints_cam)
+                scales.append(pose.scale)
+                hits.append(i)
+        preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits)
+    return preds  # type: ignore[return-value]
+
+
+def _summaries(preds: dict[str, Any], gt: np.ndarray) -> dict[str, dict[str, float]]:
+    out = {}
+    for name, (joints, scales, hits) in preds.items():
+        if len(hits) == 0:
+            out[name] = {}
+            continue
+        out[name] = metrics.summarize(joints, gt[hits], scales)
+    return out
+
+
+# -- synthetic ------------------------------------------------------------------------------------------
+
+
+def eval_synthetic(samples: int, seed: int, noise_free: bool) -> dict[str, Any]:
+    noise = synthetic.NOISE_FREE if noise_free else synthetic.NoiseModel()
+    batch = synthetic.generate(samples, noise, seed=seed)
+    # an operator's ruler measurement: the true hand length +- 2 mm
+    measured = batch.hand_length + np.random.default_rng(seed + 1).normal(0.0, 0.002, samples)
+    detections = [
+        Detection(batch.uv[i], batch.rel_detected[i], "left" if batch.is_left[i] else "right", 1.0)
+        for i in range(samples)
+    ]
+
+    def run(est: HandPoseEstimator, i: int) -> HandPose | None:
+        return est.estimate_from_detections([detections[i]], batch.K[i], image_size=tuple(batch.image_size[i]))[0]
+
+    rows = _summaries(_run_rows(measured, run, samples), batch.joints_cam)
+    _print_table(
+        f"synthetic: {samples} hands, seed {seed}, {'no noise' if noise_free else 'detector-like noise'}", rows
+    )
+    return dict(rows["default"], samples=samples, configs=rows)
+
+
+# -- annotated image sets ---------------------------------------------------------------------------------
+
+
+def _match(detections: list[Detection], sample: Sample) -> int | None:
+    """Index of the detection whose keypoints lie on the annotated hand, or None."""
+    if not detections:
+        return None
+    dist = [np.linalg.norm(d.uv - sample.joints_2d, axis=1).mean() for d in detections]
+    best = int(np.argmin(dist))
+    extent = np.linalg.norm(sample.joints_2d.max(0) - sample.joints_2d.min(0))
+    return best if dist[best] <= 0.25 * extent else None
+
+
+def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
+    if not samples:
+        raise ValueError(f"{title}: no samples")
+    config = EstimatorConfig()
+    frontend = MediaPipeFrontend(config.max_hands, config.min_detection_confidence, config.min_presence_confidence)
+    matched: list[Detection | None] = []
+    try:
+        for s in samples:
+            dets = frontend.detect(validate_image(s.load_rgb()))
+            k = _match(dets, s)
+            matched.append(None if k is None else dets[k])
+    finally:
+        frontend.close()
+    gt = np.stack([s.joints_cam for s in samples])
+    # 'fixed' on annotated data: the hand length a ruler would give, from the ground-truth skeleton
+    hand_lengths = mean_bone_length(gt) / MEAN_BONE_PER_HAND_LENGTH
+
+    def run(est: HandPoseEstimator, i: int) -> HandPose | None:
+        det = matched[i]
+        return None if det is None else est.estimate_from_detections([det], samples[i].K)[0]
+
+    preds = _run_rows(hand_lengths, run, len(samples))
+    rows = _summaries(preds, gt)
+    detection_rate = sum(m is not None for m in matched) / len(samples)
+    sides = [(m.handedness, s.hand_type) for m, s in zip(matched, samples, strict=True) if m and s.hand_type]
+    handedness_acc = float(np.mean([a == b for a, b in sides])) if sides else float("nan")
+    _print_table(f"{title}: {len(samples)} images, detection rate {detection_rate:.3f}", rows)
+    default_joints, _, hits = preds["default"]
+    per_image = metrics.per_joint_errors_mm(default_joints, gt[hits]).mean(axis=1)
+    print(f"default CS-MPJPE per detected image (mm): {np.round(per_image, 1).tolist()}")
+    if sides:
+        print(f"handedness accuracy: {handedness_acc:.3f} ({len(sides)} labelled hands)")
+    out = dict(rows["default"], detection_rate=detection_rate, images=len(samples), configs=rows)
+    if sides:
+        out["handedness_accuracy"] = handedness_acc
+    return out
+
+
+# -- video ------------------------------------------------------------------------------------------------
+
+
+def _jitter_mm(track: list[np.ndarray | None]) -> float:
+    """Mean |x[t+1] - 2 x[t] + x[t-1]| over joints and frame triplets with a hand in all three, mm/frame^2."""
+    acc = []
+    for a, b, c in zip(track, track[1:], track[2:], strict=False):
+        if a is not None and b is not None and c is not None:
+            acc.append(np.linalg.norm(c - 2 * b + a, axis=-1).mean())
+    return 1000.0 * float(np.mean(acc)) if acc else float("nan")
+
+
+def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int) -> dict[str, Any]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"cannot open video {path}")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    config = EstimatorConfig()
+    frontend = MediaPipeFrontend(
+        config.max_hands,
+        config.min_detection_confidence,
+        config.min_presence_confidence,
+        config.min_tracking_confidence,
+    )
+    filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
+    raw, filt, scales, sizes, det_sizes = [], [], [], [], []
+    frames = hits = 0
+    index = -1
+    try:
+        while max_frames is None or frames < max_frames:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            index += 1
+            if index % stride:
+                continue
+            frames += 1
+            rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+            h, w = rgb.shape[:2]
+            f = 0.5 * w / math.tan(math.radians(hfov_deg) / 2.0)
+            K = np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
+            stamp = index / fps
+            dets = frontend.detect(rgb, round(stamp * 1000.0))[:1]  # the clip's one hand: the first detection
+            p_raw = raw_est.estimate_from_detections(dets, K)
+            p_filt = filtered_est.estimate_from_detections(dets, K, stamp, image_size=(w, h))
+            if dets:
+                hits += 1
+                raw.append(p_raw[0].joints_cam)
+                filt.append(p_filt[0].joints_cam)
+                scales.append(p_filt[0].scale)
+                sizes.append(float(mean_bone_length(p_raw[0].joints_cam)))
+                det_sizes.append(float(mean_bone_length(dets[0].rel3d)))
+            else:
+                raw.append(None)
+                filt.append(None)
+    finally:
+        cap.release()
+        frontend.close()
+    if frames == 0:
+        raise ValueError(f"{path}: no frames read")
+
+    def cv(values: list[float]) -> float:
+        return float(np.std(values) / np.mean(values)) if values else float("nan")
+
+    out = {
+        "frames": frames,
+        "detection_rate": hits / frames,
+        "scale_std_over_mean": cv(scales),
+        "joints_size_std_over_mean": cv(sizes),
+        "detector_size_std_over_mean": cv(det_sizes),
+        "jitter_raw_mm_per_frame2": _jitter_mm(raw),
+        "jitter_filtered_mm_per_frame2": _jitter_mm(filt),
+        "wrist_depth_mean_m": float(np.mean([j[0, 2] for j in raw if j is not None])) if hits else float("nan"),
+    }
+    print(f"\nvideo {path}: {frames} frames at {fps:.1f} fps (stride {stride}), assumed hfov {hfov_deg} deg")
+    for k, v in out.items():
+        print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scalehp-eval", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("synthetic", help="synthetic hands with ground truth")
+    p.add_argument("--samples", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--noise-free", action="store_true", help="exact 2D and relative 3D (solver check)")
+    for name in ("rhd", "freihand"):
+        p = sub.add_parser(name, help=f"{name.upper()} annotated images")
+        p.add_argument("path", type=Path)
+    p = sub.add_parser("video", help="unannotated clip: stability and jitter")
+    p.add_argument("path", type=Path)
+    p.add_argument("--hfov-deg", type=float, default=60.0, help="assumed horizontal field of view (no K known)")
+    p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--stride", type=int, default=1, help="use every n-th frame")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "synthetic":
+            result = eval_synthetic(args.samples, args.seed, args.noise_free)
+        elif args.cmd == "rhd":
+            result = eval_images(load_rhd(args.path), f"rhd {args.path}")
+        elif args.cmd == "freihand":
+            result = eval_images(load_freihand(args.path), f"freihand {args.path}")
+        else:
+            result = eval_video(args.path, args.hfov_deg, args.max_frames, max(1, args.stride))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"scalehp-eval: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(_jsonable(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""A kinematic hand generator with cameras and detector-like noise: ground truth for the solver.
+
+Each sample is a hand of random size and proportions (hand length from the pooled anthropometric
+distribution in `scalehp_ros.anthropometry`, each bone jittered by a few percent), random articulation
+inside joint-angle limits, a random wrist orientation, a wrist 0.25-1.2 m from a camera with random
+intrinsics, projected to 2D keypoints. Two noise models stand in for a detector such as MediaPipe:
+
+- 2D keypoints: Gaussian noise proportional to the hand's size in the image, plus rare outlier joints.
+- relative 3D (the detector's root-relative pose): our model of the errors seen on annotated images
+  (see README): depth is the weak axis, so the pose's depth is compressed towards the wrist plane, the
+  whole hand is tilted by a small random rotation, every joint gets independent noise, larger in z, and
+  each bone's length is off by a random factor (detectors get proportions wrong: on the RHD fixtures
+  MediaPipe's index proximal phalanx is ~0.5 mean bone lengths long where the ground truth says ~0.85).
+  Like a crop-based detector, it reports the pose in the frame looking along the hand's viewing ray.
+
+Angles in radians, lengths in metres, camera optical frame (x right, y down, z forward).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalehp_ros import anthropometry
+from scalehp_ros.camera import pixels_to_normalized, project, rotation_to_ray
+from scalehp_ros.joints import BONES, FINGER_CHAINS, NUM_JOINTS
+
+# Directions of the wrist->MCP bones in the palm plane, degrees from the middle finger towards the thumb.
+_MCP_SPREAD_DEG = {"index": 8.0, "middle": 0.0, "ring": -9.0, "little": -19.0}
+# Flexion limits (degrees; positive = towards the palm), per joint of a long finger: MCP, PIP, DIP.
+_FLEX_LIMITS_DEG = ((-15.0, 90.0), (0.0, 105.0), (0.0, 80.0))
+_ABDUCTION_LIMIT_DEG = 15.0
+# Thumb: CMC placement, metacarpal direction and flexion ranges (CMC-MCP opposition, MCP, IP).
+_THUMB_CMC_DEG = 40.0
+_THUMB_OPPOSITION_DEG = (10.0, 70.0)
+_THUMB_FLEX_LIMITS_DEG = ((0.0, 50.0), (-10.0, 80.0))
+BONE_JITTER = 0.05  # individual deviation of each bone from the population proportions (log-normal sigma)
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Detector noise. px_sigma_frac: 2D sigma as a fraction of the hand's 2D diagonal; outlier_prob per
+    joint, displaced by outlier_frac of the diagonal; depth_compression range for the relative pose's z;
+    tilt_sigma_deg: random rotation of the relative pose; joint_sigma_xy_m / joint_sigma_z_m per joint;
+    bone_length_sigma: log-normal sigma of each detected bone's length relative to the true one;
+    ray_frame: the detected pose is expressed in the frame looking along the hand's viewing ray (as a
+    crop-based detector must; see `estimator.hand_rays`) instead of the camera's axes."""
+
+    px_sigma_frac: float = 0.015
+    outlier_prob: float = 0.02
+    outlier_frac: float = 0.15
+    depth_compression: tuple[float, float] = (0.5, 1.0)
+    tilt_sigma_deg: float = 10.0
+    joint_sigma_xy_m: float = 0.003
+    joint_sigma_z_m: float = 0.008
+    bone_length_sigma: float = 0.15
+    ray_frame: bool = True
+
+
+NOISE_FREE = NoiseModel(0.0, 0.0, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, ray_frame=False)
+
+
+@dataclass(frozen=True)
+class SyntheticBatch:
+    """N samples. joints_cam (N,21,3) m; uv (N,21,2) px noisy; uv_true; rel_detected (N,21,3) the noisy
+    relative pose in camera axes, wrist at 0, in the detector's arbitrary scale; K (N,3,3); hand_length (N,) m;
+    is_left (N,) bool; image_size (N,2) width, height."""
+
+    joints_cam: np.ndarray
+    uv: np.ndarray
+    uv_true: np.ndarray
+    rel_detected: np.ndarray
+    K: np.ndarray
+    hand_length: np.ndarray
+    is_left: np.ndarray
+    image_size: np.ndarray
+
+
+def _rot(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rodrigues: rotations (N,3,3) about unit axes (N,3) by angles (N,)."""
+    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    zero = np.zeros_like(x)
+    k = np.stack((np.stack((zero, -z, y), -1), np.stack((z, zero, -x), -1), np.stack((-y, x, zero), -1)), -2)
+    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+
+
+def _random_rotations(rng: np.random.Generator, n: int) -> np.ndarray:
+    q = rng.normal(size=(n, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    w, x, y, z = q.T
+    return np.stack(
+        (
+            np.stack((1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)), -1),
+            np.stack((2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)), -1),
+            np.stack((2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)), -1),
+        ),
+        -2,
+    )
+
+
+def _u(rng: np.random.Generator, lo_hi: tuple[float, float], n: int) -> np.ndarray:
+    return np.deg2rad(rng.uniform(lo_hi[0], lo_hi[1], n))
+
+
+def random_hands(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right hands (N,21,3) in the hand frame (x towards the thumb, y along the middle finger, z palmar),
+    wrist at the origin, and their hand lengths (N,) in metres."""
+    hand_length = np.clip(
+        rng.normal(anthropometry.HAND_LENGTH_PRIOR_M, anthropometry.HAND_LENGTH_PRIOR_SD_M, n), 0.14, 0.23
+    )
+    props = anthropometry.BONE_PROPORTIONS * np.exp(rng.normal(0.0, BONE_JITTER, (n, len(BONES))))
+    bones = props * (anthropometry.MEAN_BONE_PER_HAND_LENGTH * hand_length)[:, None]
+    length_of = {c: bones[:, b] for b, (_, c) in enumerate(BONES)}
+    joints = np.zeros((n, NUM_JOINTS, 3))
+    z_axis = np.tile([0.0, 0.0, 1.0], (n, 1))
+    for finger, chain in FINGER_CHAINS.items():
+        if finger == "thumb":
+            base = _rot(z_axis, np.full(n, np.deg2rad(_THUMB_CMC_DEG))) @ np.array([0.0, 1.0, 0.0])
+            joints[:, chain[0]] = base * length_of[chain[0]][:, None]
+            # metacarpal: further out towards the thumb side, then rotated palmar (opposition)
+            lateral = np.cross(z_axis, base)
+            out = _rot(z_axis, np.full(n, np.deg2rad(15.0))) @ np.array([0.0, 1.0, 0.0])
+            out = (_rot(z_axis, np.full(n, np.deg2rad(_THUMB_CMC_DEG))) @ out[:, :, None])[..., 0]
+            opp = _rot(lateral, -_u(rng, _THUMB_OPPOSITION_DEG, n))
+            direction = (opp @ out[:, :, None])[..., 0]
+            flex_axis = np.cross(direction, z_axis)
+            angles = [np.zeros(n), _u(rng, _THUMB_FLEX_LIMITS_DEG[0], n), _u(rng, _THUMB_FLEX_LIMITS_DEG[1], n)]
+        else:
+            spread = np.deg2rad(_MCP_SPREAD_DEG[finger])
+            base = _rot(z_axis, np.full(n, spread)) @ np.array([0.0, 1.0, 0.0])
+            joints[:, chain[0]] = base * length_of[chain[0]][:, None]
+            abd = rng.uniform(-1.0, 1.0, n) * np.deg2rad(_ABDUCTION_LIMIT_DEG)
+            direction = (_rot(z_axis, abd) @ base[:, :, None])[..., 0]
+            flex_axis = np.cross(direction, z_axis)
+            pip = _u(rng, _FLEX_LIMITS_DEG[1], n)
+            dip = np.clip(pip * rng.uniform(0.4, 0.9, n), 0.0, np.deg2rad(_FLEX_LIMITS_DEG[2][1]))
+            angles = [_u(rng, _FLEX_LIMITS_DEG[0], n), pip, dip]
+        # flexion rotates the finger towards the palm (+z): about direction x z
+        total = np.zeros(n)
+        for k, angle in enumerate(angles):
+            total = total + angle
+            d = (_rot(flex_axis, -total) @ direction[:, :, None])[..., 0]
+            joints[:, chain[k + 1]] = joints[:, chain[k]] + d * length_of[chain[k + 1]][:, None]
+    return joints, hand_length
+
+
+def _scale_bones(rel: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Joints (N,21,3) rebuilt down the tree with each bone vector multiplied by factors (N,20)."""
+    out = np.zeros_like(rel)
+    for b, (p, c) in enumerate(BONES):
+        out[:, c] = out[:, p] + (rel[:, c] - rel[:, p]) * factors[:, b, None]
+    return out
+
+
+def _random_intrinsics(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    sizes = np.array([[640, 480], [1280, 720], [320, 320]], dtype=np.float64)[rng.integers(0, 3, n)]
+    hfov = np.deg2rad(rng.uniform(45.0, 90.0, n))
+    f = 0.5 * sizes[:, 0] / np.tan(0.5 * hfov)
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 0] = f
+    K[:, 1, 1] = f * rng.uniform(0.99, 1.01, n)
+    K[:, 0, 2] = 0.5 * sizes[:, 0] * rng.uniform(0.95, 1.05, n)
+    K[:, 1, 2] = 0.5 * sizes[:, 1] * rng.uniform(0.95, 1.05, n)
+    K[:, 2, 2] = 1.0
+    return K, sizes
+
+
+def generate(n: int, noise: NoiseModel = NoiseModel(), seed: int = 0) -> SyntheticBatch:
+    """Draw n samples (deterministic for a given seed)."""
+    rng = np.random.default_rng(seed)
+    hand, hand_length = random_hands(rng, n)
+    is_left = rng.random(n) < 0.5
+    hand[is_left, :, 0] *= -1.0  # a left hand is the mirror image of a right one
+    R = _random_rotations(rng, n)
+    rel = hand @ R.transpose(0, 2, 1)
+    K, sizes = _random_intrinsics(rng, n)
+    depth = rng.uniform(0.25, 1.2, n)
+    # wrist pixel in the central part of the image, then back-projected to the drawn depth
+    uv_w = sizes * rng.uniform(0.3, 0.7, (n, 2))
+    xy = (uv_w - K[:, :2, 2]) / K[:, [0, 1], [0, 1]]
+    wrist = np.concatenate((xy * depth[:, None], depth[:, None]), axis=1)
+    joints = rel + wrist[:, None, :]
+    # keep every joint in front of the camera
+    joints[..., 2] = np.maximum(joints[..., 2], 0.05)
+    uv_true = project(joints, K)
+    diag = np.linalg.norm(uv_true.max(1) - uv_true.min(1), axis=-1)
+    uv = uv_true + rng.normal(size=uv_true.shape) * (noise.px_sigma_frac * diag)[:, None, None]
+    outlier = rng.random((n, NUM_JOINTS)) < noise.outlier_prob
+    direction = rng.normal(size=(n, NUM_JOINTS, 2))
+    direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
+    uv = uv + outlier[..., None] * direction * (noise.outlier_frac * diag)[:, None, None]
+    # the detector's relative pose: tilted, depth compressed, per-joint noise, arbitrary overall scale
+    rel_true = joints - joints[:, :1]
+    if noise.ray_frame:
+        # a crop-based detector sees the hand along its viewing ray: its pose is in that ray's frame
+        centre = 0.5 * (uv_true.min(axis=1) + uv_true.max(axis=1))
+        ray = np.concatenate((pixels_to_normalized(centre[:, None], K)[:, 0], np.ones((n, 1))), axis=1)
+        rel_true = rel_true @ rotation_to_ray(ray)
+    tilt_axis = np.concatenate((rng.normal(size=(n, 2)), np.zeros((n, 1))), axis=1) + 1e-12
+    tilt = _rot(tilt_axis, np.deg2rad(rng.normal(0.0, noise.tilt_sigma_deg, n)))
+    det = _scale_bones(rel_true, np.exp(rng.normal(0.0, noise.bone_length_sigma, (n, len(BONES)))))
+    det = det @ tilt.transpose(0, 2, 1)
+    det[..., 2] *= rng.uniform(*noise.depth_compression, n)[:, None]
+    det += rng.normal(size=det.shape) * np.array(
+        [noise.joint_sigma_xy_m, noise.joint_sigma_xy_m, noise.joint_sigma_z_m]
+    )
+    det -= det[:, :1]
+    det *= rng.uniform(0.6, 1.0, n)[:, None, None]  # detectors' metric scale is not to be trusted
+    return SyntheticBatch(joints, uv, uv_true, det, K, hand_length, is_left, sizes)

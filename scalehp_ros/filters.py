@@ -1,0 +1,78 @@
+"""Temporal filters: the One Euro filter (joints, scale) and handedness hysteresis.
+
+One Euro filter: Casiez, Roussel & Vogel, "1 Euro Filter: A Simple Speed-based Low-pass Filter for Noisy
+Input in Interactive Systems", CHI 2012. A first-order low-pass whose cutoff rises with the signal's speed:
+cutoff = min_cutoff + beta * |speed|, so slow motion is smoothed (less jitter) and fast motion follows
+(less lag). Works element-wise on arrays of any shape; time in seconds, cutoffs in Hz.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
+    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz))
+    return 1.0 / (1.0 + tau / dt)
+
+
+class OneEuroFilter:
+    """Element-wise One Euro filter. `__call__(x, t)` returns the filtered x; the first call passes x through."""
+
+    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.0, d_cutoff_hz: float = 1.0) -> None:
+        if not (min_cutoff_hz > 0 and d_cutoff_hz > 0 and beta >= 0):
+            raise ValueError("One Euro filter needs min_cutoff_hz > 0, d_cutoff_hz > 0 and beta >= 0")
+        self.min_cutoff_hz = float(min_cutoff_hz)
+        self.beta = float(beta)
+        self.d_cutoff_hz = float(d_cutoff_hz)
+        self.reset()
+
+    def reset(self) -> None:
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t: float | None = None
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or t <= self._t or x.shape != self._x.shape:
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), float(t)
+            return x.copy()
+        dt = float(t) - self._t
+        dx = (x - self._x) / dt
+        self._dx = self._dx + _alpha(self.d_cutoff_hz, dt) * (dx - self._dx)
+        cutoff = self.min_cutoff_hz + self.beta * np.abs(self._dx)
+        self._x = self._x + _alpha(cutoff, dt) * (x - self._x)
+        self._t = float(t)
+        return self._x.copy()
+
+
+class HandednessHysteresis:
+    """A track's side from noisy per-frame labels: smoothed P(right) must cross 0.5 +- margin to switch.
+
+    update(side, score) takes the frame's label ('left'/'right') and its score (probability of that label,
+    0.5..1) and returns (side, smoothed probability of the returned side).
+    """
+
+    def __init__(self, margin: float = 0.2, smoothing: float = 0.3) -> None:
+        if not 0.0 <= margin < 0.5:
+            raise ValueError(f"hysteresis margin must be in [0, 0.5), got {margin}")
+        self.margin = float(margin)
+        self.smoothing = float(smoothing)
+        self.side: str | None = None
+        self._p_right = 0.5
+
+    def update(self, side: str, score: float) -> tuple[str, float]:
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        p_right = float(score) if side == "right" else 1.0 - float(score)
+        if self.side is None:
+            self._p_right, self.side = p_right, side
+        else:
+            self._p_right += self.smoothing * (p_right - self._p_right)
+            if self.side == "left" and self._p_right > 0.5 + self.margin:
+                self.side = "right"
+            elif self.side == "right" and self._p_right < 0.5 - self.margin:
+                self.side = "left"
+        return self.side, (self._p_right if self.side == "right" else 1.0 - self._p_right)

@@ -1,0 +1,132 @@
+"""Metrics, the synthetic generator, and scalehp-eval end to end through its module entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from scalehp_ros.camera import project
+from scalehp_ros.evaluation import metrics, synthetic
+from scalehp_ros.evaluation.datasets import load_freihand, load_rhd
+from scalehp_ros.joints import mean_bone_length
+
+ROOT = Path(__file__).resolve().parent.parent
+RHD = ROOT / "test" / "data" / "rhd"
+KEYS = ("cs_mpjpe_mm", "r_mpjpe_mm", "pa_mpjpe_mm", "auc_50mm", "scale_error_pct")
+
+
+def _eval(*args: str) -> tuple[dict, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalehp_ros.evaluation", "--json", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout
+
+
+def test_metrics_alignment():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(0, 0.05, (4, 21, 3)) + np.array([0, 0, 0.5])
+    assert metrics.summarize(gt, gt)["cs_mpjpe_mm"] == 0.0
+    shifted = gt + np.array([0.01, 0.0, 0.0])
+    m = metrics.summarize(shifted, gt)
+    assert m["cs_mpjpe_mm"] == pytest.approx(10.0) and m["r_mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)
+    # a rotated, scaled, moved copy is perfect after Procrustes
+    c, s = np.cos(0.7), np.sin(0.7)
+    R = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    moved = 1.3 * gt @ R.T + 0.2
+    assert metrics.summarize(moved, gt)["pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)
+    errs = np.array([0.0, 25.0, 100.0])
+    assert metrics.auc(errs) == pytest.approx((1.0 + 0.5 + 0.0) / 3.0, abs=0.01)
+    assert metrics.summarize(gt, gt, mean_bone_length(gt) * 1.1)["scale_error_pct"] == pytest.approx(10.0)
+
+
+def test_synthetic_generator_ground_truth():
+    b = synthetic.generate(300, synthetic.NoiseModel(), seed=4)
+    assert np.all(b.joints_cam[..., 2] > 0.0)
+    assert np.all((b.joints_cam[:, 0, 2] >= 0.25) & (b.joints_cam[:, 0, 2] <= 1.2))
+    np.testing.assert_allclose(project(b.joints_cam, b.K), b.uv_true, atol=1e-9)
+    assert 0.3 < b.is_left.mean() < 0.7
+    np.testing.assert_allclose(b.rel_detected[:, 0], 0.0, atol=1e-12)
+    clean = synthetic.generate(50, synthetic.NOISE_FREE, seed=4)
+    np.testing.assert_allclose(clean.uv, clean.uv_true)
+    # noise-free detections are the true relative pose up to the detector's arbitrary scale
+    rel = clean.joints_cam - clean.joints_cam[:, :1]
+    ratio = np.linalg.norm(clean.rel_detected, axis=-1)[:, 1:] / np.linalg.norm(rel, axis=-1)[:, 1:]
+    np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-9)
+
+
+def test_scalehp_eval_rhd():
+    result, out = _eval("rhd", str(RHD))
+    assert result["detection_rate"] == 1.0 and result["images"] == 3
+    for key in KEYS:
+        assert np.isfinite(result[key])
+    assert 0.0 <= result["auc_50mm"] <= 1.0
+    assert result["handedness_accuracy"] == 1.0
+    assert "| default |" in out
+
+
+def _freihand_from_rhd(dest: Path) -> None:
+    """A FreiHAND evaluation layout holding the three RHD renders (as JPEG) and their annotations."""
+    samples = load_rhd(RHD)
+    (dest / "evaluation" / "rgb").mkdir(parents=True)
+    for i, s in enumerate(samples):
+        cv2.imwrite(
+            str(dest / "evaluation" / "rgb" / f"{i:08d}.jpg"),
+            cv2.imread(str(s.image_path)),
+            [cv2.IMWRITE_JPEG_QUALITY, 95],
+        )
+    (dest / "evaluation_K.json").write_text(json.dumps([s.K.tolist() for s in samples]))
+    (dest / "evaluation_xyz.json").write_text(json.dumps([s.joints_cam.tolist() for s in samples]))
+
+
+def test_scalehp_eval_freihand(tmp_path):
+    _freihand_from_rhd(tmp_path)
+    loaded = load_freihand(tmp_path)
+    for a, b in zip(loaded, load_rhd(RHD), strict=True):
+        np.testing.assert_allclose(a.joints_cam, b.joints_cam)
+        np.testing.assert_allclose(a.joints_2d, b.joints_2d)
+    result, _ = _eval("freihand", str(tmp_path))
+    assert result["detection_rate"] == 1.0
+    for key in KEYS:
+        assert np.isfinite(result[key])
+    assert "handedness_accuracy" not in result  # FreiHAND has no hand_type labels
+
+
+def test_scalehp_eval_synthetic_and_video(tmp_path):
+    result, _ = _eval("synthetic", "--samples", "40", "--seed", "3")
+    for key in KEYS:
+        assert np.isfinite(result[key])
+    assert "solver=linear scale=fixed" in result["configs"]
+    clip = ROOT / "data" / "human_hand_video.mp4"
+    video, _ = _eval("video", str(clip), "--max-frames", "12")
+    assert video["frames"] == 12 and video["detection_rate"] == 1.0
+    assert video["jitter_filtered_mm_per_frame2"] < video["jitter_raw_mm_per_frame2"]
+
+
+def test_scalehp_eval_errors_cleanly(tmp_path):
+    shutil.copy(RHD / "test_rhd.json", tmp_path / "a.json")
+    shutil.copy(RHD / "test_rhd.json", tmp_path / "b.json")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalehp_ros.evaluation", "rhd", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2 and "expected one annotation" in proc.stderr
