@@ -40,10 +40,13 @@ GRID_ZERO_RGB = (96, 104, 120)
 FRUSTUM_RGB = (36, 40, 47)
 AXIS_RGB = {"x": (235, 95, 95), "y": (100, 210, 110), "z": (100, 150, 245)}
 OUTLINE_RGB = (10, 11, 13)
+JOINT_DOT_RGB = (235, 237, 240)
 
 # (minor, major) grid steps in metres, finest first; a view uses the finest whose lines are far enough apart.
 _GRID_STEPS_M = ((0.01, 0.05), (0.02, 0.10), (0.05, 0.20), (0.10, 0.50), (0.20, 1.00))
 _MIN_MINOR_PX, _MIN_MAJOR_PX = 7.0, 45.0
+# Views with fewer pixels per metre draw a hand's bones without joint dots (only the wrist's).
+_DOTS_MIN_PX_PER_M = 400.0
 _SHIFT = 4  # cv2 fixed-point bits for sub-pixel drawing
 _ONE = 1 << _SHIFT
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -407,18 +410,24 @@ class DemoRenderer:
                 n = (near[parents[b]] + near[children[b]]) / 2
                 colour = tuple(float(c) for c in base * (0.55 + 0.45 * n))
                 cv2.line(plot, _fixed(pts[parents[b]]), _fixed(pts[children[b]]), colour, thick, cv2.LINE_AA, _SHIFT)
-            for j in np.argsort(-depth):
+            # Joint dots only where bones are long enough on screen for them not to hide the bones.
+            joints = np.argsort(-depth) if view.px_per_m >= _DOTS_MIN_PX_PER_M else [WRIST]
+            for j in joints:
                 r = radius * (1.6 if j == WRIST else 1.0)
-                colour = SIDE_COLOURS_RGB[hand.handedness] if j == WRIST else (235, 237, 240)
+                colour = SIDE_COLOURS_RGB[hand.handedness] if j == WRIST else JOINT_DOT_RGB
                 cv2.circle(plot, _fixed(pts[j]), round(r * _ONE), colour, -1, cv2.LINE_AA, _SHIFT)
             wrist = hand.joints_cam[WRIST]
+            gap = round(8 * self._ui)
             if kind == "front":
                 label = _hand_label(hand)
-                org = (round(pts[:, 0].min()), round(pts[:, 1].min()) - round(8 * self._ui))
+                org = (pts[:, 0].min(), pts[:, 1].min() - gap)
             else:
                 label = f"{hand.handedness}  z {wrist[2] * 100:.1f} cm"
-                org = (round(pts[:, 0].max()) + round(8 * self._ui), round(pts[WRIST, 1]) + round(5 * self._ui))
-            org = (int(np.clip(org[0], 2, view.plot.w - 120 * self._ui)), int(np.clip(org[1], 14, view.plot.h - 4)))
+                tw = cv2.getTextSize(label, _FONT, 0.45 * self._ui, 1)[0][0]
+                right = pts[:, 0].max() + gap
+                # Beside the hand, on the right if it fits, else on the left.
+                org = (right if right + tw < view.plot.w else pts[:, 0].min() - gap - tw, pts[WRIST, 1] + gap)
+            org = (int(np.clip(round(org[0]), 2, view.plot.w - 2)), int(np.clip(round(org[1]), 14, view.plot.h - 4)))
             self._outlined_text(plot, label, org, 0.45, SIDE_COLOURS_RGB[hand.handedness])
 
     def _draw_robot(self, canvas: np.ndarray, q: np.ndarray | None) -> None:
