@@ -248,6 +248,11 @@ class DemoRenderer:
         s, t = scale * self._ui, max(1, round(self._ui))
         (tw, th), base = cv2.getTextSize(text, _FONT, s, t)
         pad = max(2, round(3 * self._ui))
+        # Kept whole inside the image: moved in from the edges rather than cut.
+        org = (
+            int(np.clip(org[0], pad, max(pad, image.shape[1] - tw - pad))),
+            int(np.clip(org[1], th + pad, max(th + pad, image.shape[0] - base - pad))),
+        )
         x0, y0 = max(0, org[0] - pad), max(0, org[1] - th - pad)
         x1, y1 = min(image.shape[1], org[0] + tw + pad), min(image.shape[0], org[1] + base + pad)
         if x1 > x0 and y1 > y0:
@@ -369,7 +374,7 @@ class DemoRenderer:
         for hand in hands:
             pts = hand.joints_2d * np.array([tw / w, th / h_px])
             draw_hand(resized, pts, "", hand.handedness)
-            org = (int(np.clip(pts[:, 0].min(), 2, tw - 100 * self._ui)), int(max(14, pts[:, 1].min() - 10 * self._ui)))
+            org = (round(pts[:, 0].min()), round(pts[:, 1].min() - 10 * self._ui))
             self._outlined_text(resized, _hand_label(hand), org, 0.5, SIDE_COLOURS_RGB[hand.handedness])
         area[y0 : y0 + th, x0 : x0 + tw] = resized
 
@@ -427,7 +432,7 @@ class DemoRenderer:
                 right = pts[:, 0].max() + gap
                 # Beside the hand, on the right if it fits, else on the left.
                 org = (right if right + tw < view.plot.w else pts[:, 0].min() - gap - tw, pts[WRIST, 1] + gap)
-            org = (int(np.clip(round(org[0]), 2, view.plot.w - 2)), int(np.clip(round(org[1]), 14, view.plot.h - 4)))
+            org = (round(org[0]), round(org[1]))
             self._outlined_text(plot, label, org, 0.45, SIDE_COLOURS_RGB[hand.handedness])
 
     def _draw_robot(self, canvas: np.ndarray, q: np.ndarray | None) -> None:
