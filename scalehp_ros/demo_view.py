@@ -303,7 +303,7 @@ class DemoRenderer:
             (tw, th), _ = cv2.getTextSize(text, _FONT, fs, 1)
             org = (view.plot.x - tw - round(5 * self._ui), view.plot.y + round(y) + th // 2)
             self._text(canvas, text, org, 0.4, DIM_TEXT_RGB)
-        # Axis names: horizontal one under the tick labels (right-aligned), vertical one above the tick labels.
+        # Axis names under the plot: the horizontal axis at the right end, the vertical axis at the left end.
         u_dir = "right"
         v_dir = "down" if view.v_sign > 0 else "up"
         u_name, v_name = f"{names[0]} [cm] {u_dir}", f"{names[1]} [cm] {v_dir}"
@@ -315,7 +315,7 @@ class DemoRenderer:
         self._text(
             canvas,
             f"grid {minor * 100:g} / {major * 100:g} cm",
-            (view.plot.x + round(4 * self._ui), view.plot.y - round(0 * self._ui) + round(14 * self._ui)),
+            (view.plot.x + round(4 * self._ui), view.plot.y + round(14 * self._ui)),
             0.38,
             DIM_TEXT_RGB,
         )
