@@ -25,6 +25,7 @@ class ParamSpec:
     max: float | None = None
     choices: tuple[str, ...] | None = None
     default: Any = None
+    dynamic: bool = True  # may change while a node runs (ROS parameters)
 
 
 _SPECS: tuple[ParamSpec, ...] = (
@@ -123,7 +124,7 @@ class EstimatorConfig:
 
     def __post_init__(self) -> None:
         for spec in _SPECS:
-            value = _validate(spec, getattr(self, spec.name), type(getattr(EstimatorConfig, spec.name)))
+            value = validate_value(spec, getattr(self, spec.name), type(getattr(EstimatorConfig, spec.name)))
             object.__setattr__(self, spec.name, value)  # numbers normalised to the field's type
 
     def replace(self, **changes: Any) -> EstimatorConfig:
@@ -137,15 +138,19 @@ class EstimatorConfig:
         return dataclasses.asdict(self)
 
 
-def _validate(spec: ParamSpec, value: Any, kind: type) -> Any:
+def validate_value(spec: ParamSpec, value: Any, kind: type | None = None) -> Any:
+    """`value` checked against `spec` (type of `kind`, default: the spec's default's type), normalised to that
+    type (an int for a float field becomes a float); ValueError naming the field and the problem otherwise."""
     name = spec.name
+    kind = kind or type(spec.default)
     if kind is bool:
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be a bool, got {value!r}")
         return value
     if kind is str:
-        if not isinstance(value, str) or value not in spec.choices:
-            raise ValueError(f"{name} must be one of {spec.choices}, got {value!r}")
+        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
+            expected = f"one of {spec.choices}" if spec.choices else "a string"
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number, got {value!r}")
@@ -153,7 +158,7 @@ def _validate(spec: ParamSpec, value: Any, kind: type) -> Any:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    if not spec.min <= value <= spec.max:
+    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
         raise ValueError(f"{name} must be in [{spec.min}, {spec.max}], got {value!r}")
     return kind(value)
 

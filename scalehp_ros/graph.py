@@ -146,7 +146,9 @@ def resolve(
                 module=node.get("module"),
                 ros_only=bool(node.get("ros_only", False)),
                 params_file=share / "config" / params_file if params_file else None,
-                parameters={k: _typed(sub(str(v))) for k, v in (node.get("parameters") or {}).items()},
+                parameters={
+                    k: _typed(text) for k, v in (node.get("parameters") or {}).items() if (text := sub(str(v))) != ""
+                },
                 remappings={sub(k): sub(v) for k, v in (node.get("remappings") or {}).items()},
                 arguments=[sub(str(a)) for a in node.get("arguments") or []],
             )

@@ -6,6 +6,7 @@ never computes geometry itself. Every output carries the input image's header (s
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
@@ -21,10 +22,12 @@ from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros import hand_msgs, ros_params
 from scalehp_ros.camera_model import intrinsics_for_image, validate_intrinsics
-from scalehp_ros.estimator import ESTIMATOR_PARAMS, HandPoseEstimator
+from scalehp_ros.config import EstimatorConfig, describe
+from scalehp_ros.estimator import HandPoseEstimator
 from scalehp_ros.image_msg import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
 from scalehp_ros.joints import SIDES
 from scalehp_ros.ros_params import ParamSpec
+from scalehp_ros.scale import make_scale_estimator
 from scalehp_ros.stream_stats import StreamStats
 from scalehp_ros.tf_publisher import TfPublisher
 from scalehp_ros.visualization import draw_hands
@@ -39,11 +42,14 @@ SENSOR_QOS_DEPTH1 = QoSProfile(
 WARN_PERIOD_S = 2.0
 
 NODE_PARAMS = (
-    ParamSpec("frame_prefix", "", "Prefix of the published joint TF frames: <prefix><side>_hand_<joint>."),
-    ParamSpec("compressed", False, "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image."),
-    ParamSpec("max_image_pixels", 4096 * 2160, "Frames with more pixels are rejected.", 1, 100_000_000),
-    ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", 0.1, 60.0, dynamic=False),
+    ParamSpec("frame_prefix", "Prefix of the published joint TF frames: <prefix><side>_hand_<joint>.", default=""),
+    ParamSpec(
+        "compressed", "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image.", default=False
+    ),
+    ParamSpec("max_image_pixels", "Frames with more pixels are rejected.", 1, 100_000_000, default=4096 * 2160),
+    ParamSpec("diagnostics_period", "Seconds between /diagnostics messages.", 0.1, 60.0, default=1.0, dynamic=False),
 )
+ESTIMATOR_PARAMS: tuple[ParamSpec, ...] = describe()
 PARAMS: tuple[ParamSpec, ...] = (*ESTIMATOR_PARAMS, *NODE_PARAMS)
 _ESTIMATOR_NAMES = {p.name for p in ESTIMATOR_PARAMS}
 
@@ -56,7 +62,7 @@ class HandPoseNode(Node):
     def __init__(self) -> None:
         super().__init__("hand_pose_node")
         self.params = ros_params.declare(self, PARAMS)
-        self.estimator = HandPoseEstimator(self._estimator_settings(self.params))
+        self.estimator = HandPoseEstimator(EstimatorConfig(**self._estimator_settings(self.params)))
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
 
@@ -75,6 +81,7 @@ class HandPoseNode(Node):
         self.visible: set[str] = set()
         self.last_hands: list = []
         self.problems: dict[str, int] = {}
+        self._warned: dict[str, float] = {}
         self.last_problem = ""
         self.create_timer(self.params["diagnostics_period"], self._publish_diagnostics)
         self.get_logger().info(f"hand_pose_node ready, TF via {self.tf.backend}")
@@ -88,10 +95,11 @@ class HandPoseNode(Node):
         result = ros_params.check(PARAMS, changes)
         if not result.successful:
             return result
-        proposed = self._estimator_settings({**self.params, **{p.name: p.value for p in changes}})
+        proposed = self._estimator_settings({p.name: p.value for p in changes})
         try:
-            self.estimator.validate_config(proposed)
-        except ValueError as exc:
+            candidate = self.estimator.config.replace(**proposed)
+            make_scale_estimator(candidate.scale_mode, candidate.hand_length_m)
+        except (ValueError, NotImplementedError) as exc:
             result.successful, result.reason = False, str(exc)
         return result
 
@@ -121,7 +129,11 @@ class HandPoseNode(Node):
         self.problems[key] = self.problems.get(key, 0) + 1
         self.last_problem = message
         self.stats.rejected += 1
-        self.get_logger().warning(message, throttle_duration_sec=WARN_PERIOD_S)
+        kind = re.sub(r"[\d.]+", "#", message)  # the same problem with other numbers is throttled together
+        now = time.monotonic()
+        if now - self._warned.get(kind, -WARN_PERIOD_S) >= WARN_PERIOD_S:
+            self._warned[kind] = now
+            self.get_logger().warning(message)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:

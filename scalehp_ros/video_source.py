@@ -24,30 +24,50 @@ DEMO_VIDEO = "human_hand_video.mp4"
 
 PARAMS = (
     ParamSpec(
-        "video_file", "", "Video file to play; empty = the bundled demo clip (unless device >= 0).", dynamic=False
-    ),
-    ParamSpec("device", -1, "Webcam device index (V4L2 /dev/videoN); -1 = play video_file.", -1, 64, dynamic=False),
-    ParamSpec("rate", 0.0, "Publish rate in Hz; 0 = the source's native frame rate.", 0.0, 240.0, dynamic=False),
-    ParamSpec("loop", False, "Restart the video file at its end."),
-    ParamSpec("max_frames", 0, "Stop after this many frames; 0 = no limit.", 0, 10_000_000),
-    ParamSpec(
-        "max_width", 0, "Downscale wider frames to this width (pixels, aspect kept); 0 = keep.", 0, 8192, dynamic=False
+        "video_file",
+        "Video file to play; empty = the bundled demo clip (unless device >= 0).",
+        default="",
+        dynamic=False,
     ),
     ParamSpec(
-        "frame_id", "camera_color_optical_frame", "header.frame_id: the camera optical frame (REP 103).", dynamic=False
+        "device", "Webcam device index (V4L2 /dev/videoN); -1 = play video_file.", -1, 64, default=-1, dynamic=False
     ),
     ParamSpec(
-        "camera_info_file", "", "camera_calibration YAML with the intrinsics; empty = use hfov_deg.", dynamic=False
+        "rate", "Publish rate in Hz; 0 = the source's native frame rate.", 0.0, 240.0, default=0.0, dynamic=False
+    ),
+    ParamSpec("loop", "Restart the video file at its end.", default=False),
+    ParamSpec("max_frames", "Stop after this many frames; 0 = no limit.", 0, 10_000_000, default=0),
+    ParamSpec(
+        "max_width",
+        "Downscale wider frames to this width (pixels, aspect kept); 0 = keep.",
+        0,
+        8192,
+        default=0,
+        dynamic=False,
+    ),
+    ParamSpec(
+        "frame_id",
+        "header.frame_id: the camera optical frame (REP 103).",
+        default="camera_color_optical_frame",
+        dynamic=False,
+    ),
+    ParamSpec(
+        "camera_info_file",
+        "camera_calibration YAML with the intrinsics; empty = use hfov_deg.",
+        default="",
+        dynamic=False,
     ),
     ParamSpec(
         "hfov_deg",
-        60.0,
-        "Horizontal field of view (degrees) for the ideal pinhole used without camera_info_file.",
+        "Horizontal field of view (degrees) of the ideal pinhole used without camera_info_file.",
         1.0,
         179.0,
+        default=60.0,
         dynamic=False,
     ),
-    ParamSpec("shutdown_at_end", False, "Exit the process when the video ends (used by the demo).", dynamic=False),
+    ParamSpec(
+        "shutdown_at_end", "Exit the process when the video ends (used by the demo).", default=False, dynamic=False
+    ),
 )
 
 
