@@ -28,17 +28,22 @@ def validate_intrinsics(K: np.ndarray) -> np.ndarray:
         raise ValueError(f"K focal lengths must be positive, got fx={fx}, fy={fy}")
     if not np.all(np.isfinite(K)):
         raise ValueError("K has non-finite entries")
-    if not np.allclose(K[2], (0.0, 0.0, 1.0)):
+    if abs(K[2, 0]) > 1e-9 or abs(K[2, 1]) > 1e-9 or abs(K[2, 2] - 1.0) > 1e-9:
         raise ValueError(f"K's last row must be (0, 0, 1), got {tuple(K[2])}")
     return K
 
 
 def pixels_to_normalized(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Normalised image coordinates (x/z, y/z) of pixels (..., J, 2) under intrinsics K (3, 3) or (..., 3, 3)."""
-    fx, fy, cx, cy, skew = (K[..., r, c][..., None] for r, c in ((0, 0), (1, 1), (0, 2), (1, 2), (0, 1)))
-    y = (uv[..., 1] - cy) / fy
-    x = (uv[..., 0] - cx - skew * y) / fx
-    return np.stack((x, y), axis=-1)
+    K = np.asarray(K)
+    if K.ndim == 2:  # one camera: plain scalars, the common and fastest case
+        fx, fy, cx, cy, skew = K[0, 0], K[1, 1], K[0, 2], K[1, 2], K[0, 1]
+    else:
+        fx, fy, cx, cy, skew = (K[..., r, c][..., None] for r, c in ((0, 0), (1, 1), (0, 2), (1, 2), (0, 1)))
+    out = np.empty(uv.shape)
+    out[..., 1] = (uv[..., 1] - cy) / fy
+    out[..., 0] = (uv[..., 0] - cx - skew * out[..., 1]) / fx
+    return out
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -55,17 +60,17 @@ def rotation_to_ray(ray: np.ndarray) -> np.ndarray:
     The minimal rotation (about the axis z x ray), so the image x/y axes tilt as little as possible.
     """
     d = ray / np.linalg.norm(ray, axis=-1, keepdims=True)
-    c = d[..., 2]  # cos of the angle to the optical axis
-    ax = np.stack((-d[..., 1], d[..., 0], np.zeros_like(c)), axis=-1)  # z x d (norm = sin)
-    # Rodrigues with the unnormalised axis: R = I + [a]x + [a]x^2 / (1 + c)
-    zero = np.zeros_like(c)
-    a_x = np.stack(
-        (
-            np.stack((zero, -ax[..., 2], ax[..., 1]), -1),
-            np.stack((ax[..., 2], zero, -ax[..., 0]), -1),
-            np.stack((-ax[..., 1], ax[..., 0], zero), -1),
-        ),
-        -2,
-    )
-    eye = np.broadcast_to(np.eye(3), a_x.shape)
-    return eye + a_x + (a_x @ a_x) / (1.0 + c)[..., None, None]
+    x, y, c = d[..., 0], d[..., 1], d[..., 2]  # c: cos of the angle to the optical axis
+    # Rodrigues about a = z x d = (-y, x, 0) (|a| = sin): R = I + [a]x + [a]x^2 / (1 + c)
+    k = 1.0 / (1.0 + c)
+    R = np.empty((*d.shape[:-1], 3, 3))
+    R[..., 0, 0] = 1.0 - k * x * x
+    R[..., 0, 1] = -k * x * y
+    R[..., 0, 2] = x
+    R[..., 1, 0] = -k * x * y
+    R[..., 1, 1] = 1.0 - k * y * y
+    R[..., 1, 2] = y
+    R[..., 2, 0] = -x
+    R[..., 2, 1] = -y
+    R[..., 2, 2] = c
+    return R

@@ -113,7 +113,7 @@ class EstimatorConfig:
     keypoint_sigma_px: float = 3.0
     prior_sigma_xy_m: float = 0.01
     prior_sigma_z_m: float = 0.02
-    refine_iterations: int = 4
+    refine_iterations: int = 2
     filter_min_cutoff_hz: float = 1.5
     filter_beta: float = 10.0
     filter_d_cutoff_hz: float = 1.0

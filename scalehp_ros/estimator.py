@@ -193,7 +193,7 @@ class HandPoseEstimator:
             stream.last_ms, stream.last_stamp = ms, stamp
             detections = frontend.detect(image_rgb, ms)
         h, w = image_rgb.shape[:2]
-        return self.estimate_from_detections(detections, K, stamp, image_size=(w, h), image_rgb=image_rgb)
+        return self._process(detections, K, stamp, (w, h), image_rgb)
 
     def _new_stream(self, stamp: float) -> _Stream:
         self._tracker.reset()  # track ids keep counting up: a new stream never reuses an old id
@@ -212,10 +212,21 @@ class HandPoseEstimator:
         """
         K = validate_intrinsics(K)
         stamp = _validate_stamp(stamp)
-        if not detections:
-            return []
         for det in detections:
             validate_detection(det)
+        return self._process(detections, K, stamp, image_size, image_rgb)
+
+    def _process(
+        self,
+        detections: list[Detection],
+        K: np.ndarray,
+        stamp: float | None,
+        image_size: tuple[int, int] | None,
+        image_rgb: np.ndarray | None,
+    ) -> list[HandPose]:
+        """estimate_from_detections on validated input (the front end validates what it returns)."""
+        if not detections:
+            return []
         c = self._config
         uv = np.stack([d.uv for d in detections])
         canonical, _ = canonical_pose(np.stack([d.rel3d for d in detections]))

@@ -80,19 +80,26 @@ def _normal_solve(rel: np.ndarray, xy: np.ndarray, w: np.ndarray) -> np.ndarray:
     sum w A^T A = [[S, 0, -Sx], [0, S, -Sy], [-Sx, -Sy, Sxx]] is eliminated in closed form: t_z first
     (its pivot is S times the weighted spread of the rays), then t_x, t_y.
     """
-    x, y = xy[..., 0], xy[..., 1]
-    sw = w.sum(-1)
-    swx, swy = (w * x).sum(-1), (w * y).sum(-1)
-    sxx = (w * (x * x + y * y)).sum(-1)
-    bx = x * rel[..., 2] - rel[..., 0]
-    by = y * rel[..., 2] - rel[..., 1]
-    r0, r1 = (w * bx).sum(-1), (w * by).sum(-1)
-    r2 = -(w * (x * bx + y * by)).sum(-1)
+    # all weighted sums in one product: S, Sx, Sy, Sxx and the right-hand side (in-place, few numpy calls:
+    # this runs once per hand per frame and per IRLS step)
+    feats = np.empty((*xy.shape[:-1], 7))
+    feats[..., 0] = 1.0
+    feats[..., 1:3] = xy
+    x, y = feats[..., 1], feats[..., 2]
+    np.multiply(xy, rel[..., 2:3], out=feats[..., 4:6])
+    feats[..., 4:6] -= rel[..., :2]
+    feats[..., 3] = x * x + y * y
+    feats[..., 6] = x * feats[..., 4] + y * feats[..., 5]
+    m = (w[:, None, :] @ feats)[:, 0]
+    sw, swx, swy, sxx, r0, r1, r2 = m.T
     pivot = sxx - (swx * swx + swy * swy) / sw
-    if np.any(pivot <= 1e-12 * sxx + 1e-300):
+    if (pivot <= 1e-12 * sxx + 1e-300).any():
         raise ValueError("degenerate keypoints: all weighted rays coincide, depth is undetermined")
-    tz = (r2 + (swx * r0 + swy * r1) / sw) / pivot
-    return np.stack(((r0 + swx * tz) / sw, (r1 + swy * tz) / sw, tz), axis=-1)
+    t = np.empty((len(m), 3))
+    t[:, 2] = ((swx * r0 + swy * r1) / sw - r2) / pivot
+    t[:, 0] = (r0 + swx * t[:, 2]) / sw
+    t[:, 1] = (r1 + swy * t[:, 2]) / sw
+    return t
 
 
 def solve_translation(rel: np.ndarray, uv: np.ndarray, K: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -175,7 +182,8 @@ def refine_kinematic(
 @functools.lru_cache(maxsize=8)
 def _lm_structure(prior_w: tuple[float, float, float]) -> tuple[np.ndarray, ...]:
     """Sparsity of the LM Jacobian: (row, col) index arrays of the reprojection and bone-length entries, in
-    the order refine_gauss_newton fills them, and the constant bone-vector-prior rows (60, 63), read-only."""
+    the order refine_gauss_newton fills them, the constant bone-vector-prior rows (60, 63) and their J^T J
+    (63, 63); all read-only."""
     j3 = 3 * np.arange(NUM_JOINTS)
     rx, ry = 2 * np.arange(NUM_JOINTS), 2 * np.arange(NUM_JOINTS) + 1
     rows_proj = np.concatenate((rx, rx, rx, ry, ry))
@@ -189,7 +197,7 @@ def _lm_structure(prior_w: tuple[float, float, float]) -> tuple[np.ndarray, ...]
         for axis in range(3):
             J[3 * b + axis, 3 * c + axis] = prior_w[axis]
             J[3 * b + axis, 3 * p + axis] = -prior_w[axis]
-    out = (rows_proj, cols_proj, rows_bone, cols_bone, J)
+    out = (rows_proj, cols_proj, rows_bone, cols_bone, J, J.T @ J)
     for a in out:
         a.setflags(write=False)
     return out
@@ -206,7 +214,7 @@ def refine_gauss_newton(
     sigma_prior_xy_m: float = 0.01,
     sigma_prior_z_m: float = 0.02,
     joint_weights: np.ndarray | None = None,
-    iterations: int = 4,
+    iterations: int = 2,
     damping: float = 1e-3,
 ) -> np.ndarray:
     """Levenberg-Marquardt fit of all joints (N, 21, 3) to the 2D keypoints with bone lengths held.
@@ -217,13 +225,14 @@ def refine_gauss_newton(
     """
     n = len(joints)
     prior_w = np.array([1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_z_m])
-    rows_proj, cols_proj, rows_bone, cols_bone, J_prior = _lm_structure(tuple(prior_w.tolist()))
-    prior_vec = (prior_rel[:, _CHILD_IDX] - prior_rel[:, _PARENT_IDX]) * prior_w  # (N, 20, 3)
+    rows_proj, cols_proj, rows_bone, cols_bone, J_prior, H_prior = _lm_structure(tuple(prior_w.tolist()))
+    # the prior's residual J_prior x - target is linear in x: its normal-equation terms are constant
+    target = ((prior_rel[:, _CHILD_IDX] - prior_rel[:, _PARENT_IDX]) * prior_w).reshape(n, -1)
+    g_prior_const = target @ J_prior  # (N, 63): J_prior^T target
     w_proj = np.sqrt(_weights(joint_weights, n)) / sigma_px  # (N, 21)
     n_proj, n_bone = 2 * NUM_JOINTS, len(BONES)
-    J = np.zeros((n, n_proj + n_bone + 3 * n_bone, 3 * NUM_JOINTS))
-    J[:, n_proj + n_bone :] = J_prior
-    r = np.empty((n, J.shape[1]))
+    J = np.zeros((n, n_proj + n_bone, 3 * NUM_JOINTS))
+    r = np.empty((n, n_proj + n_bone))
     fx, fy, skew, cx, cy = (
         np.broadcast_to(K[..., i, j], (n,))[:, None] for i, j in ((0, 0), (1, 1), (0, 1), (0, 2), (1, 2))
     )
@@ -238,8 +247,7 @@ def refine_gauss_newton(
         r[:, 1:n_proj:2] = (fy * b + cy - uv[..., 1]) * w_proj
         bone = P[:, _CHILD_IDX] - P[:, _PARENT_IDX]
         blen = np.maximum(np.linalg.norm(bone, axis=-1), 1e-9)
-        r[:, n_proj : n_proj + n_bone] = (blen - bone_lengths) / sigma_bone_m
-        r[:, n_proj + n_bone :] = (bone * prior_w - prior_vec).reshape(n, -1)
+        r[:, n_proj:] = (blen - bone_lengths) / sigma_bone_m
         # reprojection rows: d(u)/d(X, Y, z) = (fx, skew, -(fx a + skew b)) / z, d(v)/d(Y, z) = (fy, -fy b) / z
         wz = w_proj * inv_z
         J[:, rows_proj, cols_proj] = np.concatenate(
@@ -248,10 +256,10 @@ def refine_gauss_newton(
         unit = (bone / (blen[..., None] * sigma_bone_m)).reshape(n, -1)
         J[:, rows_bone, cols_bone] = np.concatenate((unit, -unit), axis=1)
         Jt = J.transpose(0, 2, 1)
-        H = Jt @ J
-        g = Jt @ r[..., None]
+        H = Jt @ J + H_prior
+        g = (Jt @ r[..., None])[..., 0] + x @ H_prior - g_prior_const
         H[:, eye, eye] *= 1.0 + damping
-        x = x - np.linalg.solve(H, g)[..., 0]
+        x = x - np.linalg.solve(H, g[..., None])[..., 0]
     return x.reshape(n, NUM_JOINTS, 3)
 
 
@@ -272,23 +280,23 @@ def solve(
     sigma_px: float = 3.0,
     sigma_prior_xy_m: float = 0.01,
     sigma_prior_z_m: float = 0.02,
-    iterations: int = 4,
+    iterations: int = 2,
 ) -> RootSolution:
     """Camera-frame joints of N hands from their metric relative pose and 2D keypoints.
 
     rel: (N, 21, 3) metres, root-relative, camera axes (scale x canonical). uv: (N, 21, 2) pixels.
-    method: 'linear' (weighted closed form), 'robust' (IRLS/Huber), 'kinematic' (robust + ray/sphere),
-    'refine' (robust + Levenberg-Marquardt). bone_lengths (N, 20) metres for the two refinements; default:
+    method: 'linear' (weighted closed form), 'robust' (IRLS/Huber), 'kinematic' (closed form + ray/sphere),
+    'refine' (closed form + Levenberg-Marquardt). bone_lengths (N, 20) metres for the two refinements; default:
     the bone lengths of rel.
     """
     if method not in SOLVERS:
         raise ValueError(f"unknown solver {method!r}; choose one of {SOLVERS}")
     rel = _as_batch(rel, (NUM_JOINTS, 3), "rel")
     uv = _as_batch(uv, (NUM_JOINTS, 2), "uv")
-    if method == "linear":
-        t = solve_translation(rel, uv, K, weights)
-    else:
+    if method == "robust":
         t = solve_translation_robust(rel, uv, K, weights, huber_px=huber_px)
+    else:  # the refinements start from the closed form (measured: as good as a robust start, and cheaper)
+        t = solve_translation(rel, uv, K, weights)
     joints = rel + t[:, None, :]
     if method in ("kinematic", "refine"):
         if bone_lengths is None:
