@@ -6,7 +6,7 @@ MODEL  := models/hand_landmarker.task
 RUN    := tools/run_isolated.sh
 PYTEST_ARGS ?=
 
-.PHONY: test venv model lint bench constraints clean
+.PHONY: test demo venv model lint bench constraints clean
 
 # Re-run setup only when what it installs changed; a warm `make test` skips straight to the tests.
 $(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh tools/build_tf2_msgs.sh \
@@ -26,6 +26,11 @@ lint: $(STAMP)
 
 test: $(STAMP) $(MODEL) lint
 	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The whole graph over real DDS (loopback only) on the bundled clip -> out/demo.mp4 and out/summary.json.
+DEMO_ARGS ?=
+demo: $(STAMP) $(MODEL)
+	$(RUN) $(PY) -m scalehp_ros.demo --out out $(DEMO_ARGS)
 
 # Benchmarks install their peer packages (dex-retargeting) on demand; see README "Performance".
 bench: $(STAMP) $(MODEL)

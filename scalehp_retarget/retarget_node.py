@@ -13,6 +13,7 @@ Parameters  declared with descriptors and ranges; defaults from config/retarget.
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 import pinocchio as pin
@@ -114,6 +115,7 @@ class RetargetNode(Node):
 
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.static_tf = StaticTfPublisher(self)
+        self._step_ms: deque[float] = deque(maxlen=300)  # retargeting time per frame (IK + hand), ms
         self._camera_frame: str | None = None
         self.joint_state_pub = self.create_publisher(JointState, "joint_states", 10)
         self.trajectory_pub = self.create_publisher(JointTrajectory, "~/arm/joint_trajectory", 10)
@@ -202,7 +204,9 @@ class RetargetNode(Node):
         try:
             joints = pose_array_to_joints(msg)
             self._camera_pose(msg)
+            t0 = time.perf_counter()
             command = self.core.step(joints, _stamp_seconds(msg.header.stamp), time.monotonic())
+            self._step_ms.append((time.perf_counter() - t0) * 1e3)
         except ValueError as exc:
             self.get_logger().warning(f"rejected hand joints: {exc}", throttle_duration_sec=2.0)
             return
@@ -241,6 +245,12 @@ class RetargetNode(Node):
         self._publish_diagnostics()
         return response
 
+    def _timing(self) -> dict[str, str]:
+        if not self._step_ms:
+            return {}
+        p50, p95 = np.percentile(np.array(self._step_ms), [50, 95])
+        return {"step_p50_ms": f"{p50:.3f}", "step_p95_ms": f"{p95:.3f}"}
+
     def _publish_diagnostics(self) -> None:
         status = self.core.status(time.monotonic())
         msg = DiagnosticArray()
@@ -252,7 +262,7 @@ class RetargetNode(Node):
                 name=f"{self.get_name()}: retargeting",
                 message=status.message,
                 hardware_id=self.robot.name,
-                values=[KeyValue(key=k, value=v) for k, v in status.values.items()],
+                values=[KeyValue(key=k, value=v) for k, v in {**status.values, **self._timing()}.items()],
             )
         ]
         self.diag_pub.publish(msg)

@@ -33,8 +33,11 @@ class GraphProcesses:
         self.env = env or dict(os.environ)
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self) -> None:
+    def start(self, names: set[str] | None = None) -> None:
+        """Start the runnable nodes (only those in `names` when given) that are not running yet."""
         for spec in self.specs:
+            if (names is not None and spec.name not in names) or spec.name in self.procs:
+                continue
             cmd = [sys.executable, "-m", spec.module, *spec.ros_args()]
             out = None
             if self.log_dir is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ import cv2
 import numpy as np
 
 from scalehp_ros.bringup import GraphProcesses
-from scalehp_ros.graph import resolve
+from scalehp_ros.frame_source import FrameSource
+from scalehp_ros.graph import resolve, share_dir
 from scalehp_ros.joints import mean_bone_length
+from scalehp_ros.video_source import demo_video_path
 
-RECORD_WIDTH = 640  # frames are kept JPEG-compressed at this width until rendering
+RECORD_WIDTH = 640  # width of the input panel's source frames (pixels)
 
 
 @dataclass
@@ -56,18 +59,16 @@ class Recorder:
         from diagnostic_msgs.msg import DiagnosticArray
         from geometry_msgs.msg import PoseArray
         from rclpy.qos import QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import CameraInfo, Image, JointState
+        from sensor_msgs.msg import CameraInfo, JointState
 
         sensor = QoSProfile(depth=30, reliability=ReliabilityPolicy.BEST_EFFORT)
-        self.frames: dict[int, bytes] = {}
-        self.arrival: dict[int, float] = {}
+        self.stamps: list[int] = []  # image stamps in publish order (ns)
         self.K: np.ndarray | None = None
         self.image_size: tuple[int, int] | None = None
         self.hands: dict[int, dict[str, np.ndarray]] = {}
         self.hand_latency_ms: list[float] = []
         self.joint_states: dict[int, dict[str, float]] = {}
         self.diagnostics: dict[str, dict[str, str]] = {}
-        node.create_subscription(Image, "/camera/image_raw", self._on_image, sensor)
         node.create_subscription(CameraInfo, "/camera/camera_info", self._on_info, sensor)
         for side in ("left", "right"):
             node.create_subscription(
@@ -76,18 +77,12 @@ class Recorder:
         node.create_subscription(JointState, "/joint_states", self._on_joint_state, 30)
         node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 30)
 
-    def _on_image(self, msg) -> None:
-        from scalehp_ros.image_msg import image_msg_to_rgb
-
-        rgb = image_msg_to_rgb(msg)
-        self.image_size = (rgb.shape[1], rgb.shape[0])
-        scale = RECORD_WIDTH / rgb.shape[1]
-        small = cv2.resize(rgb, (RECORD_WIDTH, round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-        _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
-        self.frames[_stamp_key(msg.header.stamp)] = jpeg.tobytes()
-
     def _on_info(self, msg) -> None:
+        # One CameraInfo per frame, with the frame's header: small enough never to be lost, so the k-th stamp
+        # is the clip's k-th frame. The frames themselves are read from the file again for rendering.
+        self.stamps.append(_stamp_key(msg.header.stamp))
         self.K = np.array(msg.k, dtype=float).reshape(3, 3)
+        self.image_size = (int(msg.width), int(msg.height))
 
     def _on_hand(self, side: str, msg) -> None:
         key = _stamp_key(msg.header.stamp)
@@ -103,64 +98,101 @@ class Recorder:
             self.diagnostics[status.name] = {kv.key: kv.value for kv in status.values}
 
 
-def _summary(rec: Recorder, wall_s: float, published: int) -> dict:
-    keys = sorted(rec.frames)
-    detected = [k for k in keys if k in rec.hands]
-    right_scales = np.array([mean_bone_length(rec.hands[k]["right"]) for k in detected if "right" in rec.hands[k]])
+def _frames_published(log: Path) -> int | None:
+    match = re.search(r"end of video after (\d+) frames", log.read_text(errors="replace")) if log.is_file() else None
+    return int(match.group(1)) if match else None
+
+
+def _summary(rec: Recorder, wall_s: float, published: int | None) -> dict:
+    """What the run measured, from the traffic the recorder saw and the nodes' last diagnostics."""
+    detected = [k for k in rec.stamps if k in rec.hands]
+    right = np.array([mean_bone_length(rec.hands[k]["right"]) for k in detected if "right" in rec.hands[k]])
     lat = np.array(rec.hand_latency_ms)
+    span_s = (rec.stamps[-1] - rec.stamps[0]) * 1e-9 if len(rec.stamps) > 1 else 0.0
     retarget = next((d for n, d in rec.diagnostics.items() if "retarget" in n), {})
     perception = next((d for n, d in rec.diagnostics.items() if "hand pose" in n), {})
+
+    def number(d: dict, key: str) -> float | None:
+        return float(d[key]) if key in d else None
+
     return {
-        "frames_published": published,
-        "frames_received": len(keys),
+        "frames": published if published is not None else len(rec.stamps),
         "frames_with_hand": len(detected),
-        "detection_rate": len(detected) / len(keys) if keys else 0.0,
-        "fps_processed": float(perception.get("processed_fps", "nan")),
-        "fps_output": len(detected) / wall_s if wall_s > 0 else 0.0,
+        "detection_rate": len(detected) / len(rec.stamps) if rec.stamps else 0.0,
+        "fps": len(detected) / span_s if span_s > 0 else 0.0,
+        "input_fps": (len(rec.stamps) - 1) / span_s if span_s > 0 else 0.0,
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat.size else None,
-        "hand_scale_mean_mm": float(right_scales.mean() * 1e3) if right_scales.size else None,
-        "hand_scale_std_over_mean": float(right_scales.std() / right_scales.mean()) if right_scales.size else None,
-        "retarget_ms_per_frame": {k: v for k, v in retarget.items() if k.endswith("_ms")},
+        "frames_dropped_by_perception": int(perception.get("frames_dropped", 0)),
+        "hand_size_mean_bone_mm": float(right.mean() * 1e3) if right.size else None,
+        "hand_size_std_over_mean": float(right.std() / right.mean()) if right.size else None,
+        "retarget_ms_per_frame_p50": number(retarget, "step_p50_ms"),
+        "retarget_ms_per_frame_p95": number(retarget, "step_p95_ms"),
         "joint_state_messages": len(rec.joint_states),
         "wall_time_s": wall_s,
     }
 
 
-def _render(rec: Recorder, out_video: Path, robot_config: str, fps: float) -> int:
+def robot_model(robot_config_path: Path):
+    """One pinocchio model of the arm with the hand on its end effector, for drawing (from the robot YAML)."""
+    import pinocchio as pin
+
     from scalehp_retarget.config import load_robot_config
-    from scalehp_retarget.robot import load_model
+
+    config = load_robot_config(robot_config_path)
+    model = pin.buildModelFromUrdf(str(config.arm.urdf))
+    if config.hand.urdf != config.arm.urdf:
+        hand = pin.buildModelFromUrdf(str(config.hand.urdf))
+        model = pin.appendModel(model, hand, model.getFrameId(config.arm.ee_frame), pin.SE3.Identity())
+    return model
+
+
+def configuration(model, state: dict[str, float]) -> np.ndarray:
+    """pinocchio configuration from a JointState's {name: position} (other joints at neutral)."""
+    import pinocchio as pin
+
+    q = pin.neutral(model)
+    for name, value in state.items():
+        if model.existJointName(name):
+            joint = model.joints[model.getJointId(name)]
+            if joint.nq == 1:
+                q[joint.idx_q] = value
+    return q
+
+
+def _render(
+    rec: Recorder, video: Path, out_video: Path, robot_config_path: Path, fps: float, hfov_deg: float | None
+) -> int:
     from scalehp_ros.demo_view import DemoRenderer, VideoWriter
 
-    model = load_model(load_robot_config(robot_config))
-    renderer = DemoRenderer(model)
+    model = robot_model(robot_config_path)
+    renderer = DemoRenderer(model, camera_hfov_deg=hfov_deg)
     K = rec.K.copy()
-    scale = RECORD_WIDTH / rec.image_size[0]
-    K[:2] *= scale
-    names = [model.names[j] for j in range(1, model.njoints)]
-    js_keys = np.array(sorted(rec.joint_states))
+    K[:2] *= RECORD_WIDTH / rec.image_size[0]
+    source = FrameSource(video, max_width=rec.image_size[0])
+    js_keys = np.array(sorted(rec.joint_states), dtype=np.int64)
     count = 0
     with VideoWriter(out_video, fps) as writer:
-        for k, key in enumerate(sorted(rec.frames)):
-            frame = cv2.cvtColor(
-                cv2.imdecode(np.frombuffer(rec.frames[key], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
-            )
+        for k, key in enumerate(rec.stamps):
+            rgb = source.read()
+            if rgb is None:
+                break
+            rgb = cv2.resize(rgb, (RECORD_WIDTH, round(rgb.shape[0] * RECORD_WIDTH / rgb.shape[1])))
             hands = [
                 RecordedHand(j, project(K, j), side, float(mean_bone_length(j)))
                 for side, j in rec.hands.get(key, {}).items()
             ]
             q = None
-            if js_keys.size:
-                i = np.searchsorted(js_keys, key, side="right") - 1
-                if i >= 0:
-                    state = rec.joint_states[int(js_keys[i])]
-                    q = renderer.configuration(state)
-            info = {"frame": f"{k + 1}/{len(rec.frames)}", "hands": ", ".join(h.handedness for h in hands) or "none"}
-            if hands:
-                info["hand size"] = f"{hands[0].scale * 1e3:.1f} mm bone"
-            writer.write(renderer.render(frame, hands, q, info))
+            i = int(np.searchsorted(js_keys, key, side="right")) - 1 if js_keys.size else -1
+            if i >= 0:
+                q = configuration(model, rec.joint_states[int(js_keys[i])])
+            info = {"frame": f"{k + 1}/{len(rec.stamps)}", "hands": ", ".join(h.handedness for h in hands) or "none"}
+            for h in hands:
+                info[f"{h.handedness} mean bone mm"] = h.scale * 1e3
+                info[f"{h.handedness} wrist depth m"] = float(h.joints_cam[0, 2])
+            writer.write(renderer.render(rgb, hands, q, info))
             count += 1
-    del names
+    source.close()
     return count
 
 
@@ -189,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         args["robot_config"] = opts.robot_config
     specs = resolve(args)
     source = next(s for s in specs if s.name == "video_source")
-    source.parameters.update({"shutdown_at_end": True, "max_frames": opts.max_frames})
-    robot_config = next(s for s in specs if s.name == "retarget_node").parameters["robot_config"]
+    # hand_pose_node and this recorder listen to camera_info: the clip starts once both are connected
+    source.parameters.update({"shutdown_at_end": True, "max_frames": opts.max_frames, "wait_for_subscribers": 2})
+    robot_config = share_dir() / str(next(s for s in specs if s.name == "retarget_node").parameters["robot_config"])
+    source.parameters.setdefault("max_width", 640)  # camera-sized frames cross DDS more reliably when smaller
 
     opts.out.mkdir(parents=True, exist_ok=True)
     rclpy.init()
@@ -202,8 +236,27 @@ def main(argv: list[str] | None = None) -> int:
     for spec in graph.skipped:
         print(f"demo: skipping {spec.name}: needs a ROS 2 installation (RViz / robot_state_publisher)")
     start = time.monotonic()
-    graph.start()
-    print(f"demo: started {', '.join(s.name for s in graph.specs)}; logs in {opts.out / 'logs'}", flush=True)
+    # The camera starts last, once the perception and retargeting nodes (MediaPipe and pinocchio load for
+    # a few seconds) subscribe to their inputs, so no frame of the clip goes unprocessed.
+    graph.start({s.name for s in graph.specs} - {"video_source"})
+    print(f"demo: started {', '.join(graph.procs)}; logs in {opts.out / 'logs'}", flush=True)
+    ready = {
+        "/camera/image_raw": "hand_pose_node",
+        next(s for s in specs if s.name == "retarget_node").parameters.get(
+            "joints_topic", "/hand_pose_node/right/joints"
+        ): "retarget_node",
+    }
+    while (
+        time.monotonic() - start < 60
+        and not graph.exited()
+        and not all(
+            any(info.node_name == who for info in node.get_subscriptions_info_by_topic(topic))
+            for topic, who in ready.items()
+        )
+    ):
+        executor.spin_once(timeout_sec=0.1)
+    graph.start({"video_source"})
+    print(f"demo: nodes ready after {time.monotonic() - start:.1f} s; playing the clip", flush=True)
     last_report, failed = 0.0, None
     try:
         while time.monotonic() - start < opts.timeout:
@@ -217,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() - last_report > 2.0:
                 last_report = time.monotonic()
                 print(
-                    f"demo: {time.monotonic() - start:5.1f} s  frames {len(rec.frames):4d}  "
+                    f"demo: {time.monotonic() - start:5.1f} s  frames {len(rec.stamps):4d}  "
                     f"with hand {len(rec.hands):4d}  joint states {len(rec.joint_states):4d}",
                     flush=True,
                 )
@@ -232,14 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"demo: a node exited early: {failed}; see {opts.out / 'logs'}", file=sys.stderr)
         return 1
-    if not rec.frames:
+    if not rec.stamps:
         print("demo: no camera frame arrived", file=sys.stderr)
         return 1
-    summary = _summary(rec, wall, len(rec.frames))
+    summary = _summary(rec, wall, _frames_published(opts.out / "logs" / "video_source.log"))
     summary["exit_codes"] = codes
     print("demo: rendering out video ...", flush=True)
     fps = 30.0
-    summary["video_frames"] = _render(rec, opts.out / "demo.mp4", robot_config, fps)
+    hfov = float(np.degrees(2 * np.arctan(rec.image_size[0] / (2 * rec.K[0, 0])))) if rec.K is not None else None
+    video = Path(source.parameters.get("video_file") or demo_video_path())
+    summary["video_frames"] = _render(rec, video, opts.out / "demo.mp4", robot_config, fps, hfov)
     (opts.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     print(f"demo: wrote {opts.out / 'demo.mp4'} and {opts.out / 'summary.json'}")

@@ -66,6 +66,14 @@ PARAMS = (
         dynamic=False,
     ),
     ParamSpec(
+        "wait_for_subscribers",
+        "Hold the first frame until camera_info has this many subscribers.",
+        0,
+        100,
+        default=0,
+        dynamic=False,
+    ),
+    ParamSpec(
         "shutdown_at_end", "Exit the process when the video ends (used by the demo).", default=False, dynamic=False
     ),
 )
@@ -112,6 +120,8 @@ class VideoSource(Node):
         self.get_logger().info(f"publishing {video} at {rate:.1f} Hz as {p['frame_id']}")
 
     def _tick(self) -> None:
+        if self.published == 0 and self.info_pub.get_subscription_count() < self.params["wait_for_subscribers"]:
+            return
         max_frames = self.get_parameter("max_frames").value
         rgb = None if (max_frames and self.published >= max_frames) else self.source.read()
         if rgb is None:
