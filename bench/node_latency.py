@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from scalehp_ros.camera_model import intrinsics_from_hfov
+from scalehp_ros.camera import intrinsics_from_hfov
 from scalehp_ros.frame_source import CameraModel, FrameSource
 from scalehp_ros.image_msg import rgb_to_image_msg
 from scalehp_ros.video_source import camera_info_msg, demo_video_path

@@ -74,3 +74,38 @@ def rotation_to_ray(ray: np.ndarray) -> np.ndarray:
     R[..., 2, 1] = -y
     R[..., 2, 2] = c
     return R
+
+
+# Two sizes share an aspect ratio when their x and y scale factors differ by less than this (relative).
+ASPECT_TOLERANCE = 0.01
+
+
+def intrinsics_for_image(K: np.ndarray, calib_size: tuple[int, int], image_size: tuple[int, int]) -> np.ndarray:
+    """K for an image of `image_size` (width, height) given K calibrated at `calib_size` (width, height).
+
+    Same size: K unchanged. Same aspect ratio (a resized stream): fx, cx scaled by the width ratio and
+    fy, cy by the height ratio (pixel-centre convention of a plain resize). Otherwise ValueError.
+    """
+    K = validate_intrinsics(K)
+    (cw, ch), (iw, ih) = calib_size, image_size
+    if cw <= 0 or ch <= 0:
+        raise ValueError(f"calibration size {cw}x{ch} is not positive")
+    if (cw, ch) == (iw, ih):
+        return K
+    sx, sy = iw / cw, ih / ch
+    if abs(sx - sy) > ASPECT_TOLERANCE * max(sx, sy):
+        raise ValueError(f"image {iw}x{ih} does not match CameraInfo {cw}x{ch} and has another aspect ratio")
+    scaled = K.copy()
+    scaled[0, :] *= sx
+    scaled[1, :] *= sy
+    scaled[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+    scaled[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    return scaled
+
+
+def intrinsics_from_hfov(width: int, height: int, hfov_deg: float) -> np.ndarray:
+    """K of an ideal pinhole with square pixels, centred principal point and horizontal FOV `hfov_deg`."""
+    if not 1.0 <= hfov_deg <= 179.0:
+        raise ValueError(f"horizontal field of view must be in [1, 179] degrees, got {hfov_deg}")
+    f = 0.5 * width / np.tan(np.radians(hfov_deg) / 2.0)
+    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])

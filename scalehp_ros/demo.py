@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from scalehp_ros.bringup import GraphProcesses
+from scalehp_ros.camera import project
 from scalehp_ros.frame_source import FrameSource
 from scalehp_ros.graph import resolve, share_dir
 from scalehp_ros.joints import mean_bone_length
@@ -44,12 +45,6 @@ class RecordedHand:
 
 def _stamp_key(stamp) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
-def project(K: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Pixel coordinates (n,2) of camera-frame points (n,3) under the pinhole K."""
-    uvw = points @ K.T
-    return uvw[:, :2] / uvw[:, 2:3]
 
 
 class Recorder:
@@ -179,7 +174,7 @@ def _render(
                 break
             rgb = cv2.resize(rgb, (RECORD_WIDTH, round(rgb.shape[0] * RECORD_WIDTH / rgb.shape[1])))
             hands = [
-                RecordedHand(j, project(K, j), side, float(mean_bone_length(j)))
+                RecordedHand(j, project(j, K), side, float(mean_bone_length(j)))
                 for side, j in rec.hands.get(key, {}).items()
             ]
             q = None

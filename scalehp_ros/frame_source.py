@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import yaml
 
-from scalehp_ros.camera_model import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
+from scalehp_ros.camera import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
 
 
 @dataclass

@@ -21,7 +21,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros import hand_msgs, ros_params
-from scalehp_ros.camera_model import intrinsics_for_image, validate_intrinsics
+from scalehp_ros.camera import intrinsics_for_image, validate_intrinsics
 from scalehp_ros.config import EstimatorConfig, describe
 from scalehp_ros.estimator import HandPoseEstimator
 from scalehp_ros.image_msg import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until
 
-from scalehp_ros.camera_model import intrinsics_from_hfov
+from scalehp_ros.camera import intrinsics_from_hfov
 from scalehp_ros.frame_source import CameraModel, FrameSource
 from scalehp_ros.image_msg import rgb_to_image_msg
 from scalehp_ros.joints import JOINT_NAMES, NUM_JOINTS, frame_name

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
 
-from scalehp_ros.camera_model import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
+from scalehp_ros.camera import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
 from scalehp_ros.hand_frames import joint_rotations, palm_normal, rotation_to_quaternion
 from scalehp_ros.image_msg import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
 from scalehp_ros.joints import MIDDLE_MCP, WRIST

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until
 
-from scalehp_ros.camera_model import intrinsics_from_hfov
+from scalehp_ros.camera import intrinsics_from_hfov
 
 pytestmark = pytest.mark.ros
 
