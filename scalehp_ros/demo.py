@@ -2,8 +2,8 @@
 
 Starts the graph of config/teleop_graph.yaml as processes (scalehp_ros.bringup; the nodes that need a
 ROS installation are skipped), plays the clip once through video_source, and records what crosses DDS
-in this process: camera frames, both hands' PoseArrays, the robot's JointState and the nodes'
-diagnostics. After the clip ends it renders out/demo.mp4 (input with the reprojected skeleton, the metric
+in this process: the CameraInfo stamps (one per frame), both hands' PoseArrays, the robot's JointState
+and the nodes' diagnostics. After the clip ends it renders out/demo.mp4 (input with the reprojected skeleton, the metric
 hand from the front and the top, the robot following it) and writes out/summary.json.
 
 Run it under tools/run_isolated.sh (make demo does), which keeps DDS on loopback.
@@ -27,7 +27,7 @@ from scalehp_ros.bringup import GraphProcesses
 from scalehp_ros.camera import project
 from scalehp_ros.frame_source import FrameSource
 from scalehp_ros.graph import resolve, share_dir
-from scalehp_ros.joints import mean_bone_length
+from scalehp_ros.joints import SIDES, mean_bone_length
 from scalehp_ros.video_source import demo_video_path
 
 RECORD_WIDTH = 640  # width of the input panel's source frames (pixels)
@@ -65,7 +65,7 @@ class Recorder:
         self.joint_states: dict[int, dict[str, float]] = {}
         self.diagnostics: dict[str, dict[str, str]] = {}
         node.create_subscription(CameraInfo, "/camera/camera_info", self._on_info, sensor)
-        for side in ("left", "right"):
+        for side in SIDES:
             node.create_subscription(
                 PoseArray, f"/hand_pose_node/{side}/joints", lambda m, s=side: self._on_hand(s, m), 30
             )
@@ -73,8 +73,9 @@ class Recorder:
         node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 30)
 
     def _on_info(self, msg) -> None:
-        # One CameraInfo per frame, with the frame's header: small enough never to be lost, so the k-th stamp
-        # is the clip's k-th frame. The frames themselves are read from the file again for rendering.
+        # One CameraInfo per frame, with the frame's header. These are small (no loss was seen, unlike the
+        # images themselves), so the k-th stamp is the clip's k-th frame, which is read from the file again
+        # for rendering; summary["frames"] (from video_source's log) shows if one went missing.
         self.stamps.append(_stamp_key(msg.header.stamp))
         self.K = np.array(msg.k, dtype=float).reshape(3, 3)
         self.image_size = (int(msg.width), int(msg.height))
