@@ -29,9 +29,8 @@ def joint_poses(joints_cam: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarr
     return joints_cam, rotation_to_quaternion(joint_rotations(joints_cam, side))
 
 
-def pose_array(header: Header, joints_cam: np.ndarray, side: str) -> PoseArray:
-    """PoseArray of the 21 joint frames in joint order (scalehp_ros.joints), positions in metres."""
-    positions, quats = joint_poses(joints_cam, side)
+def pose_array(header: Header, positions: np.ndarray, quats: np.ndarray) -> PoseArray:
+    """PoseArray of the 21 joint frames in joint order (scalehp_ros.joints), from `joint_poses` (metres)."""
     msg = PoseArray(header=header)
     msg.poses = [
         Pose(
@@ -43,9 +42,10 @@ def pose_array(header: Header, joints_cam: np.ndarray, side: str) -> PoseArray:
     return msg
 
 
-def transforms(header: Header, joints_cam: np.ndarray, side: str, prefix: str = "") -> list[TransformStamped]:
-    """21 transforms from header.frame_id to `<prefix><side>_hand_<joint>` (all children of the camera frame)."""
-    positions, quats = joint_poses(joints_cam, side)
+def transforms(
+    header: Header, positions: np.ndarray, quats: np.ndarray, side: str, prefix: str = ""
+) -> list[TransformStamped]:
+    """21 transforms from header.frame_id to `<prefix><side>_hand_<joint>`, from `joint_poses` (metres)."""
     out = []
     for i, (p, q) in enumerate(zip(positions, quats, strict=True)):
         t = TransformStamped(header=header, child_frame_id=frame_name(side, i, prefix))

@@ -180,8 +180,9 @@ class HandPoseNode(Node):
         prefix = self.params["frame_prefix"]
         transforms, marker_hands = [], []
         for side, hand in best.items():
-            transforms += hand_msgs.transforms(header, hand.joints_cam, side, prefix)
-            self.joint_pubs[side].publish(hand_msgs.pose_array(header, hand.joints_cam, side))
+            positions, quats = hand_msgs.joint_poses(hand.joints_cam, side)  # frames computed once per hand
+            transforms += hand_msgs.transforms(header, positions, quats, side, prefix)
+            self.joint_pubs[side].publish(hand_msgs.pose_array(header, positions, quats))
             marker_hands.append((side, hand.joints_cam, f"{side} hand {hand.scale * 1e3:.1f} mm"))
         self.tf.send(transforms)
         gone = self.visible - set(best)
