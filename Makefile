@@ -17,7 +17,7 @@ $(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh
 venv: $(STAMP)
 
 $(MODEL): | $(STAMP)
-	$(PY) -m scalehp_ros.model_bundle build --out $@
+	$(PY) -m scalehp_ros.perception.model_bundle build --out $@
 
 model: $(MODEL)
 
@@ -30,7 +30,7 @@ test: $(STAMP) $(MODEL) lint
 # The whole graph over real DDS (loopback only) on the bundled clip -> out/demo.mp4 and out/summary.json.
 DEMO_ARGS ?=
 demo: $(STAMP) $(MODEL)
-	$(RUN) $(PY) -m scalehp_ros.demo --out out $(DEMO_ARGS)
+	$(RUN) $(PY) -m scalehp_ros.bringup.demo --out out $(DEMO_ARGS)
 
 # Benchmarks install their peer packages (dex-retargeting) on demand; see README "Performance".
 bench: $(STAMP) $(MODEL)

@@ -22,7 +22,7 @@ def _tree(folder: str, patterns: tuple[str, ...] = ("*",)) -> list[tuple[str, li
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=find_packages(include=["scalehp_ros", "scalehp_ros.*", "scalehp_retarget", "scalehp_retarget.*"]),
+    packages=find_packages(include=["scalehp_ros", "scalehp_ros.*"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -30,7 +30,7 @@ setup(
         *_tree("config"),
         *_tree("urdf"),
         *_tree("data"),
-        # The MediaPipe bundle is built at setup (python3 -m scalehp_ros.model_bundle build), never committed.
+        # The MediaPipe bundle is built at setup (scalehp-build-model build), never committed.
         *_tree("models", ("*.task",)),
     ],
     install_requires=["setuptools"],
@@ -41,13 +41,13 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "scalehp-build-model = scalehp_ros.model_bundle:main",
+            "scalehp-build-model = scalehp_ros.perception.model_bundle:main",
             "scalehp-eval = scalehp_ros.evaluation.cli:main",
-            "hand_pose_node = scalehp_ros.hand_pose_node:main",
-            "video_source = scalehp_ros.video_source:main",
-            "retarget_node = scalehp_retarget.retarget_node:main",
-            "scalehp-bringup = scalehp_ros.bringup:main",
-            "scalehp-demo = scalehp_ros.demo:main",
+            "hand_pose_node = scalehp_ros.ros.hand_pose_node:main",
+            "video_source = scalehp_ros.ros.video_source:main",
+            "retarget_node = scalehp_ros.ros.retarget_node:main",
+            "scalehp-bringup = scalehp_ros.bringup.processes:main",
+            "scalehp-demo = scalehp_ros.bringup.demo:main",
         ],
     },
 )

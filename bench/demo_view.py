@@ -1,4 +1,4 @@
-"""Time per demo frame of scalehp_ros.demo_view.DemoRenderer.render, with mp4v encoding of the same frames as the
+"""Time per demo frame of visualization.demo_view.DemoRenderer.render, with mp4v encoding of the same frames as the
 reference measured in the same run.
 
 Input: frames of the bundled clip (1280x720), one hand from the shipped MediaPipe world landmarks moved through the
@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 import pinocchio as pin
 
-from scalehp_ros.demo_view import DemoRenderer, VideoWriter
-from scalehp_ros.joints import mean_bone_length
+from scalehp_ros.common.joints import mean_bone_length
+from scalehp_ros.visualization.demo_view import DemoRenderer, VideoWriter
 
 REPO = Path(__file__).resolve().parent.parent
 K = np.array([[1108.0, 0.0, 640.0], [0.0, 1108.0, 360.0], [0.0, 0.0, 1.0]])  # 60 deg horizontal FOV at 1280 px

@@ -24,8 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scalehp_ros.estimator import HandPoseEstimator  # noqa: E402
-from scalehp_ros.root_solver import SOLVERS  # noqa: E402
+from scalehp_ros.perception.estimator import HandPoseEstimator  # noqa: E402
+from scalehp_ros.perception.root_solver import SOLVERS  # noqa: E402
 
 CLIP = REPO / "data" / "human_hand_video.mp4"
 W, H = 640, 480

@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from scalehp_ros.camera import intrinsics_from_hfov
-from scalehp_ros.frame_source import CameraModel, FrameSource
-from scalehp_ros.image_msg import rgb_to_image_msg
-from scalehp_ros.video_source import camera_info_msg, demo_video_path
+from scalehp_ros.perception.camera import intrinsics_from_hfov
+from scalehp_ros.perception.frame_source import CameraModel, FrameSource
+from scalehp_ros.ros.image_conversions import rgb_to_image_msg
+from scalehp_ros.ros.video_source import camera_info_msg, demo_video_path
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def main() -> int:
     from sensor_msgs.msg import CameraInfo, Image
     from tf2_msgs.msg import TFMessage
 
-    from scalehp_ros.tf_publisher import TF_QOS
+    from scalehp_ros.ros.tf_publisher import TF_QOS
 
     frames = load_frames()
     K = intrinsics_from_hfov(WIDTH, HEIGHT, 60.0)
@@ -77,7 +77,7 @@ def main() -> int:
         [
             sys.executable,
             "-m",
-            "scalehp_ros.hand_pose_node",
+            "scalehp_ros.ros.hand_pose_node",
             "--ros-args",
             "--params-file",
             str(REPO / "config/hand_pose.yaml"),

@@ -27,10 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scalehp_retarget.config import load_robot_config  # noqa: E402
-from scalehp_retarget.hand_retargeting import HandRetargeter  # noqa: E402
-from scalehp_retarget.robot import RobotModel  # noqa: E402
-from scalehp_retarget.wrist_frame import in_palm_frame, rpy_matrix  # noqa: E402
+from scalehp_ros.retargeting.hand.retargeter import HandRetargeter  # noqa: E402
+from scalehp_ros.retargeting.robot_config import load_robot_config  # noqa: E402
+from scalehp_ros.retargeting.robot_model import RobotModel  # noqa: E402
+from scalehp_ros.retargeting.transforms import in_palm_frame, rpy_matrix  # noqa: E402
 
 DATA = REPO / "data" / "human_joint_right_mediapipe.npy"
 ROBOT = REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml"
@@ -116,7 +116,7 @@ def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
 
 def run_arm_ik(config, steps: int = 600) -> dict[str, float]:
     """Warm-started IK along a smooth end-effector path (each target from a joint path 30 Hz apart)."""
-    from scalehp_retarget.arm_ik import ArmIK
+    from scalehp_ros.retargeting.arm_ik import ArmIK
 
     ik = ArmIK(config.arm)
     t = np.arange(steps) / 30.0

@@ -23,9 +23,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scalehp_ros import root_solver as rs  # noqa: E402
-from scalehp_ros.camera import pixels_to_normalized  # noqa: E402
 from scalehp_ros.evaluation import synthetic  # noqa: E402
+from scalehp_ros.perception import root_solver as rs  # noqa: E402
+from scalehp_ros.perception.camera import pixels_to_normalized  # noqa: E402
 
 
 def lstsq_peer(rel: np.ndarray, uv: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """ros2 launch scalehp_ros teleop.launch.py [camera:=video|usb] [video_file:=...] [robot_config:=...] ...
 
 Starts the camera source, hand_pose_node, retarget_node, robot_state_publisher and RViz. The nodes, their
-parameters and remappings come from config/teleop_graph.yaml through scalehp_ros.graph, the same
+parameters and remappings come from config/teleop_graph.yaml through scalehp_ros.bringup.graph, the same
 description `scalehp-bringup` reads in the pip-only environment; this file only adapts it to launch_ros.
 """
 
@@ -11,7 +11,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
-from scalehp_ros.graph import arguments, resolve
+from scalehp_ros.bringup.graph import arguments, resolve
 
 
 def _parameter(value):

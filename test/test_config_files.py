@@ -4,7 +4,7 @@ import pytest
 import yaml
 from ros_harness import REPO
 
-from scalehp_ros import hand_pose_node, video_source
+from scalehp_ros.ros import hand_pose_node, video_source
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ def test_images_cross_processes_and_come_back_as_tf(ros):
     from rclpy.node import Node
     from tf2_msgs.msg import TFMessage
 
-    from scalehp_ros.tf_publisher import TF_QOS
+    from scalehp_ros.ros.tf_publisher import TF_QOS
 
     node = Node("transport_probe")
     tfs = []

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 def test_demo_on_an_excerpt_writes_video_and_summary(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "scalehp_ros.demo", "--out", str(out), "--max-frames", "45"],
+        [sys.executable, "-m", "scalehp_ros.bringup.demo", "--out", str(out), "--max-frames", "45"],
         env=ros_env(),
         cwd=REPO,
         capture_output=True,

@@ -15,10 +15,10 @@ import numpy as np
 import pinocchio as pin
 import pytest
 
-from scalehp_ros.demo_view import GRID_ZERO_RGB, PANEL_RGB, DemoRenderer, VideoWriter, write_video
-from scalehp_ros.joints import mean_bone_length
-from scalehp_ros.robot_view import RobotView
-from scalehp_ros.visualization import SIDE_COLOURS_RGB
+from scalehp_ros.common.joints import mean_bone_length
+from scalehp_ros.visualization.demo_view import GRID_ZERO_RGB, PANEL_RGB, DemoRenderer, VideoWriter, write_video
+from scalehp_ros.visualization.robot_view import RobotView
+from scalehp_ros.visualization.skeleton import SIDE_COLOURS_RGB
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SIZE = (1280, 720)

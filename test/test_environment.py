@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from scalehp_ros import model_bundle
+from scalehp_ros.perception import model_bundle
 
 
 def test_environment_imports():

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from scalehp_ros.anthropometry import MEAN_BONE_PER_HAND_LENGTH, PRIOR_MEAN_BONE_M
-from scalehp_ros.estimator import HandPose, HandPoseEstimator
 from scalehp_ros.evaluation.datasets import load_rhd
-from scalehp_ros.frontend import Detection
+from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH, PRIOR_MEAN_BONE_M
+from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator
+from scalehp_ros.perception.frontend import Detection
 
 DATA = Path(__file__).resolve().parent / "data"
 CLIP = Path(__file__).resolve().parent.parent / "data" / "human_hand_video.mp4"

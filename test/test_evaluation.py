@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from scalehp_ros.camera import project
+from scalehp_ros.common.joints import mean_bone_length
 from scalehp_ros.evaluation import metrics, synthetic
 from scalehp_ros.evaluation.datasets import load_freihand, load_rhd
-from scalehp_ros.joints import mean_bone_length
+from scalehp_ros.perception.camera import project
 
 ROOT = Path(__file__).resolve().parent.parent
 RHD = ROOT / "test" / "data" / "rhd"

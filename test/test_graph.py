@@ -4,8 +4,9 @@ import importlib.util
 
 import pytest
 
-from scalehp_ros import graph
-from scalehp_ros.bringup import GraphProcesses, parse_launch_args
+from scalehp_ros.bringup import graph
+from scalehp_ros.bringup.processes import GraphProcesses, parse_launch_args
+from scalehp_ros.common.share import package_share
 
 
 def names(specs):
@@ -52,7 +53,7 @@ def test_bringup_command_lines_and_skips():
 def test_launch_file_builds_its_description():
     from launch import LaunchContext
 
-    spec = importlib.util.spec_from_file_location("teleop_launch", graph.share_dir() / "launch" / "teleop.launch.py")
+    spec = importlib.util.spec_from_file_location("teleop_launch", package_share() / "launch" / "teleop.launch.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     description = module.generate_launch_description()

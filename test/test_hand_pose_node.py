@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until
 
-from scalehp_ros.camera import intrinsics_from_hfov
-from scalehp_ros.frame_source import CameraModel, FrameSource
-from scalehp_ros.image_msg import rgb_to_image_msg
-from scalehp_ros.joints import JOINT_NAMES, NUM_JOINTS, frame_name
-from scalehp_ros.video_source import camera_info_msg, demo_video_path
+from scalehp_ros.common.joints import JOINT_NAMES, NUM_JOINTS, frame_name
+from scalehp_ros.perception.camera import intrinsics_from_hfov
+from scalehp_ros.perception.frame_source import CameraModel, FrameSource
+from scalehp_ros.ros.image_conversions import rgb_to_image_msg
+from scalehp_ros.ros.video_source import camera_info_msg, demo_video_path
 
 pytestmark = pytest.mark.ros
 W, H = 640, 360
@@ -39,7 +39,7 @@ class Harness:
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
 
-        from scalehp_ros.tf_publisher import TF_QOS
+        from scalehp_ros.ros.tf_publisher import TF_QOS
 
         self.node = node
         self.image_pub = node.create_publisher(Image, "image", qos_profile_sensor_data)
@@ -91,7 +91,7 @@ def running_node(ros):
     from rclpy.node import Node
 
     args = ["--ros-args", "--params-file", str(REPO / "config/hand_pose.yaml"), "-p", "max_image_pixels:=240000"]
-    with NodeProcess("scalehp_ros.hand_pose_node", *args) as proc:
+    with NodeProcess("scalehp_ros.ros.hand_pose_node", *args) as proc:
         node = Node("hand_pose_probe")
         harness = Harness(node)
         yield proc, harness

@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from scalehp_retarget.arm_ik import ArmIK
-from scalehp_retarget.config import load_robot_config
-from scalehp_retarget.hand_retargeting import HandRetargeter
-from scalehp_retarget.safety import JointLimiter
-from scalehp_retarget.teleop import Teleoperator, TeleopSettings
-from scalehp_retarget.wrist_frame import in_palm_frame, palm_frame
+from scalehp_ros.retargeting.arm_ik import ArmIK
+from scalehp_ros.retargeting.hand.retargeter import HandRetargeter
+from scalehp_ros.retargeting.robot_config import load_robot_config
+from scalehp_ros.retargeting.safety import JointLimiter
+from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
+from scalehp_ros.retargeting.transforms import in_palm_frame, palm_frame
 
 REPO = Path(__file__).resolve().parent.parent
 ROBOT = REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml"
@@ -248,7 +248,7 @@ def _camera_frames():
 
 
 def _settings(**kw) -> TeleopSettings:
-    from scalehp_retarget.config import load_parameter_file
+    from scalehp_ros.retargeting.robot_config import load_parameter_file
 
     params = load_parameter_file(REPO / "config" / "retarget.yaml", "retarget_node")
     fields = set(TeleopSettings.__dataclass_fields__)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until
 
-from scalehp_retarget.config import load_robot_config
+from scalehp_ros.retargeting.robot_config import load_robot_config
 
 pytestmark = pytest.mark.ros
 NODES = REPO / "test" / "nodes"
@@ -39,13 +39,13 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
     from tf2_msgs.msg import TFMessage
 
-    from scalehp_ros.tf_publisher import TF_STATIC_QOS
+    from scalehp_ros.ros.tf_publisher import TF_STATIC_QOS
 
     static = []
     node.create_subscription(TFMessage, "/tf_static", lambda m: static.extend(m.transforms), TF_STATIC_QOS)
     args = ("--ros-args", "--params-file", "config/retarget.yaml", "--params-file", str(override))
     with (
-        NodeProcess("scalehp_retarget.retarget_node", *args) as retarget,
+        NodeProcess("scalehp_ros.ros.retarget_node", *args) as retarget,
         NodeProcess(str(NODES / "hand_joints_publisher.py"), "--nan-every", "7", "--stamp-base", "1000") as pub,
     ):
         got = spin_until(node, lambda: len(states) >= 40 and len(hands) >= 40 and len(diagnostics) >= 2, 40.0)

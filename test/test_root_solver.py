@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scalehp_ros import root_solver as rs
-from scalehp_ros.camera import pixels_to_normalized, project, rotation_to_ray, validate_intrinsics
+from scalehp_ros.common.joints import bone_lengths
 from scalehp_ros.evaluation import synthetic
-from scalehp_ros.joints import BONES, bone_lengths
-
-PARENT = np.array([p for p, _ in BONES])
-CHILD = np.array([c for _, c in BONES])
+from scalehp_ros.perception import root_solver as rs
+from scalehp_ros.perception.camera import pixels_to_normalized, project, rotation_to_ray, validate_intrinsics
 
 
 @pytest.fixture(scope="module")

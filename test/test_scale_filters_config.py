@@ -7,14 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from scalehp_ros import anthropometry
-from scalehp_ros.canonical import canonical_pose, with_bone_lengths
-from scalehp_ros.config import PARAMETERS, EstimatorConfig, describe
+from scalehp_ros.common.joints import bone_lengths, mean_bone_length
 from scalehp_ros.evaluation import synthetic
-from scalehp_ros.filters import HandednessHysteresis, OneEuroFilter
-from scalehp_ros.joints import bone_lengths, mean_bone_length
-from scalehp_ros.scale import make_scale_estimator
-from scalehp_ros.tracking import HandTracker
+from scalehp_ros.perception import anthropometry
+from scalehp_ros.perception.canonical import canonical_pose, with_bone_lengths
+from scalehp_ros.perception.filters import HandednessHysteresis, OneEuroFilter
+from scalehp_ros.perception.scale import make_scale_estimator
+from scalehp_ros.perception.settings import PARAMETERS, EstimatorConfig, describe
+from scalehp_ros.perception.tracking import HandTracker
 
 
 def test_canonical_pose_unit_mean_bone_and_rebone():

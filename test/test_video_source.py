@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until
 
-from scalehp_ros.camera import intrinsics_from_hfov
+from scalehp_ros.perception.camera import intrinsics_from_hfov
 
 pytestmark = pytest.mark.ros
 
@@ -31,7 +31,7 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
         "-p",
         "shutdown_at_end:=true",
     ]
-    with NodeProcess("scalehp_ros.video_source", *args) as src:
+    with NodeProcess("scalehp_ros.ros.video_source", *args) as src:
         spin_until(node, lambda: src.proc.poll() is not None, timeout=30.0)
         assert src.proc.returncode == 0, src.output()
     assert "end of video after 40 frames" in src.output()

@@ -167,7 +167,7 @@ def arm() -> str:
 
 
 def hand() -> str:
-    # hand_wrist: at the flange, in the human palm-frame convention used by scalehp_retarget.wrist_frame
+    # hand_wrist: at the flange, in the human palm-frame convention used by scalehp_ros.retargeting.transforms
     # (x toward the middle finger, z out of the palm, y = z x x); hand_palm: the Allegro base frame
     # (z along the fingers, x out of the palm, y toward the index finger), at the knuckle line.
     swap = (0.0, -PI / 2, PI)  # rotation with columns (z, -y, x): maps one convention to the other

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from scalehp_ros.anthropometry import MEAN_BONE_PER_HAND_LENGTH
-from scalehp_ros.config import EstimatorConfig
-from scalehp_ros.estimator import HandPose, HandPoseEstimator, validate_image
+from scalehp_ros.common.joints import mean_bone_length
 from scalehp_ros.evaluation import metrics, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
-from scalehp_ros.frontend import Detection, MediaPipeFrontend
-from scalehp_ros.joints import mean_bone_length
-from scalehp_ros.root_solver import SOLVERS, solve_translation
+from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
+from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator, validate_image
+from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend
+from scalehp_ros.perception.root_solver import SOLVERS, solve_translation
+from scalehp_ros.perception.settings import EstimatorConfig
 
 # Ablations of the default configuration reported next to the solver x scale-mode grid.
 ABLATIONS: dict[str, dict[str, Any]] = {

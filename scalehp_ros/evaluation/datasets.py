@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from scalehp_ros.joints import NUM_JOINTS, RHD_TO_OPENPOSE
+from scalehp_ros.common.joints import NUM_JOINTS, RHD_TO_OPENPOSE
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalehp_ros.joints import WRIST, mean_bone_length
+from scalehp_ros.common.joints import WRIST, mean_bone_length
 
 AUC_MAX_MM = 50.0
 

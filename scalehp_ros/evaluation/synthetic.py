@@ -1,7 +1,7 @@
 """A kinematic hand generator with cameras and detector-like noise: ground truth for the solver.
 
 Each sample is a hand of random size and proportions (hand length from the pooled anthropometric
-distribution in `scalehp_ros.anthropometry`, each bone jittered by a few percent), random articulation
+distribution in `scalehp_ros.perception.anthropometry`, each bone jittered by a few percent), random articulation
 inside joint-angle limits, a random wrist orientation, a wrist 0.25-1.2 m from a camera with random
 intrinsics, projected to 2D keypoints. Two noise models stand in for a detector such as MediaPipe:
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalehp_ros import anthropometry
-from scalehp_ros.camera import pixels_to_normalized, project, rotation_to_ray
-from scalehp_ros.joints import BONES, FINGER_CHAINS, NUM_JOINTS
+from scalehp_ros.common.joints import BONES, FINGER_CHAINS, NUM_JOINTS
+from scalehp_ros.perception import anthropometry
+from scalehp_ros.perception.camera import pixels_to_normalized, project, rotation_to_ray
 
 # Directions of the wrist->MCP bones in the palm plane, degrees from the middle finger towards the thumb.
 _MCP_SPREAD_DEG = {"index": 8.0, "middle": 0.0, "ring": -9.0, "little": -19.0}

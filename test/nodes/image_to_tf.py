@@ -12,8 +12,8 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from scalehp_ros.image_msg import image_msg_to_rgb
-from scalehp_ros.tf_publisher import TfPublisher
+from scalehp_ros.ros.image_conversions import image_msg_to_rgb
+from scalehp_ros.ros.tf_publisher import TfPublisher
 
 
 def main() -> None:

@@ -1,0 +1,302 @@
+"""`make demo`: the whole teleoperation graph over real DDS on the bundled clip, recorded to out/.
+
+Starts the graph of config/teleop_graph.yaml as processes (scalehp_ros.bringup.processes; the nodes that need a
+ROS installation are skipped), plays the clip once through video_source, and records what crosses DDS
+in this process: the CameraInfo stamps (one per frame), both hands' PoseArrays, the robot's JointState
+and the nodes' diagnostics. After the clip ends it renders out/demo.mp4 (input with the reprojected skeleton, the metric
+hand from the front and the top, the robot following it) and writes out/summary.json.
+
+Run it under tools/run_isolated.sh (make demo does), which keeps DDS on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scalehp_ros.bringup.graph import resolve
+from scalehp_ros.bringup.processes import GraphProcesses
+from scalehp_ros.common.joints import SIDES, mean_bone_length
+from scalehp_ros.common.share import package_share
+from scalehp_ros.perception.camera import project
+from scalehp_ros.perception.frame_source import FrameSource
+from scalehp_ros.ros.video_source import demo_video_path
+
+RECORD_WIDTH = 640  # width of the input panel's source frames (pixels)
+
+
+@dataclass
+class RecordedHand:
+    """The subset of HandPose the renderer draws, rebuilt from a PoseArray (camera frame, metres)."""
+
+    joints_cam: np.ndarray
+    joints_2d: np.ndarray
+    handedness: str
+    scale: float
+
+
+def _stamp_key(stamp) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+class Recorder:
+    """Collects the graph's traffic, keyed by image stamp, in the demo process."""
+
+    def __init__(self, node):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from geometry_msgs.msg import PoseArray
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import CameraInfo, JointState
+
+        sensor = QoSProfile(depth=30, reliability=ReliabilityPolicy.BEST_EFFORT)
+        self.stamps: list[int] = []  # image stamps in publish order (ns)
+        self.K: np.ndarray | None = None
+        self.image_size: tuple[int, int] | None = None
+        self.hands: dict[int, dict[str, np.ndarray]] = {}
+        self.hand_latency_ms: list[float] = []
+        self.joint_states: dict[int, dict[str, float]] = {}
+        self.diagnostics: dict[str, dict[str, str]] = {}
+        node.create_subscription(CameraInfo, "/camera/camera_info", self._on_info, sensor)
+        for side in SIDES:
+            node.create_subscription(
+                PoseArray, f"/hand_pose_node/{side}/joints", lambda m, s=side: self._on_hand(s, m), 30
+            )
+        node.create_subscription(JointState, "/joint_states", self._on_joint_state, 30)
+        node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 30)
+
+    def _on_info(self, msg) -> None:
+        # One CameraInfo per frame, with the frame's header. These are small (no loss was seen, unlike the
+        # images themselves), so the k-th stamp is the clip's k-th frame, which is read from the file again
+        # for rendering; summary["frames"] (from video_source's log) shows if one went missing.
+        self.stamps.append(_stamp_key(msg.header.stamp))
+        self.K = np.array(msg.k, dtype=float).reshape(3, 3)
+        self.image_size = (int(msg.width), int(msg.height))
+
+    def _on_hand(self, side: str, msg) -> None:
+        key = _stamp_key(msg.header.stamp)
+        joints = np.array([[p.position.x, p.position.y, p.position.z] for p in msg.poses])
+        self.hands.setdefault(key, {})[side] = joints
+        self.hand_latency_ms.append((time.time() - key * 1e-9) * 1e3)
+
+    def _on_joint_state(self, msg) -> None:
+        self.joint_states[_stamp_key(msg.header.stamp)] = dict(zip(msg.name, msg.position, strict=False))
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            self.diagnostics[status.name] = {kv.key: kv.value for kv in status.values}
+
+
+def _frames_published(log: Path) -> int | None:
+    match = re.search(r"end of video after (\d+) frames", log.read_text(errors="replace")) if log.is_file() else None
+    return int(match.group(1)) if match else None
+
+
+def _summary(rec: Recorder, wall_s: float, published: int | None) -> dict:
+    """What the run measured, from the traffic the recorder saw and the nodes' last diagnostics."""
+    detected = [k for k in rec.stamps if k in rec.hands]
+    right = np.array([mean_bone_length(rec.hands[k]["right"]) for k in detected if "right" in rec.hands[k]])
+    lat = np.array(rec.hand_latency_ms)
+    span_s = (rec.stamps[-1] - rec.stamps[0]) * 1e-9 if len(rec.stamps) > 1 else 0.0
+    retarget = next((d for n, d in rec.diagnostics.items() if "retarget" in n), {})
+    perception = next((d for n, d in rec.diagnostics.items() if "hand pose" in n), {})
+
+    def number(d: dict, key: str) -> float | None:
+        return float(d[key]) if key in d else None
+
+    return {
+        "frames": published if published is not None else len(rec.stamps),
+        "frames_with_hand": len(detected),
+        "detection_rate": len(detected) / len(rec.stamps) if rec.stamps else 0.0,
+        "fps": len(detected) / span_s if span_s > 0 else 0.0,
+        "input_fps": (len(rec.stamps) - 1) / span_s if span_s > 0 else 0.0,
+        "latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
+        "latency_p95_ms": float(np.percentile(lat, 95)) if lat.size else None,
+        "frames_dropped_by_perception": int(perception.get("frames_dropped", 0)),
+        "hand_size_mean_bone_mm": float(right.mean() * 1e3) if right.size else None,
+        "hand_size_std_over_mean": float(right.std() / right.mean()) if right.size else None,
+        "retarget_ms_per_frame_p50": number(retarget, "step_p50_ms"),
+        "retarget_ms_per_frame_p95": number(retarget, "step_p95_ms"),
+        "joint_state_messages": len(rec.joint_states),
+        "wall_time_s": wall_s,
+    }
+
+
+def robot_model(robot_config_path: Path):
+    """One pinocchio model of the arm with the hand on its end effector, for drawing (from the robot YAML)."""
+    import pinocchio as pin
+
+    from scalehp_ros.retargeting.robot_config import load_robot_config
+
+    config = load_robot_config(robot_config_path)
+    model = pin.buildModelFromUrdf(str(config.arm.urdf))
+    if config.hand.urdf != config.arm.urdf:
+        hand = pin.buildModelFromUrdf(str(config.hand.urdf))
+        model = pin.appendModel(model, hand, model.getFrameId(config.arm.ee_frame), pin.SE3.Identity())
+    return model
+
+
+def configuration(model, state: dict[str, float]) -> np.ndarray:
+    """pinocchio configuration from a JointState's {name: position} (other joints at neutral)."""
+    import pinocchio as pin
+
+    q = pin.neutral(model)
+    for name, value in state.items():
+        if model.existJointName(name):
+            joint = model.joints[model.getJointId(name)]
+            if joint.nq == 1:
+                q[joint.idx_q] = value
+    return q
+
+
+def _render(
+    rec: Recorder, video: Path, out_video: Path, robot_config_path: Path, fps: float, hfov_deg: float | None
+) -> int:
+    from scalehp_ros.visualization.demo_view import DemoRenderer, VideoWriter
+
+    model = robot_model(robot_config_path)
+    renderer = DemoRenderer(model, camera_hfov_deg=hfov_deg)
+    K = rec.K.copy()
+    K[:2] *= RECORD_WIDTH / rec.image_size[0]
+    source = FrameSource(video, max_width=rec.image_size[0])
+    js_keys = np.array(sorted(rec.joint_states), dtype=np.int64)
+    count = 0
+    with VideoWriter(out_video, fps) as writer:
+        for k, key in enumerate(rec.stamps):
+            rgb = source.read()
+            if rgb is None:
+                break
+            rgb = cv2.resize(rgb, (RECORD_WIDTH, round(rgb.shape[0] * RECORD_WIDTH / rgb.shape[1])))
+            hands = [
+                RecordedHand(j, project(j, K), side, float(mean_bone_length(j)))
+                for side, j in rec.hands.get(key, {}).items()
+            ]
+            q = None
+            i = int(np.searchsorted(js_keys, key, side="right")) - 1 if js_keys.size else -1
+            if i >= 0:
+                q = configuration(model, rec.joint_states[int(js_keys[i])])
+            info = {"frame": f"{k + 1}/{len(rec.stamps)}", "hands": ", ".join(h.handedness for h in hands) or "none"}
+            for h in hands:
+                info[f"{h.handedness} mean bone mm"] = h.scale * 1e3
+                info[f"{h.handedness} wrist depth m"] = float(h.joints_cam[0, 2])
+            writer.write(renderer.render(rgb, hands, q, info))
+            count += 1
+    source.close()
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument("--video", default="", help="video file (default: the bundled demo clip)")
+    parser.add_argument("--max-frames", type=int, default=0, help="play only the first N frames (0 = all)")
+    parser.add_argument("--robot-config", default="", help="config/robots/<name>.yaml (default: the graph's)")
+    parser.add_argument("--timeout", type=float, default=150.0, help="give up after this many seconds")
+    opts = parser.parse_args(argv)
+    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
+        print(
+            "demo: refusing to start without ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; run it with "
+            "`make demo` (tools/run_isolated.sh)",
+            file=sys.stderr,
+        )
+        return 2
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+
+    args = {"rviz": "false", "video_file": opts.video}
+    if opts.robot_config:
+        args["robot_config"] = opts.robot_config
+    specs = resolve(args)
+    source = next(s for s in specs if s.name == "video_source")
+    # hand_pose_node and this recorder listen to camera_info: the clip starts once both are connected
+    source.parameters.update({"shutdown_at_end": True, "max_frames": opts.max_frames, "wait_for_subscribers": 2})
+    robot_config = package_share() / str(next(s for s in specs if s.name == "retarget_node").parameters["robot_config"])
+    source.parameters.setdefault("max_width", 640)  # camera-sized frames cross DDS more reliably when smaller
+
+    opts.out.mkdir(parents=True, exist_ok=True)
+    rclpy.init()
+    node = Node("demo_recorder")
+    rec = Recorder(node)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    graph = GraphProcesses(specs, log_dir=opts.out / "logs")
+    for spec in graph.skipped:
+        print(f"demo: skipping {spec.name}: needs a ROS 2 installation (RViz / robot_state_publisher)")
+    start = time.monotonic()
+    # The camera starts last, once the perception and retargeting nodes (MediaPipe and pinocchio load for
+    # a few seconds) subscribe to their inputs, so no frame of the clip goes unprocessed.
+    graph.start({s.name for s in graph.specs} - {"video_source"})
+    print(f"demo: started {', '.join(graph.procs)}; logs in {opts.out / 'logs'}", flush=True)
+    ready = {
+        "/camera/image_raw": "hand_pose_node",
+        next(s for s in specs if s.name == "retarget_node").parameters.get(
+            "joints_topic", "/hand_pose_node/right/joints"
+        ): "retarget_node",
+    }
+    while (
+        time.monotonic() - start < 60
+        and not graph.exited()
+        and not all(
+            any(info.node_name == who for info in node.get_subscriptions_info_by_topic(topic))
+            for topic, who in ready.items()
+        )
+    ):
+        executor.spin_once(timeout_sec=0.1)
+    graph.start({"video_source"})
+    print(f"demo: nodes ready after {time.monotonic() - start:.1f} s; playing the clip", flush=True)
+    last_report, failed = 0.0, None
+    try:
+        while time.monotonic() - start < opts.timeout:
+            executor.spin_once(timeout_sec=0.05)
+            ended = graph.exited()
+            if "video_source" in ended:
+                break
+            if ended:
+                failed = ended
+                break
+            if time.monotonic() - last_report > 2.0:
+                last_report = time.monotonic()
+                print(
+                    f"demo: {time.monotonic() - start:5.1f} s  frames {len(rec.stamps):4d}  "
+                    f"with hand {len(rec.hands):4d}  joint states {len(rec.joint_states):4d}",
+                    flush=True,
+                )
+        drain = time.monotonic()
+        while time.monotonic() - drain < 1.5:  # the last frames' outputs are still in flight
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        wall = time.monotonic() - start
+        codes = graph.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    if failed:
+        print(f"demo: a node exited early: {failed}; see {opts.out / 'logs'}", file=sys.stderr)
+        return 1
+    if not rec.stamps:
+        print("demo: no camera frame arrived", file=sys.stderr)
+        return 1
+    summary = _summary(rec, wall, _frames_published(opts.out / "logs" / "video_source.log"))
+    summary["exit_codes"] = codes
+    print("demo: rendering out video ...", flush=True)
+    fps = 30.0
+    hfov = float(np.degrees(2 * np.arctan(rec.image_size[0] / (2 * rec.K[0, 0])))) if rec.K is not None else None
+    video = Path(source.parameters.get("video_file") or demo_video_path())
+    summary["video_frames"] = _render(rec, video, opts.out / "demo.mp4", robot_config, fps, hfov)
+    (opts.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    print(f"demo: wrote {opts.out / 'demo.mp4'} and {opts.out / 'summary.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The teleoperation graph description (config/teleop_graph.yaml), resolved for given launch arguments.
+
+ROS-free: launch/teleop.launch.py turns the resolved NodeSpecs into launch_ros Node actions, and
+scalehp_ros.bringup.processes starts them as processes where no launch system is installed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from scalehp_ros.common.share import package_share
+
+GRAPH_FILE = "teleop_graph.yaml"
+_VAR = re.compile(r"\$\{([a-z_]+)\}")
+
+
+@dataclass
+class Argument:
+    name: str
+    default: str
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class NodeSpec:
+    """One process of the graph, with every value resolved."""
+
+    name: str
+    package: str
+    executable: str
+    module: str | None = None  # python -m entry point, for the pip-only bring-up
+    ros_only: bool = False  # needs a ROS installation (robot_state_publisher, rviz2, usb_cam)
+    params_file: Path | None = None
+    parameters: dict[str, object] = field(default_factory=dict)
+    remappings: dict[str, str] = field(default_factory=dict)
+    arguments: list[str] = field(default_factory=list)
+
+    def ros_args(self) -> list[str]:
+        """Command-line ROS arguments equivalent to this spec (node name, params file, parameters, remaps)."""
+        args = ["--ros-args", "-r", f"__node:={self.name}"]
+        if self.params_file is not None:
+            args += ["--params-file", str(self.params_file)]
+        for key, value in self.parameters.items():
+            args += ["-p", f"{key}:={_cli_value(value)}"]
+        for src, dst in self.remappings.items():
+            args += ["-r", f"{src}:={dst}"]
+        return args
+
+
+def _cli_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value == "":
+        return "''"
+    return str(value)
+
+
+def load_graph(path: Path | None = None) -> dict:
+    path = path or package_share() / "config" / GRAPH_FILE
+    data = yaml.safe_load(Path(path).read_text())
+    if not isinstance(data, dict) or "arguments" not in data or "nodes" not in data:
+        raise ValueError(f"{path}: a graph needs 'arguments' and 'nodes'")
+    return data
+
+
+def arguments(graph: dict | None = None) -> list[Argument]:
+    """The launch arguments the graph declares, with defaults, descriptions and choices."""
+    graph = graph or load_graph()
+    return [
+        Argument(name, str(a.get("default", "")), a.get("description", ""), tuple(str(c) for c in a.get("choices", ())))
+        for name, a in graph["arguments"].items()
+    ]
+
+
+def robot_urdf(share: Path, robot_config: str) -> Path:
+    """URDF of the arm named by a robot YAML (relative to `share` or absolute)."""
+    from scalehp_ros.retargeting.robot_config import load_robot_config
+
+    return load_robot_config(share / robot_config, share).arm.urdf
+
+
+def _typed(text: str) -> object:
+    """A parameter value from its text, read as YAML scalar ("0.19" -> 0.19, "true" -> True, "" -> "")."""
+    if text == "" or "\n" in text:
+        return text
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None or isinstance(value, (dict, list)) else value
+
+
+def resolve(
+    values: dict[str, str] | None = None, graph: dict | None = None, share: Path | None = None
+) -> list[NodeSpec]:
+    """NodeSpecs for the given argument values (unknown names and invalid choices raise ValueError)."""
+    graph = graph or load_graph()
+    share = share or package_share()
+    declared = {a.name: a for a in arguments(graph)}
+    values = dict(values or {})
+    unknown = set(values) - set(declared)
+    if unknown:
+        raise ValueError(f"unknown launch arguments {sorted(unknown)}; known: {sorted(declared)}")
+    env = {name: values.get(name, a.default) for name, a in declared.items()}
+    for name, a in declared.items():
+        if a.choices and env[name] not in a.choices:
+            raise ValueError(f"{name}:={env[name]!r} is not one of {', '.join(a.choices)}")
+    env["share"] = str(share)
+    lazy = {"robot_urdf", "robot_description"}
+
+    def sub(text: str) -> str:
+        def one(m: re.Match) -> str:
+            key = m.group(1)
+            if key in lazy and key not in env:
+                env["robot_urdf"] = str(robot_urdf(share, env["robot_config"]))
+                env["robot_description"] = Path(env["robot_urdf"]).read_text()
+            if key not in env:
+                raise ValueError(f"graph uses ${{{key}}}, which is neither an argument nor a derived value")
+            return env[key]
+
+        return _VAR.sub(one, text)
+
+    specs = []
+    for node in graph["nodes"]:
+        if any(env.get(k) != str(v) for k, v in (node.get("when") or {}).items()):
+            continue
+        params_file = node.get("params_file")
+        specs.append(
+            NodeSpec(
+                name=node["name"],
+                package=node["package"],
+                executable=node["executable"],
+                module=node.get("module"),
+                ros_only=bool(node.get("ros_only", False)),
+                params_file=share / "config" / params_file if params_file else None,
+                parameters={
+                    k: _typed(text) for k, v in (node.get("parameters") or {}).items() if (text := sub(str(v))) != ""
+                },
+                remappings={sub(k): sub(v) for k, v in (node.get("remappings") or {}).items()},
+                arguments=[sub(str(a)) for a in node.get("arguments") or []],
+            )
+        )
+    return specs

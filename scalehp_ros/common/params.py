@@ -1,0 +1,179 @@
+"""Settings dataclasses that describe themselves: the one parameter system of the project (ROS-free).
+
+Every tunable is a field of a frozen settings dataclass in the core module that uses it, declared with
+`param(default, description, min=..., max=..., choices=...)`. That one declaration is the default, the
+unit (in the description), the range and the choices. From it:
+
+- the dataclass validates every value on construction (ValueError naming the field and the problem);
+- `parameter_table(cls)` lists the ParamSpecs a ROS node declares as parameters with descriptors
+  (scalehp_ros.ros.parameters), flattened through nested settings groups;
+- the parameter files in config/ are generated from the same table (tools/write_param_files.py) and
+  checked against it by test/test_config_files.py.
+
+Settings may nest (an estimator's settings hold one group per pipeline stage); parameter names are the
+leaf field names, the same at every level, so they must be unique within one table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+VECTOR3 = "vector3"  # kind of a tuple[float, float, float] field (a ROS double array of length 3)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Metadata of one parameter: description (with unit), inclusive numeric range or choices, default.
+
+    kind: bool, int, float, str or VECTOR3. dynamic: may change while a node runs.
+    """
+
+    name: str
+    description: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    default: Any = None
+    dynamic: bool = True
+    kind: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", _kind_of(self.default))
+
+
+def _kind_of(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return VECTOR3
+    return type(value)
+
+
+def param(
+    default: Any,
+    description: str,
+    min: float | None = None,
+    max: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    dynamic: bool = True,
+) -> Any:
+    """A settings dataclass field with its parameter metadata (see the module docstring)."""
+    meta = {"description": description, "min": min, "max": max, "choices": choices, "dynamic": dynamic}
+    return field(default=default, metadata={"param": meta})
+
+
+def validate_value(spec: ParamSpec, value: Any) -> Any:
+    """`value` checked against `spec` and normalised to its kind (an int for a float becomes a float, a list
+    of three numbers for a vector a tuple); ValueError naming the parameter and the problem otherwise."""
+    name, kind = spec.name, spec.kind
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be a bool, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
+            expected = f"one of {spec.choices}" if spec.choices else "a string"
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
+        return value
+    if kind == VECTOR3:
+        if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 3:
+            raise ValueError(f"{name} must be 3 numbers, got {value!r}")
+        numbers = tuple(_number(ParamSpec(f"{name}[{i}]", "", spec.min, spec.max, default=0.0), v, float)
+                        for i, v in enumerate(value))
+        return numbers
+    return _number(spec, value, kind)
+
+
+def _number(spec: ParamSpec, value: Any, kind: type) -> Any:
+    name = spec.name
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+        raise ValueError(f"{name} must be in [{spec.min}, {spec.max}], got {value!r}")
+    return kind(value)
+
+
+def _own_specs(cls: type) -> list[tuple[dataclasses.Field, ParamSpec | None]]:
+    """(field, spec) for each field of `cls`; spec None for a nested settings group."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            out.append((f, None))
+            continue
+        meta = f.metadata.get("param")
+        if meta is None:
+            raise TypeError(f"{cls.__name__}.{f.name} is neither a param() field nor a settings group")
+        out.append((f, ParamSpec(f.name, default=f.default, **meta)))
+    return out
+
+
+def parameter_table(cls: type) -> tuple[ParamSpec, ...]:
+    """Every parameter of settings class `cls`, nested groups flattened in field order, defaults filled in."""
+    hints = typing.get_type_hints(cls)
+    out: list[ParamSpec] = []
+    for f, spec in _own_specs(cls):
+        out.extend(parameter_table(hints[f.name]) if spec is None else (spec,))
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise TypeError(f"{cls.__name__}: parameter names must be unique, got duplicates in {names}")
+    return tuple(out)
+
+
+class Settings:
+    """Mixin of the settings dataclasses: validation on construction, flat views and flat replace.
+
+    Subclasses are `@dataclass(frozen=True)` whose fields are `param()` fields or nested Settings groups
+    (the groups get their defaults with `field(default_factory=Group)`).
+    """
+
+    def __post_init__(self) -> None:
+        for f, spec in _own_specs(type(self)):
+            if spec is not None:
+                object.__setattr__(self, f.name, validate_value(spec, getattr(self, f.name)))
+
+    @classmethod
+    def parameters(cls) -> tuple[ParamSpec, ...]:
+        return parameter_table(cls)
+
+    def flat(self) -> dict[str, Any]:
+        """{parameter name: value} over this object and its nested groups."""
+        out: dict[str, Any] = {}
+        for f, spec in _own_specs(type(self)):
+            value = getattr(self, f.name)
+            if spec is None:
+                out.update(value.flat())
+            else:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_flat(cls, values: Mapping[str, Any]) -> Self:
+        """Settings from {parameter name: value}; missing names take their defaults, unknown ones raise."""
+        unknown = sorted(set(values) - {s.name for s in parameter_table(cls)})
+        if unknown:
+            raise ValueError(f"unknown parameter(s) for {cls.__name__}: {', '.join(unknown)}")
+        return cls._build(values)
+
+    @classmethod
+    def _build(cls, values: Mapping[str, Any]) -> Self:
+        hints = typing.get_type_hints(cls)
+        kwargs = {}
+        for f, spec in _own_specs(cls):
+            if spec is None:
+                kwargs[f.name] = hints[f.name]._build(values)
+            elif f.name in values:
+                kwargs[f.name] = values[f.name]
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> Self:
+        """A validated copy with flat parameter `changes` applied; ValueError for unknown names or bad values."""
+        return type(self).from_flat({**self.flat(), **changes})

@@ -1,0 +1,319 @@
+"""Root translation under perspective, and the fit of the relative pose to the 2D keypoints.
+
+Given a hand's metric root-relative joints r_i (scale x canonical pose, camera axes) and its 2D keypoints
+u_i (pixels), the camera-frame joints are r_i + t. A joint projects onto its keypoint when, with the
+normalised image coordinates (x_i, y_i) = K^-1 u_i,
+
+    (r_ix + t_x) - x_i (r_iz + t_z) = 0,     (r_iy + t_y) - y_i (r_iz + t_z) = 0,
+
+two equations linear in t. Least squares over the 21 joints gives 3x3 normal equations, solved in closed
+form for all hands at once (`solve_translation`). The residual of each equation is z_i times the
+normalised reprojection error, so `solve_translation_robust` reweights by 1/z_i^2 (geometric error in
+pixels) and by Huber weights (outlier keypoints) over a few iterations (IRLS).
+
+The relative 3D pose from a monocular network is good in x/y and poor in depth, while its 2D keypoints
+are accurate. Two refinements keep the bone lengths at their known values (scale x proportions) and
+move the joints to fit the 2D keypoints:
+
+- `refine_kinematic`: closed form, joint by joint down the kinematic tree: each joint goes where its
+  camera ray meets the sphere of radius "bone length" around its (already placed) parent; of the two
+  intersections the one nearest the network's predicted depth is kept.
+- `refine_gauss_newton`: a few Levenberg-Marquardt steps on all 63 coordinates jointly, minimising
+  reprojection error (pixels), bone-length error, and the deviation of each bone vector from the network's
+  (depth trusted less than x/y). It spreads the 2D noise over the hand instead of down each finger.
+
+All functions take arrays with a leading hands axis (N, 21, ...) and are vectorised over it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalehp_ros.common.joints import BONE_CHILDREN, BONE_PARENTS, BONES, NUM_JOINTS, WRIST
+from scalehp_ros.perception.camera import pixels_to_normalized, project
+
+SOLVERS: tuple[str, ...] = ("linear", "robust", "kinematic", "refine")
+
+_MIN_DEPTH = 1e-3  # metres: a joint closer than this to the camera plane is treated as this close
+
+
+@dataclass(frozen=True)
+class RootSolution:
+    """Camera-frame result of a root solve for N hands.
+
+    joints: (N, 21, 3) metres, camera optical frame.  translation: (N, 3) wrist position, metres.
+    reprojection_error: (N,) mean distance between projected joints and the 2D keypoints, pixels.
+    """
+
+    joints: np.ndarray
+    translation: np.ndarray
+    reprojection_error: np.ndarray
+
+
+def _as_batch(a: np.ndarray, tail: tuple[int, ...], name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if a.shape[-len(tail) :] != tail or a.ndim not in (len(tail), len(tail) + 1):
+        raise ValueError(f"{name} must have shape {tail} or (N, *{tail}), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains non-finite values")
+    return a if a.ndim == len(tail) + 1 else a[None]
+
+
+def _weights(weights: np.ndarray | None, n: int) -> np.ndarray:
+    if weights is None:
+        return np.ones((n, NUM_JOINTS))
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), (n, NUM_JOINTS))
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w.sum(axis=-1) <= 0):
+        raise ValueError("joint weights must be finite, non-negative and not all zero")
+    return w
+
+
+def _normal_solve(rel: np.ndarray, xy: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares t for (N,21,3) rel, (N,21,2) normalised xy, (N,21) weights.
+
+    With A_i = [[1, 0, -x_i], [0, 1, -y_i]] and b_i = [x_i r_iz - r_ix, y_i r_iz - r_iy], the normal matrix
+    sum w A^T A = [[S, 0, -Sx], [0, S, -Sy], [-Sx, -Sy, Sxx]] is eliminated in closed form: t_z first
+    (its pivot is S times the weighted spread of the rays), then t_x, t_y.
+    """
+    # all weighted sums in one product: S, Sx, Sy, Sxx and the right-hand side (in-place, few numpy calls:
+    # this runs once per hand per frame and per IRLS step)
+    feats = np.empty((*xy.shape[:-1], 7))
+    feats[..., 0] = 1.0
+    feats[..., 1:3] = xy
+    x, y = feats[..., 1], feats[..., 2]
+    np.multiply(xy, rel[..., 2:3], out=feats[..., 4:6])
+    feats[..., 4:6] -= rel[..., :2]
+    feats[..., 3] = x * x + y * y
+    feats[..., 6] = x * feats[..., 4] + y * feats[..., 5]
+    m = (w[:, None, :] @ feats)[:, 0]
+    sw, swx, swy, sxx, r0, r1, r2 = m.T
+    pivot = sxx - (swx * swx + swy * swy) / sw
+    if (pivot <= 1e-12 * sxx + 1e-300).any():
+        raise ValueError("degenerate keypoints: all weighted rays coincide, depth is undetermined")
+    t = np.empty((len(m), 3))
+    t[:, 2] = ((swx * r0 + swy * r1) / sw - r2) / pivot
+    t[:, 0] = (r0 + swx * t[:, 2]) / sw
+    t[:, 1] = (r1 + swy * t[:, 2]) / sw
+    return t
+
+
+def solve_translation(rel: np.ndarray, uv: np.ndarray, K: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Closed-form translation t (N, 3) or (3,), metres, so that rel + t projects onto uv.
+
+    rel: (N, 21, 3) or (21, 3) metric root-relative joints, camera axes. uv: matching (..., 21, 2) pixels.
+    weights: optional (21,) or (N, 21) non-negative per-joint weights.
+    """
+    single = np.asarray(rel).ndim == 2
+    rel_b = _as_batch(rel, (NUM_JOINTS, 3), "rel")
+    uv_b = _as_batch(uv, (NUM_JOINTS, 2), "uv")
+    t = _normal_solve(rel_b, pixels_to_normalized(uv_b, K), _weights(weights, len(rel_b)))
+    return t[0] if single else t
+
+
+def solve_translation_robust(
+    rel: np.ndarray,
+    uv: np.ndarray,
+    K: np.ndarray,
+    weights: np.ndarray | None = None,
+    huber_px: float = 4.0,
+    iterations: int = 3,
+) -> np.ndarray:
+    """IRLS translation: geometric (pixel) error via 1/z^2 weights, Huber loss with threshold `huber_px`."""
+    single = np.asarray(rel).ndim == 2
+    rel_b = _as_batch(rel, (NUM_JOINTS, 3), "rel")
+    uv_b = _as_batch(uv, (NUM_JOINTS, 2), "uv")
+    w0 = _weights(weights, len(rel_b))
+    xy = pixels_to_normalized(uv_b, K)
+    t = _normal_solve(rel_b, xy, w0)
+    f = 0.5 * (K[..., 0, 0] + K[..., 1, 1])[..., None]
+    for _ in range(iterations):
+        pts = rel_b + t[:, None, :]
+        z = np.maximum(pts[..., 2], _MIN_DEPTH)
+        err_px = f * np.linalg.norm(pts[..., :2] / z[..., None] - xy, axis=-1)
+        huber = np.where(err_px <= huber_px, 1.0, huber_px / np.maximum(err_px, 1e-12))
+        t = _normal_solve(rel_b, xy, w0 * huber / z**2)
+    return t[0] if single else t
+
+
+def _unit_rays(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+    xy = pixels_to_normalized(uv, K)
+    rays = np.concatenate((xy, np.ones_like(xy[..., :1])), axis=-1)
+    return rays / np.linalg.norm(rays, axis=-1, keepdims=True)
+
+
+def refine_kinematic(
+    joints: np.ndarray, uv: np.ndarray, K: np.ndarray, bone_lengths: np.ndarray, prior_rel: np.ndarray
+) -> np.ndarray:
+    """Closed-form ray/sphere placement of every joint, wrist first (see module docstring).
+
+    joints: (N, 21, 3) initial camera-frame joints (their wrist depth is kept). uv: (N, 21, 2) pixels.
+    bone_lengths: (N, 20) metres, joints.BONES order. prior_rel: (N, 21, 3) the network's metric
+    root-relative pose, used only to choose between the two ray/sphere intersections by depth.
+    Returns (N, 21, 3) joints that project exactly onto uv wherever the bone can reach the ray.
+    """
+    d = _unit_rays(uv, K)
+    out = np.empty_like(joints)
+    out[:, WRIST] = d[:, WRIST] * (joints[:, WRIST, 2] / d[:, WRIST, 2])[:, None]
+    for b, (p, c) in enumerate(BONES):
+        par = out[:, p]
+        dc = d[:, c]
+        length = bone_lengths[:, b]
+        proj = np.einsum("ni,ni->n", dc, par)
+        disc = proj**2 - np.einsum("ni,ni->n", par, par) + length**2
+        root = np.sqrt(np.maximum(disc, 0.0))
+        z_pred = par[:, 2] + prior_rel[:, c, 2] - prior_rel[:, p, 2]
+        lam_a, lam_b = proj + root, proj - root
+        lam = np.where(np.abs(lam_a * dc[:, 2] - z_pred) <= np.abs(lam_b * dc[:, 2] - z_pred), lam_a, lam_b)
+        on_ray = lam[:, None] * dc
+        # Where the ray is out of reach, point the bone at the ray's nearest point: length kept, 2D closest.
+        miss = disc < 0
+        if np.any(miss):
+            v = on_ray[miss] - par[miss]
+            on_ray[miss] = par[miss] + v * (length[miss] / np.maximum(np.linalg.norm(v, axis=-1), 1e-12))[:, None]
+        out[:, c] = on_ray
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _lm_structure(prior_w: tuple[float, float, float]) -> tuple[np.ndarray, ...]:
+    """Sparsity of the LM Jacobian: (row, col) index arrays of the reprojection and bone-length entries, in
+    the order refine_gauss_newton fills them, the constant bone-vector-prior rows (60, 63) and their J^T J
+    (63, 63); all read-only."""
+    j3 = 3 * np.arange(NUM_JOINTS)
+    rx, ry = 2 * np.arange(NUM_JOINTS), 2 * np.arange(NUM_JOINTS) + 1
+    rows_proj = np.concatenate((rx, rx, rx, ry, ry))
+    cols_proj = np.concatenate((j3, j3 + 1, j3 + 2, j3 + 1, j3 + 2))
+    rb = np.repeat(2 * NUM_JOINTS + np.arange(len(BONES)), 3)
+    k = np.tile(np.arange(3), len(BONES))
+    rows_bone = np.concatenate((rb, rb))
+    cols_bone = np.concatenate((3 * np.repeat(BONE_CHILDREN, 3) + k, 3 * np.repeat(BONE_PARENTS, 3) + k))
+    J = np.zeros((3 * len(BONES), 3 * NUM_JOINTS))
+    for b, (p, c) in enumerate(BONES):
+        for axis in range(3):
+            J[3 * b + axis, 3 * c + axis] = prior_w[axis]
+            J[3 * b + axis, 3 * p + axis] = -prior_w[axis]
+    out = (rows_proj, cols_proj, rows_bone, cols_bone, J, J.T @ J)
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+def refine_gauss_newton(
+    joints: np.ndarray,
+    uv: np.ndarray,
+    K: np.ndarray,
+    bone_lengths: np.ndarray,
+    prior_rel: np.ndarray,
+    sigma_px: float = 3.0,
+    sigma_bone_m: float = 0.001,
+    sigma_prior_xy_m: float = 0.01,
+    sigma_prior_z_m: float = 0.02,
+    joint_weights: np.ndarray | None = None,
+    iterations: int = 2,
+    damping: float = 1e-3,
+) -> np.ndarray:
+    """Levenberg-Marquardt fit of all joints (N, 21, 3) to the 2D keypoints with bone lengths held.
+
+    Residuals: reprojection (pixels / sigma_px, times sqrt of the joint weight), bone length
+    (m / sigma_bone_m), and each bone vector minus the network's (prior_rel) per axis (m / sigma_prior_*).
+    Starts from `joints` (e.g. the closed-form solve). Returns (N, 21, 3) metres, camera frame.
+    """
+    n = len(joints)
+    prior_w = np.array([1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_z_m])
+    rows_proj, cols_proj, rows_bone, cols_bone, J_prior, H_prior = _lm_structure(tuple(prior_w.tolist()))
+    # the prior's residual J_prior x - target is linear in x: its normal-equation terms are constant
+    target = ((prior_rel[:, BONE_CHILDREN] - prior_rel[:, BONE_PARENTS]) * prior_w).reshape(n, -1)
+    g_prior_const = target @ J_prior  # (N, 63): J_prior^T target
+    w_proj = np.sqrt(_weights(joint_weights, n)) / sigma_px  # (N, 21)
+    n_proj, n_bone = 2 * NUM_JOINTS, len(BONES)
+    J = np.zeros((n, n_proj + n_bone, 3 * NUM_JOINTS))
+    r = np.empty((n, n_proj + n_bone))
+    fx, fy, skew, cx, cy = (
+        np.broadcast_to(K[..., i, j], (n,))[:, None] for i, j in ((0, 0), (1, 1), (0, 1), (0, 2), (1, 2))
+    )
+    eye = np.arange(3 * NUM_JOINTS)
+    x = joints.reshape(n, -1).copy()
+    for _ in range(iterations):
+        P = x.reshape(n, NUM_JOINTS, 3)
+        X, Y = P[..., 0], P[..., 1]
+        inv_z = 1.0 / np.maximum(P[..., 2], _MIN_DEPTH)
+        a, b = X * inv_z, Y * inv_z
+        r[:, 0:n_proj:2] = (fx * a + skew * b + cx - uv[..., 0]) * w_proj
+        r[:, 1:n_proj:2] = (fy * b + cy - uv[..., 1]) * w_proj
+        bone = P[:, BONE_CHILDREN] - P[:, BONE_PARENTS]
+        blen = np.maximum(np.linalg.norm(bone, axis=-1), 1e-9)
+        r[:, n_proj:] = (blen - bone_lengths) / sigma_bone_m
+        # reprojection rows: d(u)/d(X, Y, z) = (fx, skew, -(fx a + skew b)) / z, d(v)/d(Y, z) = (fy, -fy b) / z
+        wz = w_proj * inv_z
+        J[:, rows_proj, cols_proj] = np.concatenate(
+            (fx * wz, skew * wz, -(fx * a + skew * b) * wz, fy * wz, -fy * b * wz), axis=1
+        )
+        unit = (bone / (blen[..., None] * sigma_bone_m)).reshape(n, -1)
+        J[:, rows_bone, cols_bone] = np.concatenate((unit, -unit), axis=1)
+        Jt = J.transpose(0, 2, 1)
+        H = Jt @ J + H_prior
+        g = (Jt @ r[..., None])[..., 0] + x @ H_prior - g_prior_const
+        H[:, eye, eye] *= 1.0 + damping
+        x = x - np.linalg.solve(H, g[..., None])[..., 0]
+    return x.reshape(n, NUM_JOINTS, 3)
+
+
+def reprojection_error(joints: np.ndarray, uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Mean pixel distance (N,) between projected joints (N, 21, 3) and keypoints (N, 21, 2)."""
+    z = np.maximum(joints[..., 2:3], _MIN_DEPTH)
+    return np.linalg.norm(project(np.concatenate((joints[..., :2], z), -1), K) - uv, axis=-1).mean(-1)
+
+
+def solve(
+    rel: np.ndarray,
+    uv: np.ndarray,
+    K: np.ndarray,
+    method: str = "refine",
+    weights: np.ndarray | None = None,
+    bone_lengths: np.ndarray | None = None,
+    huber_px: float = 4.0,
+    sigma_px: float = 3.0,
+    sigma_prior_xy_m: float = 0.01,
+    sigma_prior_z_m: float = 0.02,
+    iterations: int = 2,
+) -> RootSolution:
+    """Camera-frame joints of N hands from their metric relative pose and 2D keypoints.
+
+    rel: (N, 21, 3) metres, root-relative, camera axes (scale x canonical). uv: (N, 21, 2) pixels.
+    method: 'linear' (weighted closed form), 'robust' (IRLS/Huber), 'kinematic' (closed form + ray/sphere),
+    'refine' (closed form + Levenberg-Marquardt). bone_lengths (N, 20) metres for the two refinements; default:
+    the bone lengths of rel.
+    """
+    if method not in SOLVERS:
+        raise ValueError(f"unknown solver {method!r}; choose one of {SOLVERS}")
+    rel = _as_batch(rel, (NUM_JOINTS, 3), "rel")
+    uv = _as_batch(uv, (NUM_JOINTS, 2), "uv")
+    if method == "robust":
+        t = solve_translation_robust(rel, uv, K, weights, huber_px=huber_px)
+    else:  # the refinements start from the closed form (measured: as good as a robust start, and cheaper)
+        t = solve_translation(rel, uv, K, weights)
+    joints = rel + t[:, None, :]
+    if method in ("kinematic", "refine"):
+        if bone_lengths is None:
+            bone_lengths = np.linalg.norm(rel[:, BONE_CHILDREN] - rel[:, BONE_PARENTS], axis=-1)
+        bone_lengths = np.broadcast_to(bone_lengths, (len(rel), len(BONES)))
+        if method == "kinematic":
+            joints = refine_kinematic(joints, uv, K, bone_lengths, rel)
+        else:
+            joints = refine_gauss_newton(
+                joints,
+                uv,
+                K,
+                bone_lengths,
+                rel,
+                sigma_px=sigma_px,
+                sigma_prior_xy_m=sigma_prior_xy_m,
+                sigma_prior_z_m=sigma_prior_z_m,
+                joint_weights=weights,
+                iterations=iterations,
+            )
+        t = joints[:, WRIST].copy()
+    return RootSolution(joints=joints, translation=t, reprojection_error=reprojection_error(joints, uv, K))

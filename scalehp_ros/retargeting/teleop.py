@@ -1,0 +1,220 @@
+"""Teleoperation: camera-frame hand joints -> safe arm and hand joint commands (the ROS-free core of the node).
+
+Per frame: the 21 joints (camera frame, metres) go to the robot base frame (camera pose in the base frame),
+the palm frame is fitted (wrist_frame), the arm mode maps the palm pose to an end-effector target (clamped to
+the workspace box), damped least-squares IK gives the arm joints, hand retargeting the finger joints, and the
+JointLimiters make both safe. Arm modes:
+- absolute: target = offset * palm pose (a fixed transform applied in the base frame);
+- relative: a clutch. `engage(True)` arms it; the first tracked frame after that records the palm pose and the
+  end-effector pose; from then on the target moves by motion_scale times the palm's translation since that
+  frame, and turns by the palm's rotation since that frame. Tracking lost (no input for tracking_timeout)
+  disengages it: the operator must engage again.
+While tracking is lost, or in relative mode while disengaged, the arm holds its last command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pinocchio as pin
+
+from scalehp_ros.retargeting.arm_ik import ArmIK
+from scalehp_ros.retargeting.hand.retargeter import HandRetargeter
+from scalehp_ros.retargeting.robot_config import RobotConfig
+from scalehp_ros.retargeting.safety import JointLimiter, TrackingMonitor
+from scalehp_ros.retargeting.transforms import check_joints, palm_frame, rpy_matrix
+
+ARM_MODES = ("absolute", "relative")
+
+
+@dataclass
+class TeleopSettings:
+    """Units: metres, radians, seconds. Poses as xyz + URDF rpy."""
+
+    arm_mode: str = "absolute"
+    camera_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # camera optical frame in the robot base frame
+    camera_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    offset_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # absolute mode: target = offset * palm pose
+    offset_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    motion_scale: float = 1.0
+    workspace_min: tuple[float, float, float] = (-0.8, -0.8, 0.05)
+    workspace_max: tuple[float, float, float] = (0.8, 0.8, 1.0)
+    tracking_timeout: float = 0.5
+    max_step_dt: float = 0.1
+    velocity_scale: float = 1.0  # fraction of the URDF velocity limits that commands may use
+
+    def validate(self) -> None:
+        if self.arm_mode not in ARM_MODES:
+            raise ValueError(f"arm_mode must be one of {ARM_MODES}, got {self.arm_mode!r}")
+        for name in ("camera_xyz", "camera_rpy", "offset_xyz", "offset_rpy", "workspace_min", "workspace_max"):
+            value = np.asarray(getattr(self, name), dtype=float)
+            if value.shape != (3,) or not np.all(np.isfinite(value)):
+                raise ValueError(f"{name} must be 3 finite numbers, got {getattr(self, name)!r}")
+        if np.any(np.asarray(self.workspace_min) >= np.asarray(self.workspace_max)):
+            raise ValueError("workspace_min must be below workspace_max on every axis")
+        if not 0.01 <= self.motion_scale <= 10.0:
+            raise ValueError(f"motion_scale must be in [0.01, 10], got {self.motion_scale}")
+        if not self.tracking_timeout > 0 or not self.max_step_dt > 0:
+            raise ValueError("tracking_timeout and max_step_dt must be positive")
+        if not 0.0 < self.velocity_scale <= 1.0:
+            raise ValueError(f"velocity_scale must be in (0, 1], got {self.velocity_scale}")
+
+
+@dataclass
+class Command:
+    stamp: float  # s, copied from the input
+    dt: float  # s, the time step the velocity clamp allowed for
+    arm: np.ndarray  # rad, config arm.joints order
+    hand: np.ndarray  # rad, config hand.joints order
+    ee_target: pin.SE3 | None  # palm-convention target in the base frame, None while the arm holds
+    arm_following: bool
+
+
+@dataclass
+class Status:
+    level: int  # 0 OK, 1 WARN, 2 ERROR (diagnostic_msgs levels)
+    message: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def _pose(xyz, rpy) -> pin.SE3:
+    return pin.SE3(rpy_matrix(rpy), np.asarray(xyz, dtype=float))
+
+
+class Teleoperator:
+    """Composes the palm frame, arm mode, workspace clamp, IK, hand retargeting and safety for one robot."""
+
+    def __init__(self, robot: RobotConfig, settings: TeleopSettings | None = None):
+        self.robot = robot
+        self.ik = ArmIK(robot.arm)
+        self.hand = HandRetargeter(robot.hand)
+        self.tracking = TrackingMonitor(1.0)
+        self.engaged = False
+        self.engage_requested = False
+        self.rejected = 0
+        self.last_error = ""
+        self.last_stamp: float | None = None
+        self.last_ik_error = 0.0
+        self.configure(settings or TeleopSettings())
+        self.arm_limiter = JointLimiter(
+            self.ik.lower, self.ik.upper, self.ik.robot.velocity * self.settings.velocity_scale, self.ik.posture
+        )
+        hand_rest = self.hand.robot.clip(np.zeros(self.hand.robot.nq))
+        self.hand_limiter = JointLimiter(
+            self.hand.lower, self.hand.upper, self.hand.robot.velocity * self.settings.velocity_scale, hand_rest
+        )
+        self._reference: tuple[pin.SE3, pin.SE3] | None = None
+
+    def configure(self, settings: TeleopSettings) -> None:
+        """Apply new settings (validated first: a ValueError leaves the old ones in place)."""
+        settings.validate()
+        old = getattr(self, "settings", None)
+        self.settings = settings
+        self.base_from_camera = _pose(settings.camera_xyz, settings.camera_rpy)
+        self.offset = _pose(settings.offset_xyz, settings.offset_rpy)
+        self.tracking.timeout = settings.tracking_timeout
+        if old is not None:
+            for limiter, robot in ((self.arm_limiter, self.ik.robot), (self.hand_limiter, self.hand.robot)):
+                limiter.velocity = robot.velocity * settings.velocity_scale
+            if old.arm_mode != settings.arm_mode:
+                self.engaged, self.engage_requested, self._reference = False, False, None
+
+    def set_camera_pose(self, base_from_camera: pin.SE3) -> None:
+        """Camera optical frame pose in the robot base frame (e.g. from TF)."""
+        self.base_from_camera = base_from_camera
+
+    def engage(self, on: bool, now: float) -> tuple[bool, str]:
+        """Clutch of the relative mode; engagement takes effect at the next tracked frame."""
+        if self.settings.arm_mode != "relative":
+            return False, "engage applies to arm_mode 'relative' only"
+        if not on:
+            self.engaged, self.engage_requested, self._reference = False, False, None
+            return True, "disengaged: the arm holds"
+        if self.tracking.check(now):
+            return False, "cannot engage: no hand is tracked"
+        self.engage_requested = True
+        return True, "engaging at the next tracked frame"
+
+    def tick(self, now: float) -> bool:
+        """Check the tracking timeout (call periodically); returns whether tracking is lost."""
+        was_lost = self.tracking.lost
+        lost = self.tracking.check(now)
+        if lost and not was_lost:
+            self.engaged, self.engage_requested, self._reference = False, False, None
+        return lost
+
+    def _arm_target(self, palm: pin.SE3) -> pin.SE3 | None:
+        s = self.settings
+        if s.arm_mode == "absolute":
+            target = self.offset * palm
+        else:
+            if self.engage_requested:
+                self._reference = (palm.copy(), self.ik.forward(self.arm_limiter.last))
+                self.engaged, self.engage_requested = True, False
+            if not self.engaged or self._reference is None:
+                return None
+            palm0, ee0 = self._reference
+            translation = ee0.translation + s.motion_scale * (palm.translation - palm0.translation)
+            rotation = palm.rotation @ palm0.rotation.T @ ee0.rotation
+            target = pin.SE3(rotation, translation)
+        target.translation = np.clip(target.translation, s.workspace_min, s.workspace_max)
+        return target
+
+    def step(self, joints_camera: np.ndarray, stamp: float, now: float) -> Command:
+        """One frame of 21 joints (camera optical frame, metres) stamped `stamp` (s), received at `now`.
+
+        Raises ValueError for bad input (wrong shape, NaN/inf, degenerate hand, stale stamp); the state is
+        then unchanged, so the caller can log it and serve the next frame.
+        """
+        try:
+            joints = check_joints(joints_camera)
+            if self.last_stamp is not None and not stamp > self.last_stamp:
+                raise ValueError(f"stamp {stamp:.6f} is not newer than the previous one {self.last_stamp:.6f}")
+            rotation = self.base_from_camera.rotation
+            joints_base = joints @ rotation.T + self.base_from_camera.translation
+            palm_rotation, wrist = palm_frame(joints_base, self.robot.hand.side)
+        except ValueError as exc:
+            self.rejected += 1
+            self.last_error = str(exc)
+            raise
+        max_dt = self.settings.max_step_dt
+        dt = max_dt if self.last_stamp is None else min(stamp - self.last_stamp, max_dt)
+        self.tick(now)  # a loss that no timer noticed yet still disengages the clutch
+        self.tracking.seen(now)
+        self.last_stamp = stamp
+        palm = pin.SE3(palm_rotation, wrist)
+        keypoints = (joints_base - wrist) @ palm_rotation
+        target = self._arm_target(palm)
+        if target is not None:
+            result = self.ik.solve(target, self.arm_limiter.last)
+            self.last_ik_error = result.position_error
+            arm = self.arm_limiter.limit(result.q, dt)
+        else:
+            arm = self.arm_limiter.limit(self.arm_limiter.last, dt)
+        hand = self.hand_limiter.limit(self.hand.retarget(keypoints), dt)
+        return Command(stamp, dt, arm, hand, target, target is not None)
+
+    def status(self, now: float) -> Status:
+        lost = self.tick(now)
+        s = self.settings
+        values = {
+            "arm_mode": s.arm_mode,
+            "engaged": str(self.engaged),
+            "tracking": "lost" if lost else "ok",
+            "input_age_s": f"{self.tracking.age(now):.3f}",
+            "tracking_losses": str(self.tracking.losses),
+            "rejected_inputs": str(self.rejected),
+            "last_rejection": self.last_error,
+            "arm_position_clamped": str(self.arm_limiter.position_clamped),
+            "arm_velocity_clamped": str(self.arm_limiter.velocity_clamped),
+            "hand_position_clamped": str(self.hand_limiter.position_clamped),
+            "hand_velocity_clamped": str(self.hand_limiter.velocity_clamped),
+            "ik_position_error_m": f"{self.last_ik_error:.4f}",
+        }
+        if lost:
+            what = "no hand received yet" if self.tracking.last_input is None else "tracking lost"
+            return Status(1, f"{what}: holding the last command", values)
+        if s.arm_mode == "relative" and not self.engaged:
+            return Status(0, "relative mode, disengaged: arm holds, call ~/engage to follow", values)
+        return Status(0, "following the hand", values)

@@ -1,0 +1,251 @@
+"""hand_pose_node: camera images in; metric hand TF frames, PoseArrays, markers and diagnostics out.
+
+A thin adapter around scalehp_ros.perception.estimator.HandPoseEstimator: it converts messages and parameters and
+never computes geometry itself. Every output carries the input image's header (stamp and frame_id).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseArray
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from visualization_msgs.msg import MarkerArray
+
+from scalehp_ros.common.joints import SIDES
+from scalehp_ros.common.stream_stats import StreamStats
+from scalehp_ros.perception.camera import intrinsics_for_image, validate_intrinsics
+from scalehp_ros.perception.estimator import HandPoseEstimator
+from scalehp_ros.perception.scale import make_scale_estimator
+from scalehp_ros.perception.settings import EstimatorConfig, describe
+from scalehp_ros.ros import hand_conversions as hand_msgs
+from scalehp_ros.ros import parameters as ros_params
+from scalehp_ros.ros.image_conversions import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
+from scalehp_ros.ros.parameters import ParamSpec
+from scalehp_ros.ros.tf_publisher import TfPublisher
+from scalehp_ros.visualization.skeleton import draw_hands
+
+# The sensor-data profile with depth 1: only the newest frame waits; no latency backlog builds up.
+SENSOR_QOS_DEPTH1 = QoSProfile(
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+)
+WARN_PERIOD_S = 2.0
+
+NODE_PARAMS = (
+    ParamSpec("frame_prefix", "Prefix of the published joint TF frames: <prefix><side>_hand_<joint>.", default=""),
+    ParamSpec(
+        "compressed", "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image.", default=False
+    ),
+    ParamSpec("max_image_pixels", "Frames with more pixels are rejected.", 1, 100_000_000, default=4096 * 2160),
+    ParamSpec("diagnostics_period", "Seconds between /diagnostics messages.", 0.1, 60.0, default=1.0, dynamic=False),
+)
+ESTIMATOR_PARAMS: tuple[ParamSpec, ...] = describe()
+PARAMS: tuple[ParamSpec, ...] = (*ESTIMATOR_PARAMS, *NODE_PARAMS)
+_ESTIMATOR_NAMES = {p.name for p in ESTIMATOR_PARAMS}
+
+
+def _seconds(stamp) -> float:
+    return Time.from_msg(stamp).nanoseconds * 1e-9
+
+
+class HandPoseNode(Node):
+    def __init__(self) -> None:
+        super().__init__("hand_pose_node")
+        self.params = ros_params.declare(self, PARAMS)
+        self.estimator = HandPoseEstimator(EstimatorConfig(**self._estimator_settings(self.params)))
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+
+        self.tf = TfPublisher(self)
+        self.marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
+        self.joint_pubs = {side: self.create_publisher(PoseArray, f"~/{side}/joints", 10) for side in SIDES}
+        self.debug_pub = self.create_publisher(Image, "~/debug_image", SENSOR_QOS_DEPTH1)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR_QOS_DEPTH1)
+        self.image_sub = None
+        self._subscribe_images()
+
+        self.stats = StreamStats()
+        self.K: np.ndarray | None = None
+        self.info_size: tuple[int, int] | None = None
+        self.visible: set[str] = set()
+        self.last_hands: list = []
+        self.problems: dict[str, int] = {}
+        self._warned: dict[str, float] = {}
+        self.last_problem = ""
+        self.create_timer(self.params["diagnostics_period"], self._publish_diagnostics)
+        self.get_logger().info(f"hand_pose_node ready, TF via {self.tf.backend}")
+
+    # parameters -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _estimator_settings(params: dict) -> dict:
+        return {k: v for k, v in params.items() if k in _ESTIMATOR_NAMES}
+
+    def _validate_parameters(self, changes):
+        result = ros_params.check(PARAMS, changes)
+        if not result.successful:
+            return result
+        proposed = self._estimator_settings({p.name: p.value for p in changes})
+        try:
+            candidate = self.estimator.config.replace(**proposed)
+            make_scale_estimator(candidate.scale_mode, candidate.hand_length_m)
+        except (ValueError, NotImplementedError) as exc:
+            result.successful, result.reason = False, str(exc)
+        return result
+
+    def _apply_parameters(self, changes) -> None:
+        new = {p.name: p.value for p in changes if p.name in self.params}
+        self.params.update(new)
+        estimator_changes = self._estimator_settings(new)
+        if estimator_changes:
+            self.estimator.update_config(**estimator_changes)
+        if "compressed" in new:
+            self._subscribe_images()
+        self.get_logger().info(f"parameters changed: {new}")
+
+    def _subscribe_images(self) -> None:
+        if self.image_sub is not None:
+            self.destroy_subscription(self.image_sub)
+        if self.params["compressed"]:
+            self.image_sub = self.create_subscription(
+                CompressedImage, "image/compressed", self._on_compressed, SENSOR_QOS_DEPTH1
+            )
+        else:
+            self.image_sub = self.create_subscription(Image, "image", self._on_image, SENSOR_QOS_DEPTH1)
+
+    # inputs -----------------------------------------------------------------------------------------------
+    def _problem(self, key: str, message: str) -> None:
+        """A bad input: count it for /diagnostics and warn (throttled); the node carries on."""
+        self.problems[key] = self.problems.get(key, 0) + 1
+        self.last_problem = message
+        self.stats.rejected += 1
+        kind = re.sub(r"[\d.]+", "#", message)  # the same problem with other numbers is throttled together
+        now = time.monotonic()
+        if now - self._warned.get(kind, -WARN_PERIOD_S) >= WARN_PERIOD_S:
+            self._warned[kind] = now
+            self.get_logger().warning(message)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            K = validate_intrinsics(np.array(msg.k, dtype=float).reshape(3, 3))
+            if msg.width <= 0 or msg.height <= 0:
+                raise ValueError(f"size {msg.width}x{msg.height}")
+        except ValueError as exc:
+            self._problem("bad_camera_info", f"CameraInfo rejected: {exc}")
+            return
+        self.K, self.info_size = K, (int(msg.width), int(msg.height))
+
+    def _on_image(self, msg: Image) -> None:
+        self._process(msg.header, lambda: image_msg_to_rgb(msg, self.params["max_image_pixels"]))
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._process(msg.header, lambda: compressed_msg_to_rgb(msg, self.params["max_image_pixels"]))
+
+    def _process(self, header, decode) -> None:
+        stamp = _seconds(header.stamp)
+        if not self.stats.on_arrival(stamp, time.time()):
+            return
+        if self.K is None:
+            self._problem("no_camera_info", "no valid CameraInfo received yet on camera_info; frame skipped")
+            return
+        try:
+            rgb = decode()
+            K = intrinsics_for_image(self.K, self.info_size, (rgb.shape[1], rgb.shape[0]))
+            hands = self.estimator.estimate(rgb, K, stamp=stamp)
+        except ValueError as exc:
+            self._problem("bad_image", f"frame rejected: {exc}")
+            return
+        except Exception as exc:  # a node never dies on a bad message
+            self._problem("internal_error", f"frame failed: {type(exc).__name__}: {exc}")
+            return
+        self._publish(header, hands, rgb)
+        self.stats.on_processed(stamp, time.time())
+
+    # outputs ----------------------------------------------------------------------------------------------
+    def _publish(self, header, hands, rgb: np.ndarray) -> None:
+        best = {}
+        for hand in hands:  # one hand per side: the most confident
+            if hand.handedness not in best or hand.confidence > best[hand.handedness].confidence:
+                best[hand.handedness] = hand
+        prefix = self.params["frame_prefix"]
+        transforms, marker_hands = [], []
+        for side, hand in best.items():
+            positions, quats = hand_msgs.joint_poses(hand.joints_cam, side)  # frames computed once per hand
+            transforms += hand_msgs.transforms(header, positions, quats, side, prefix)
+            self.joint_pubs[side].publish(hand_msgs.pose_array(header, positions, quats))
+            marker_hands.append((side, hand.joints_cam, f"{side} hand {hand.scale * 1e3:.1f} mm"))
+        self.tf.send(transforms)
+        gone = self.visible - set(best)
+        if marker_hands or gone:
+            self.marker_pub.publish(hand_msgs.marker_array(header, marker_hands, gone))
+        self.visible = set(best)
+        self.last_hands = list(best.values())
+        if self.debug_pub.get_subscription_count() > 0:
+            debug = rgb_to_image_msg(draw_hands(rgb, self.last_hands))
+            debug.header = header
+            self.debug_pub.publish(debug)
+
+    def _publish_diagnostics(self) -> None:
+        s = self.stats.summary(time.time())
+        status = DiagnosticStatus(
+            name=f"{self.get_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
+        )
+        if self.K is None:
+            status.level, status.message = DiagnosticStatus.WARN, "waiting for a valid CameraInfo"
+        elif self.problems and self.last_problem:
+            status.level, status.message = DiagnosticStatus.WARN, self.last_problem
+        else:
+            status.level, status.message = DiagnosticStatus.OK, "ok"
+        values = {
+            "input_fps": f"{s['input_fps']:.1f}",
+            "processed_fps": f"{s['processed_fps']:.1f}",
+            "frames_received": str(s["received"]),
+            "frames_processed": str(s["processed"]),
+            "frames_dropped": str(s["dropped"]),
+            "frames_rejected": str(s["rejected"]),
+            "latency_p50_ms": f"{s['latency_p50_ms']:.1f}",
+            "latency_p95_ms": f"{s['latency_p95_ms']:.1f}",
+            "hands_detected": str(len(self.last_hands)),
+            "scale_mode": str(self.params.get("scale_mode", "")),
+        }
+        for hand in self.last_hands:
+            values[f"{hand.handedness}_scale_m"] = f"{hand.scale:.4f}"
+        for key, count in sorted(self.problems.items()):
+            values[f"problem_{key}"] = str(count)
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
+        self.problems.clear()
+        self.last_problem = ""
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    try:
+        node = HandPoseNode()
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.estimator.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""video_source: publishes frames of a video file or a webcam as sensor_msgs/Image + CameraInfo.
+
+Frames go out at the source's native rate (or `rate`), stamped with the node clock at capture, as rgb8 on
+`image` with sensor-data QoS; CameraInfo on `camera_info` with the same header. Intrinsics come from
+`camera_info_file` (camera_calibration YAML) or, without one, from `hfov_deg`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+
+from scalehp_ros.common.share import share_file
+from scalehp_ros.perception.frame_source import CameraModel, FrameSource, camera_model_for, load_calibration
+from scalehp_ros.ros import parameters as ros_params
+from scalehp_ros.ros.image_conversions import rgb_to_image_msg
+from scalehp_ros.ros.parameters import ParamSpec
+
+DEMO_VIDEO = "human_hand_video.mp4"
+
+PARAMS = (
+    ParamSpec(
+        "video_file",
+        "Video file to play; empty = the bundled demo clip (unless device >= 0).",
+        default="",
+        dynamic=False,
+    ),
+    ParamSpec(
+        "device", "Webcam device index (V4L2 /dev/videoN); -1 = play video_file.", -1, 64, default=-1, dynamic=False
+    ),
+    ParamSpec(
+        "rate", "Publish rate in Hz; 0 = the source's native frame rate.", 0.0, 240.0, default=0.0, dynamic=False
+    ),
+    ParamSpec("loop", "Restart the video file at its end.", default=False),
+    ParamSpec("max_frames", "Stop after this many frames; 0 = no limit.", 0, 10_000_000, default=0),
+    ParamSpec(
+        "max_width",
+        "Downscale wider frames to this width (pixels, aspect kept); 0 = keep.",
+        0,
+        8192,
+        default=0,
+        dynamic=False,
+    ),
+    ParamSpec(
+        "frame_id",
+        "header.frame_id: the camera optical frame (REP 103).",
+        default="camera_color_optical_frame",
+        dynamic=False,
+    ),
+    ParamSpec(
+        "camera_info_file",
+        "camera_calibration YAML with the intrinsics; empty = use hfov_deg.",
+        default="",
+        dynamic=False,
+    ),
+    ParamSpec(
+        "hfov_deg",
+        "Horizontal field of view (degrees) of the ideal pinhole used without camera_info_file.",
+        1.0,
+        179.0,
+        default=60.0,
+        dynamic=False,
+    ),
+    ParamSpec(
+        "wait_for_subscribers",
+        "Hold the first frame until camera_info has this many subscribers.",
+        0,
+        100,
+        default=0,
+        dynamic=False,
+    ),
+    ParamSpec(
+        "shutdown_at_end", "Exit the process when the video ends (used by the demo).", default=False, dynamic=False
+    ),
+)
+
+
+def demo_video_path() -> Path:
+    """The bundled demo clip (data/ of the package share folder)."""
+    return share_file("data", DEMO_VIDEO)
+
+
+def camera_info_msg(model: CameraModel, header) -> CameraInfo:
+    info = CameraInfo()
+    info.header = header
+    info.width, info.height = model.width, model.height
+    info.distortion_model = model.distortion_model
+    info.d = [float(v) for v in model.D]
+    info.k = [float(v) for v in model.K.ravel()]
+    info.r = [float(v) for v in model.R.ravel()]
+    info.p = [float(v) for v in model.projection().ravel()]
+    return info
+
+
+class VideoSource(Node):
+    def __init__(self) -> None:
+        super().__init__("video_source")
+        self.params = ros_params.declare(self, PARAMS)
+        self.add_on_set_parameters_callback(lambda ps: ros_params.check(PARAMS, ps))
+        p = self.params
+        video = p["device"] if p["device"] >= 0 else (p["video_file"] or str(demo_video_path()))
+        self.source = FrameSource(video, loop=p["loop"], max_width=p["max_width"])
+        self.calibration = load_calibration(p["camera_info_file"]) if p["camera_info_file"] else None
+        self.model: CameraModel | None = None
+        self.image_pub = self.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        rate = p["rate"] or self.source.fps
+        self.published = 0
+        self.finished = False
+        self.timer = self.create_timer(1.0 / rate, self._tick)
+        self.get_logger().info(f"publishing {video} at {rate:.1f} Hz as {p['frame_id']}")
+
+    def _tick(self) -> None:
+        if self.published == 0 and self.info_pub.get_subscription_count() < self.params["wait_for_subscribers"]:
+            return
+        max_frames = self.get_parameter("max_frames").value
+        rgb = None if (max_frames and self.published >= max_frames) else self.source.read()
+        if rgb is None:
+            self.timer.cancel()
+            self.finished = True
+            self.get_logger().info(f"end of video after {self.published} frames")
+            return
+        h, w = rgb.shape[:2]
+        if self.model is None or (self.model.width, self.model.height) != (w, h):
+            self.model = camera_model_for(w, h, self.calibration, self.params["hfov_deg"])
+        msg = rgb_to_image_msg(rgb)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.params["frame_id"]
+        self.info_pub.publish(camera_info_msg(self.model, msg.header))
+        self.image_pub.publish(msg)
+        self.published += 1
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    try:
+        node = VideoSource()
+        while rclpy.ok() and not (node.finished and node.params["shutdown_at_end"]):
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.source.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
