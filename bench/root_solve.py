@@ -1,8 +1,9 @@
 """Root solve speed per hand: our closed form and its refinements vs numpy's least squares on the same system.
 
 Data: synthetic hands with detector-like noise (scalehp_ros.evaluation.synthetic, fixed seed), metric relative
-pose known, one intrinsic matrix per hand. Each call solves one hand (the common case: one hand per frame);
-`--batch N` also times N hands per call and reports the time per hand.
+pose known, one intrinsic matrix per hand. The keypoints are normalised once up front (as the estimator does at
+its entry), so every row times the solve on normalised coordinates alone. Each call solves one hand (the common
+case: one hand per frame); `--batch N` also times N hands per call and reports the time per hand.
 
 Rows: linear = closed-form 3x3 normal equations (solve_translation); robust = IRLS/Huber (3 reweightings);
 kinematic / refine = closed form + ray/sphere placement / Levenberg-Marquardt fit with bone lengths held;
@@ -28,8 +29,7 @@ from scalehp_ros.perception import root_solver as rs  # noqa: E402
 from scalehp_ros.perception.camera import pixels_to_normalized  # noqa: E402
 
 
-def lstsq_peer(rel: np.ndarray, uv: np.ndarray, K: np.ndarray) -> np.ndarray:
-    xy = pixels_to_normalized(uv, K)
+def lstsq_peer(rel: np.ndarray, xy: np.ndarray) -> np.ndarray:
     A = np.zeros((42, 3))
     A[0::2, 0] = A[1::2, 1] = 1.0
     A[0::2, 2], A[1::2, 2] = -xy[:, 0], -xy[:, 1]
@@ -57,18 +57,24 @@ def main() -> int:
     b = synthetic.generate(args.hands, synthetic.NoiseModel(ray_frame=False), seed=7)
     scale = 0.04
     rel = b.rel_detected / np.linalg.norm(b.rel_detected[:, 9], axis=-1)[:, None, None] * 2.2 * scale
-    single = [(rel[i : i + 1], b.uv[i : i + 1], b.K[i]) for i in range(args.hands)]
+    xy = pixels_to_normalized(b.uv, b.K)  # the intrinsics applied once, as in the estimator
+    focal = b.K[:, :2, :2]
+    uniform = rs.RootSolveSettings(joint_weighting="uniform")  # the unweighted fit, as numpy's peer solves it
+    single = [(rel[i : i + 1], xy[i : i + 1], focal[i]) for i in range(args.hands)]
     rows: dict[str, np.ndarray] = {}
-    rows["peer_lstsq"] = _time(lstsq_peer, [(rel[i], b.uv[i], b.K[i]) for i in range(args.hands)])
-    rows["linear"] = _time(rs.solve_translation, single)
-    rows["robust"] = _time(rs.solve_translation_robust, single)
+    rows["peer_lstsq"] = _time(lstsq_peer, [(rel[i], xy[i]) for i in range(args.hands)])
+    rows["linear"] = _time(lambda r, x, f: rs.solve_translation(r, x), single)
+    rows["robust"] = _time(lambda r, x, f: rs.solve_translation_robust(r, x, f, huber_px=uniform.huber_px), single)
     for method in ("linear", "kinematic", "refine"):
-        rows[f"solve_{method}"] = _time(lambda r, u, k, m=method: rs.solve(r, u, k, method=m), single)
+        settings = uniform.replace(solver=method)
+        rows[f"solve_{method}"] = _time(lambda r, x, f, s=settings: rs.solve(r, x, f, s), single)
     n = args.batch
-    K_shared = b.K[0]
-    batches = [(rel[i : i + n], b.uv[i : i + n], K_shared) for i in range(0, args.hands - n + 1, n)]
-    rows[f"linear_batch{n}"] = _time(rs.solve_translation, batches, per=n)
-    rows[f"solve_refine_batch{n}"] = _time(lambda r, u, k: rs.solve(r, u, k, method="refine"), batches, per=n)
+    # one camera for the batch: the hands' keypoints normalised with the first hand's K
+    xy_shared, focal_shared = pixels_to_normalized(b.uv, b.K[0]), b.K[0, :2, :2]
+    batches = [(rel[i : i + n], xy_shared[i : i + n], focal_shared) for i in range(0, args.hands - n + 1, n)]
+    rows[f"linear_batch{n}"] = _time(lambda r, x, f: rs.solve_translation(r, x), batches, per=n)
+    refine = uniform.replace(solver="refine")
+    rows[f"solve_refine_batch{n}"] = _time(lambda r, x, f: rs.solve(r, x, f, refine), batches, per=n)
     result = {
         name: {"median_us": round(float(np.median(t)), 2), "p95_us": round(float(np.percentile(t, 95)), 2)}
         for name, t in rows.items()

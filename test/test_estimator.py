@@ -12,6 +12,8 @@ from scalehp_ros.evaluation.datasets import load_rhd
 from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH, PRIOR_MEAN_BONE_M
 from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator
 from scalehp_ros.perception.frontend import Detection
+from scalehp_ros.perception.scale import ScaleSettings
+from scalehp_ros.perception.settings import EstimatorConfig
 
 DATA = Path(__file__).resolve().parent / "data"
 CLIP = Path(__file__).resolve().parent.parent / "data" / "human_hand_video.mp4"
@@ -181,8 +183,10 @@ def test_update_config_validates_and_applies(estimator):
         estimator.update_config(solver="magic")
     with pytest.raises(ValueError, match="unknown"):
         estimator.update_config(bogus=1)
-    with pytest.raises(NotImplementedError, match="learned"):
+    with pytest.raises(ValueError, match="scale_mode='learned' is not implemented"):
         estimator.update_config(scale_mode="learned")
+    with pytest.raises(ValueError, match="hand_length_m"):
+        estimator.update_config(scale_mode="fixed", hand_length_m=2.0)
     assert estimator.config == before
     img = _rgb(DATA / "hands" / "handDst.jpg")
     K = _K(img.shape[1], img.shape[0])
@@ -195,6 +199,18 @@ def test_update_config_validates_and_applies(estimator):
     assert fixed.scale == pytest.approx(0.2 * MEAN_BONE_PER_HAND_LENGTH)
     # a bigger hand with the same image is farther away
     assert fixed.translation[2] > prior.translation[2]
+    assert estimator.config.scale == ScaleSettings(scale_mode="prior", hand_length_m=0.2)
+
+
+def test_public_entry_point():
+    import scalehp_ros.estimator as public
+
+    assert public.HandPoseEstimator is HandPoseEstimator and public.HandPose is HandPose
+    assert set(public.__all__) == {"HandPose", "HandPoseEstimator"}
+    est = HandPoseEstimator(EstimatorConfig().replace(solver="linear", track_max_jump=0.3))
+    assert est.config.root_solve.solver == "linear" and est.config.tracking.track_max_jump == 0.3
+    with pytest.raises(ValueError, match="EstimatorConfig"):
+        HandPoseEstimator({"solver": "linear"})
 
 
 def test_close_then_reuse():

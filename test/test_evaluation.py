@@ -17,6 +17,8 @@ from scalehp_ros.common.joints import mean_bone_length
 from scalehp_ros.evaluation import metrics, synthetic
 from scalehp_ros.evaluation.datasets import load_freihand, load_rhd
 from scalehp_ros.perception.camera import project
+from scalehp_ros.perception.root_solver import SOLVERS
+from scalehp_ros.perception.scale import SCALE_MODES
 
 ROOT = Path(__file__).resolve().parent.parent
 RHD = ROOT / "test" / "data" / "rhd"
@@ -112,6 +114,9 @@ def test_scalehp_eval_synthetic_and_video(tmp_path):
     for key in KEYS:
         assert np.isfinite(result[key])
     assert "solver=linear scale=fixed" in result["configs"]
+    # the grid is every solver x every scale mode the code offers ('learned' has no model: not a row)
+    grid = {f"solver={solver} scale={scale}" for solver in SOLVERS for scale in SCALE_MODES}
+    assert grid <= set(result["configs"]) and not any("learned" in row for row in result["configs"])
     clip = ROOT / "data" / "human_hand_video.mp4"
     video, _ = _eval("video", str(clip), "--max-frames", "12")
     assert video["frames"] == 12 and video["detection_rate"] == 1.0

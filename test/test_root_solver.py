@@ -20,10 +20,24 @@ def _rel_true(batch: synthetic.SyntheticBatch) -> np.ndarray:
     return batch.joints_cam - batch.joints_cam[:, :1]
 
 
+def _solve(rel: np.ndarray, uv: np.ndarray, K: np.ndarray, method: str, **kwargs) -> rs.RootSolution:
+    """rs.solve as the estimator calls it: keypoints normalised once, K's linear part for pixel errors, one
+    RootSolveSettings (uniform joint weights unless given)."""
+    bone_lengths = kwargs.pop("bone_lengths", None)
+    settings = rs.RootSolveSettings(solver=method, **{"joint_weighting": "uniform", **kwargs})
+    return rs.solve(rel, pixels_to_normalized(uv, K), K[..., :2, :2], settings, bone_lengths=bone_lengths)
+
+
+def test_choices_come_from_the_code():
+    specs = {s.name: s for s in rs.RootSolveSettings.parameters()}
+    assert specs["solver"].choices == rs.SOLVERS == tuple(rs.SOLVE_METHODS)
+    assert specs["joint_weighting"].choices == tuple(rs.JOINT_WEIGHTINGS)
+
+
 @pytest.mark.parametrize("method", rs.SOLVERS)
 def test_exact_on_noise_free_data(clean, method):
     rel = _rel_true(clean)
-    sol = rs.solve(rel, clean.uv, clean.K, method=method)
+    sol = _solve(rel, clean.uv, clean.K, method)
     assert np.abs(sol.joints - clean.joints_cam).max() < 1e-6
     assert np.abs(sol.translation - clean.joints_cam[:, 0]).max() < 1e-6
     assert sol.reprojection_error.max() < 1e-6
@@ -34,7 +48,7 @@ def test_closed_form_matches_lstsq_and_batching(clean):
     rng = np.random.default_rng(0)
     uv = uv + rng.normal(0, 2.0, uv.shape)
     w = rng.uniform(0.2, 1.0, (5, 21))
-    t_batch = rs.solve_translation(rel, uv, K, w)
+    t_batch = rs.solve_translation(rel, pixels_to_normalized(uv, K), w)
     for i in range(5):
         xy = pixels_to_normalized(uv[i], K[i])
         A = np.zeros((42, 3))
@@ -46,7 +60,7 @@ def test_closed_form_matches_lstsq_and_batching(clean):
         sw = np.sqrt(np.repeat(w[i], 2))
         t_ref = np.linalg.lstsq(A * sw[:, None], b * sw, rcond=None)[0]
         np.testing.assert_allclose(t_batch[i], t_ref, atol=1e-12)
-        np.testing.assert_allclose(rs.solve_translation(rel[i], uv[i], K[i], w[i]), t_ref, atol=1e-12)
+        np.testing.assert_allclose(rs.solve_translation(rel[i], xy, w[i]), t_ref, atol=1e-12)
 
 
 def test_degrades_gracefully_with_2d_noise(clean):
@@ -56,7 +70,7 @@ def test_degrades_gracefully_with_2d_noise(clean):
     errors = []
     for frac in (0.0025, 0.01, 0.04):  # 2D noise as a fraction of the hand's size in the image
         uv = clean.uv + rng.normal(0.0, 1.0, clean.uv.shape) * frac * diag
-        sol = rs.solve(rel, uv, clean.K, method="linear")
+        sol = _solve(rel, uv, clean.K, "linear")
         errors.append(np.median(np.linalg.norm(sol.joints - clean.joints_cam, axis=-1)))
     assert errors[0] < errors[1] < errors[2]
     # 4x the noise gives about 4x the error (no blow-up); quarter-percent noise stays at millimetres
@@ -73,7 +87,7 @@ def test_robust_and_refine_resist_outlier_keypoints(clean):
         bad = rng.choice(21, 3, replace=False)
         uv[i, bad] += 0.4 * diag[i] * rng.choice([-1.0, 1.0], (3, 2))
     err = {
-        m: np.linalg.norm(rs.solve(rel, uv, clean.K, method=m).joints - clean.joints_cam, axis=-1).mean()
+        m: np.linalg.norm(_solve(rel, uv, clean.K, m).joints - clean.joints_cam, axis=-1).mean()
         for m in ("linear", "robust")
     }
     assert err["robust"] < 0.7 * err["linear"]
@@ -86,9 +100,9 @@ def test_refine_keeps_bone_lengths_and_fits_2d(clean):
     noisy_rel[..., 2] *= 0.5  # a detector that flattens depth
     uv = clean.uv + rng.normal(0.0, 1.0, clean.uv.shape)
     true_bones = bone_lengths(clean.joints_cam)
-    linear = rs.solve(noisy_rel, uv, clean.K, method="linear")
-    refined = rs.solve(noisy_rel, uv, clean.K, method="refine", bone_lengths=true_bones)
-    kinematic = rs.solve(noisy_rel, uv, clean.K, method="kinematic", bone_lengths=true_bones)
+    linear = _solve(noisy_rel, uv, clean.K, "linear")
+    refined = _solve(noisy_rel, uv, clean.K, "refine", bone_lengths=true_bones)
+    kinematic = _solve(noisy_rel, uv, clean.K, "kinematic", bone_lengths=true_bones)
     assert np.abs(bone_lengths(refined.joints) - true_bones).mean() < 1e-3
     np.testing.assert_allclose(bone_lengths(kinematic.joints), true_bones, atol=1e-9)
     assert refined.reprojection_error.mean() < linear.reprojection_error.mean()
@@ -99,18 +113,37 @@ def test_refine_keeps_bone_lengths_and_fits_2d(clean):
     assert err["refine"] < err["linear"]
 
 
+def test_pixel_errors_match_the_pixel_projection(clean):
+    """Errors computed from normalised coordinates and K's linear part are the pixel errors, skew included."""
+    rng = np.random.default_rng(4)
+    joints = clean.joints_cam[:10]
+    K = clean.K[:10].copy()
+    K[:, 0, 1] = rng.uniform(-5.0, 5.0, 10)
+    uv = project(joints, K) + rng.normal(0.0, 3.0, (10, 21, 2))
+    expected = np.linalg.norm(project(joints, K) - uv, axis=-1).mean(-1)
+    got = rs.reprojection_error(joints, pixels_to_normalized(uv, K), K[:, :2, :2])
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
 def test_bad_input_raises_value_error(clean):
     rel, uv, K = _rel_true(clean)[0], clean.uv[0], clean.K[0]
+    xy, focal = pixels_to_normalized(uv, K), K[:2, :2]
     with pytest.raises(ValueError, match="non-finite"):
-        rs.solve(np.where(np.arange(21)[:, None] == 3, np.nan, rel), uv, K)
+        rs.solve(np.where(np.arange(21)[:, None] == 3, np.nan, rel), xy, focal)
+    with pytest.raises(ValueError, match="non-finite"):
+        rs.solve(rel, np.where(np.arange(21)[:, None] == 3, np.nan, xy), focal)
     with pytest.raises(ValueError, match="shape"):
-        rs.solve(rel[:20], uv, K)
-    with pytest.raises(ValueError, match="unknown solver"):
-        rs.solve(rel, uv, K, method="magic")
+        rs.solve(rel[:20], xy, focal)
+    with pytest.raises(ValueError, match="focal"):
+        rs.solve(rel, xy, K)
+    with pytest.raises(ValueError, match="solver"):
+        rs.RootSolveSettings(solver="magic")
+    with pytest.raises(ValueError, match="RootSolveSettings"):
+        rs.solve(rel, xy, focal, {"solver": "linear"})
     with pytest.raises(ValueError, match="degenerate"):
-        rs.solve(rel, np.tile(uv[:1], (21, 1)), K)
+        rs.solve(rel, np.tile(xy[:1], (21, 1)), focal)
     with pytest.raises(ValueError, match="weights"):
-        rs.solve_translation(rel, uv, K, weights=-np.ones(21))
+        rs.solve_translation(rel, xy, weights=-np.ones(21))
 
 
 @pytest.mark.parametrize(

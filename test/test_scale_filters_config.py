@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -12,9 +10,10 @@ from scalehp_ros.evaluation import synthetic
 from scalehp_ros.perception import anthropometry
 from scalehp_ros.perception.canonical import canonical_pose, with_bone_lengths
 from scalehp_ros.perception.filters import HandednessHysteresis, OneEuroFilter
-from scalehp_ros.perception.scale import make_scale_estimator
-from scalehp_ros.perception.settings import PARAMETERS, EstimatorConfig, describe
-from scalehp_ros.perception.tracking import HandTracker
+from scalehp_ros.perception.root_solver import JOINT_WEIGHTINGS, SOLVERS
+from scalehp_ros.perception.scale import SCALE_MODES, ScaleSettings, make_scale_estimator
+from scalehp_ros.perception.settings import EstimatorConfig
+from scalehp_ros.perception.tracking import HandTracker, TrackingSettings
 
 
 def test_canonical_pose_unit_mean_bone_and_rebone():
@@ -51,16 +50,29 @@ def test_anthropometry_is_consistent():
 
 def test_scale_modes():
     canon = np.zeros((3, 21, 3))
-    prior = make_scale_estimator("prior")(canon, np.zeros((3, 21, 2)), None)
+    uv = np.zeros((3, 21, 2))
+    prior = make_scale_estimator(ScaleSettings(scale_mode="prior"))(canon, uv, None)
     np.testing.assert_allclose(prior, anthropometry.PRIOR_MEAN_BONE_M)
-    fixed = make_scale_estimator("fixed", 0.2)(canon, np.zeros((3, 21, 2)), None)
+    fixed = make_scale_estimator(ScaleSettings(scale_mode="fixed", hand_length_m=0.2))(canon, uv, None)
     np.testing.assert_allclose(fixed, 0.2 * anthropometry.MEAN_BONE_PER_HAND_LENGTH)
-    with pytest.raises(NotImplementedError, match="learned"):
-        make_scale_estimator("learned")
+    with pytest.raises(ValueError, match=r"learned.*not implemented"):
+        ScaleSettings(scale_mode="learned")
     with pytest.raises(ValueError, match="hand_length_m"):
-        make_scale_estimator("fixed", -1.0)
+        ScaleSettings(scale_mode="fixed", hand_length_m=-1.0)
     with pytest.raises(ValueError, match="scale_mode"):
-        make_scale_estimator("guess")
+        ScaleSettings(scale_mode="guess")
+    with pytest.raises(ValueError, match="ScaleSettings"):
+        make_scale_estimator("prior")
+
+
+def test_learned_scale_is_not_a_choice():
+    spec = {s.name: s for s in EstimatorConfig.parameters()}["scale_mode"]
+    assert spec.choices == SCALE_MODES == ("prior", "fixed")
+    assert "learned" not in spec.choices
+    with pytest.raises(ValueError, match="scale_mode='learned' is not implemented"):
+        EstimatorConfig().replace(scale_mode="learned")
+    with pytest.raises(ValueError, match="not implemented"):
+        EstimatorConfig.from_flat({"scale_mode": "learned"})
 
 
 def test_one_euro_smooths_noise_and_follows_motion():
@@ -107,7 +119,7 @@ def test_handedness_hysteresis():
 
 
 def test_tracker_ids_stable_and_not_reused():
-    tr = HandTracker(max_jump=0.2, timeout_s=0.5)
+    tr = HandTracker(TrackingSettings(track_max_jump=0.2, track_timeout_s=0.5))
     diag = 800.0
     a, b = np.array([100.0, 100.0]), np.array([500.0, 300.0])
     ids0 = [t.track_id for t in tr.update(np.stack([a, b]), 0.0, diag)]
@@ -126,12 +138,23 @@ def test_tracker_ids_stable_and_not_reused():
 
 def test_config_validation_and_metadata():
     c = EstimatorConfig()
-    assert set(PARAMETERS) == {f.name for f in dataclasses.fields(EstimatorConfig)}
-    for spec in describe():
+    specs = EstimatorConfig.parameters()
+    flat = c.flat()
+    assert [s.name for s in specs] == list(flat)
+    for spec in specs:
         assert spec.description
-        assert spec.default == getattr(c, spec.name)
+        assert spec.default == flat[spec.name]
         if spec.choices is None and not isinstance(spec.default, bool):
             assert spec.min <= spec.default <= spec.max
+    # the choices are the code's own tables, not copies
+    by_name = {s.name: s for s in specs}
+    assert by_name["solver"].choices == SOLVERS
+    assert by_name["joint_weighting"].choices == tuple(JOINT_WEIGHTINGS)
+    assert by_name["scale_mode"].choices == SCALE_MODES
+    # one group per stage, handed down unchanged: the flat names reach the group that owns them
+    assert c.replace(solver="linear").root_solve.solver == "linear"
+    assert c.replace(track_max_jump=0.3).tracking.track_max_jump == 0.3
+    assert EstimatorConfig.from_flat(flat) == c
     bad = [
         {"max_hands": 0},
         {"max_hands": 1.5},
@@ -146,5 +169,8 @@ def test_config_validation_and_metadata():
     for changes in bad:
         with pytest.raises(ValueError):
             c.replace(**changes)
-    assert c.replace(max_hands=3.0).max_hands == 3 and isinstance(c.replace(max_hands=3.0).max_hands, int)
-    assert isinstance(c.replace(huber_px=2).huber_px, float)
+    assert c.replace(max_hands=3.0).frontend.max_hands == 3
+    assert isinstance(c.replace(max_hands=3.0).frontend.max_hands, int)
+    assert isinstance(c.replace(huber_px=2).root_solve.huber_px, float)
+    with pytest.raises(ValueError, match="unknown"):
+        EstimatorConfig.from_flat({"no_such_field": 1})

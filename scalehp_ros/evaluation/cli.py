@@ -26,9 +26,11 @@ from scalehp_ros.common.joints import mean_bone_length
 from scalehp_ros.evaluation import metrics, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
 from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
+from scalehp_ros.perception.camera import pixels_to_normalized
 from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator, validate_image
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend
 from scalehp_ros.perception.root_solver import SOLVERS, solve_translation
+from scalehp_ros.perception.scale import SCALE_MODES
 from scalehp_ros.perception.settings import EstimatorConfig
 
 # Ablations of the default configuration reported next to the solver x scale-mode grid.
@@ -37,14 +39,13 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ray_align=false": {"ray_align": False},
     "joint_weighting=uniform": {"joint_weighting": "uniform"},
 }
-_SCALE_ROWS = ("prior", "fixed")
 
 
 def _configs() -> dict[str, dict[str, Any]]:
-    """Row name -> config changes; the first row is the default configuration."""
+    """Row name -> config changes (flat parameter names); the first row is the default configuration."""
     rows: dict[str, dict[str, Any]] = {"default": {}}
     for solver in SOLVERS:
-        for scale in _SCALE_ROWS:
+        for scale in SCALE_MODES:
             rows[f"solver={solver} scale={scale}"] = {"solver": solver, "scale_mode": scale}
     rows.update(ABLATIONS)
     return rows
@@ -129,8 +130,7 @@ def _match(detections: list[Detection], sample: Sample) -> int | None:
 def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
     if not samples:
         raise ValueError(f"{title}: no samples")
-    config = EstimatorConfig()
-    frontend = MediaPipeFrontend(config.max_hands, config.min_detection_confidence, config.min_presence_confidence)
+    frontend = MediaPipeFrontend(EstimatorConfig().frontend)
     matched: list[Detection | None] = []
     try:
         for s in samples:
@@ -160,12 +160,10 @@ def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
         print(f"handedness accuracy: {handedness_acc:.3f} ({len(sides)} labelled hands)")
     # The floor the 2D keypoints leave: the ground-truth 3D shape and scale placed by the closed-form solve
     # on MediaPipe's 2D keypoints (no estimator could do better with those keypoints and a least-squares fit).
-    floor = [
-        metrics.per_joint_errors_mm(
-            (gt[i] + solve_translation(gt[i] - gt[i, 0], matched[i].uv, samples[i].K) - gt[i, 0])[None], gt[i][None]
-        ).mean()
-        for i in hits
-    ]
+    floor = []
+    for i in hits:
+        t = solve_translation(gt[i] - gt[i, 0], pixels_to_normalized(matched[i].uv, samples[i].K))
+        floor.append(metrics.per_joint_errors_mm((gt[i] + t - gt[i, 0])[None], gt[i][None]).mean())
     floor_mm = float(np.mean(floor)) if floor else float("nan")
     print(f"floor (ground-truth shape and scale on MediaPipe's 2D keypoints), CS-MPJPE: {floor_mm:.1f} mm")
     out = dict(rows["default"], detection_rate=detection_rate, images=len(samples), configs=rows)
@@ -195,12 +193,7 @@ def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int)
         raise ValueError(f"cannot open video {path}")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     config = EstimatorConfig()
-    frontend = MediaPipeFrontend(
-        config.max_hands,
-        config.min_detection_confidence,
-        config.min_presence_confidence,
-        config.min_tracking_confidence,
-    )
+    frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
     raw, filt, scales, sizes, det_sizes = [], [], [], [], []
     frames = hits = 0

@@ -1,7 +1,9 @@
 """Pinhole camera helpers in the camera optical frame (REP 103/105: x right, y down, z forward, metres).
 
 Pixel coordinates (u, v) follow the image: u along columns (right), v along rows (down), origin at the
-centre of the top-left pixel, as in sensor_msgs/CameraInfo's K.
+centre of the top-left pixel, as in sensor_msgs/CameraInfo's K. Normalised image coordinates (x, y) =
+K^-1 (u, v, 1) (`pixels_to_normalized`): the estimator converts its keypoints once, at its entry, and the
+stages after it work on those, with K's 2x2 linear part where an error must be read in pixels.
 """
 
 from __future__ import annotations

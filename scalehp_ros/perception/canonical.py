@@ -1,14 +1,44 @@
-"""The canonical hand pose: root-relative 3D joints normalised to unit mean bone length.
+"""Canonical pose (pipeline stage 2): root-relative 3D joints normalised to unit mean bone length.
 
 ScaleHP separates a hand's shape and articulation (the canonical pose, dimensionless) from its size (one
-scale, the mean bone length in metres): metric root-relative joints = scale * canonical.
+scale, the mean bone length in metres): metric root-relative joints = scale * canonical. Input: the
+detector's relative 3D pose (any unit, axes parallel to the camera's but looking along the hand's viewing
+ray); output: the canonical pose, wrist at the origin, in the camera optical frame's axes (x right, y down,
+z forward). `CanonicalSettings` chooses the bone lengths (`PROPORTIONS`) and whether the detector's pose
+is turned from the ray's frame into the camera's (`ray_align`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from scalehp_ros.common.joints import BONE_CHILDREN, BONE_PARENTS, BONES, NUM_JOINTS, WRIST, mean_bone_length
+from scalehp_ros.common.params import Settings, param
+from scalehp_ros.perception.anthropometry import BONE_PROPORTIONS
+from scalehp_ros.perception.camera import rotation_to_ray
+
+# Bone lengths of the canonical pose by `CanonicalSettings.proportions` ((20,) unit mean bone, joints.BONES
+# order), None: the detector's own.
+PROPORTIONS: dict[str, np.ndarray | None] = {"anthropometric": BONE_PROPORTIONS, "detector": None}
+
+
+@dataclass(frozen=True)
+class CanonicalSettings(Settings):
+    """Settings of the canonical pose stage (`canonical_from_detector`)."""
+
+    proportions: str = param(
+        "anthropometric",
+        "bone lengths of the canonical pose: anthropometric (published proportions, detector's bone "
+        "directions) or detector (MediaPipe's own)",
+        choices=tuple(PROPORTIONS),
+    )
+    ray_align: bool = param(
+        True,
+        "read the detector's relative pose in the frame looking along the hand's viewing ray, not the optical "
+        "axis (bool)",
+    )
 
 _MIN_MEAN_BONE = 1e-9  # below this the input has collapsed to a point: there is no shape to normalise
 
@@ -44,3 +74,18 @@ def with_bone_lengths(canonical: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     for b, (p, c) in enumerate(BONES):
         out[..., c, :] = out[..., p, :] + vec[..., b, :]
     return out
+
+
+def canonical_from_detector(rel3d: np.ndarray, rays: np.ndarray, settings: CanonicalSettings) -> np.ndarray:
+    """Canonical poses (N, 21, 3) in camera axes from the detector's relative poses rel3d (N, 21, 3).
+
+    rays: (N, 3) each hand's viewing ray (camera frame), used when settings.ray_align. With
+    settings.proportions 'anthropometric' the bones get the published proportions (directions kept).
+    """
+    canonical, _ = canonical_pose(rel3d)
+    lengths = PROPORTIONS[settings.proportions]
+    if lengths is not None:
+        canonical = with_bone_lengths(canonical, lengths)
+    if settings.ray_align:
+        canonical = canonical @ rotation_to_ray(rays).transpose(0, 2, 1)
+    return canonical

@@ -1,13 +1,18 @@
 """HandPoseEstimator: one RGB image + intrinsics -> metric 3D hand joints in the camera optical frame.
 
-The ScaleHP pipeline, composed from the one-concept modules of this package:
+The ScaleHP pipeline, composed from the one-concept modules of this package; each stage gets its own
+settings group of `EstimatorConfig` (perception.settings) unchanged:
 
-    image --frontend--> 2D keypoints, relative 3D, handedness       (MediaPipe HandLandmarker)
-          --canonical--> root-relative pose, unit mean bone length   (published proportions by default)
-          --scale------> mean bone length in metres                  (prior | fixed | learned)
-          --root_solver> camera-frame joints fitted to the 2D         (closed form + refinement)
-          --filters----> One Euro per track, handedness hysteresis   (video streams only)
+    image --frontend-----> 2D keypoints uv (px), relative 3D, handedness  FrontendSettings   (MediaPipe)
+    uv, K --K^-1---------> normalised keypoints xy, focal = K[:2, :2]     (the intrinsics, applied once)
+          --canonical----> root-relative pose, unit mean bone length      CanonicalSettings  (published proportions)
+          --scale--------> mean bone length in metres                     ScaleSettings      (prior | fixed)
+          --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
+          --tracking-----> stable track ids                               TrackingSettings   (video streams only)
+          --filters------> One Euro per track, handedness hysteresis      FilterSettings     (video streams only)
 
+Frames and units: joints in metres, camera optical frame (x right, y down, z forward); keypoints in pixels
+(HandPose.joints_2d) and, inside the pipeline, normalised image coordinates; reprojection errors in pixels.
 ROS-free: the perception node only converts messages to and from these calls.
 """
 
@@ -19,37 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from scalehp_ros.common.joints import INDEX_MCP, LITTLE_MCP, MIDDLE_MCP, RING_MCP, WRIST
+from scalehp_ros.common.joints import WRIST
 from scalehp_ros.perception import root_solver
-from scalehp_ros.perception.anthropometry import BONE_PROPORTIONS
-from scalehp_ros.perception.camera import pixels_to_normalized, rotation_to_ray, validate_intrinsics
-from scalehp_ros.perception.canonical import canonical_pose, with_bone_lengths
-from scalehp_ros.perception.filters import HandednessHysteresis, OneEuroFilter
+from scalehp_ros.perception.camera import pixels_to_normalized, validate_intrinsics
+from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector
+from scalehp_ros.perception.filters import TrackFilters
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, validate_detection
 from scalehp_ros.perception.scale import make_scale_estimator
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.perception.tracking import HandTracker
-
-_FRONTEND_FIELDS = (
-    "max_hands",
-    "min_detection_confidence",
-    "min_presence_confidence",
-    "min_tracking_confidence",
-    "mirrored",
-)
-_TEMPORAL_FIELDS = (
-    "filter_min_cutoff_hz",
-    "filter_beta",
-    "filter_d_cutoff_hz",
-    "scale_min_cutoff_hz",
-    "handedness_hysteresis",
-    "track_max_jump",
-    "track_timeout_s",
-)
-_PALM = (WRIST, 1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)
-PALM_WEIGHTS = np.full(21, 0.5)
-PALM_WEIGHTS[list(_PALM)] = 1.0
-PALM_WEIGHTS.setflags(write=False)
 
 
 @dataclass
@@ -76,15 +59,17 @@ class HandPose:
     track_id: int = -1
 
 
-def hand_rays(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Viewing rays (N, 3) through the centres of the hands' keypoint boxes (uv (N, 21, 2) px).
+def hand_rays(xy: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """Viewing rays (N, 3) through the centres of the hands' keypoint boxes in the image.
 
+    xy: (N, 21, 2) normalised keypoints; focal: (2, 2) linear part of K. The box is the pixel box (the
+    keypoints times focal, principal point aside), its centre mapped back to normalised coordinates.
     MediaPipe predicts its 3D landmarks from a crop around the hand, so they cannot depend on where the hand
     is in the image: they are expressed in a frame looking along this ray, not along the optical axis.
     """
-    centre = 0.5 * (uv.min(axis=1) + uv.max(axis=1))
-    xy = pixels_to_normalized(centre[:, None, :], K)[:, 0]
-    return np.concatenate((xy, np.ones((len(xy), 1))), axis=1)
+    px = xy @ focal.T  # pixels relative to the principal point
+    centre = np.linalg.solve(focal, (0.5 * (px.min(axis=1) + px.max(axis=1))).T).T
+    return np.concatenate((centre, np.ones((len(centre), 1))), axis=1)
 
 
 def validate_image(image_rgb: Any) -> np.ndarray:
@@ -128,11 +113,11 @@ class HandPoseEstimator:
         config = EstimatorConfig() if config is None else config
         if not isinstance(config, EstimatorConfig):
             raise ValueError(f"config must be an EstimatorConfig, got {type(config).__name__}")
-        self._scale = make_scale_estimator(config.scale_mode, config.hand_length_m)
+        self._scale = make_scale_estimator(config.scale)
         self._config = config
         self._frontend = frontend
         self._stream: _Stream | None = None
-        self._tracker = HandTracker(config.track_max_jump, config.track_timeout_s)
+        self._tracker = HandTracker(config.tracking)
 
     # -- configuration ---------------------------------------------------------------------------------
     @property
@@ -140,32 +125,26 @@ class HandPoseEstimator:
         return self._config
 
     def update_config(self, **changes: Any) -> EstimatorConfig:
-        """Apply parameter changes at run time. Bad names/values raise ValueError ('learned' scale raises
-        NotImplementedError) and leave the current configuration in force. Returns the new config."""
+        """Apply flat parameter changes (`EstimatorConfig.parameters()` names) at run time. Bad names or values,
+        and scale_mode 'learned' (not implemented), raise ValueError and leave the current configuration in
+        force. Returns the new config."""
         new = self._config.replace(**changes)
-        scale = make_scale_estimator(new.scale_mode, new.hand_length_m)
+        scale = make_scale_estimator(new.scale)
         old = self._config
         self._config, self._scale = new, scale
-        if any(getattr(old, f) != getattr(new, f) for f in _FRONTEND_FIELDS) and self._frontend is not None:
+        if old.frontend != new.frontend and self._frontend is not None:
             self._frontend.close()
             self._frontend = None
             self._stream = None
-        if any(getattr(old, f) != getattr(new, f) for f in _TEMPORAL_FIELDS):
+        if old.filters != new.filters or old.tracking != new.tracking:
             self._stream = None
             self._tracker.reset()
-            self._tracker.max_jump, self._tracker.timeout_s = new.track_max_jump, new.track_timeout_s
+            self._tracker.settings = new.tracking
         return new
 
     def _get_frontend(self) -> MediaPipeFrontend:
         if self._frontend is None:
-            c = self._config
-            self._frontend = MediaPipeFrontend(
-                c.max_hands,
-                c.min_detection_confidence,
-                c.min_presence_confidence,
-                c.min_tracking_confidence,
-                c.mirrored,
-            )
+            self._frontend = MediaPipeFrontend(self._config.frontend)
         return self._frontend
 
     # -- the pipeline ----------------------------------------------------------------------------------
@@ -229,27 +208,14 @@ class HandPoseEstimator:
             return []
         c = self._config
         uv = np.stack([d.uv for d in detections])
-        canonical, _ = canonical_pose(np.stack([d.rel3d for d in detections]))
-        if c.proportions == "anthropometric":
-            canonical = with_bone_lengths(canonical, BONE_PROPORTIONS)
-        if c.ray_align:
-            canonical = canonical @ rotation_to_ray(hand_rays(uv, K)).transpose(0, 2, 1)
+        # the intrinsics, applied once: normalised keypoints, and K's linear part for errors in pixels
+        xy, focal = pixels_to_normalized(uv, K), K[:2, :2]
+        canonical = canonical_from_detector(np.stack([d.rel3d for d in detections]), hand_rays(xy, focal), c.canonical)
         scale = np.asarray(self._scale(canonical, uv, image_rgb), dtype=np.float64)
         rel = scale[:, None, None] * canonical
-        bone_lengths = scale[:, None] * BONE_PROPORTIONS if c.proportions == "anthropometric" else None
-        sol = root_solver.solve(
-            rel,
-            uv,
-            K,
-            method=c.solver,
-            weights=PALM_WEIGHTS if c.joint_weighting == "palm" else None,
-            bone_lengths=bone_lengths,
-            huber_px=c.huber_px,
-            sigma_px=c.keypoint_sigma_px,
-            sigma_prior_xy_m=c.prior_sigma_xy_m,
-            sigma_prior_z_m=c.prior_sigma_z_m,
-            iterations=c.refine_iterations,
-        )
+        proportions = PROPORTIONS[c.canonical.proportions]
+        bone_lengths = None if proportions is None else scale[:, None] * proportions
+        sol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         joints, errors = sol.joints, sol.reprojection_error
         poses = [
             HandPose(
@@ -265,30 +231,35 @@ class HandPoseEstimator:
             for i, det in enumerate(detections)
         ]
         if stamp is not None:
-            self._filter(poses, K, stamp, image_size)
+            self._filter(poses, xy, focal, K, stamp, image_size)
         return poses
 
-    def _filter(self, poses: list[HandPose], K: np.ndarray, stamp: float, image_size: tuple[int, int] | None) -> None:
-        c = self._config
+    def _filter(
+        self,
+        poses: list[HandPose],
+        xy: np.ndarray,
+        focal: np.ndarray,
+        K: np.ndarray,
+        stamp: float,
+        image_size: tuple[int, int] | None,
+    ) -> None:
+        """Tracking and temporal filtering of this frame's poses (xy: their normalised keypoints)."""
         if self._stream is None or stamp < self._stream.last_stamp:
             self._stream = self._new_stream(stamp)
         self._stream.last_stamp = stamp
         w, h = image_size if image_size is not None else (2.0 * K[0, 2], 2.0 * K[1, 2])
         centroids = np.stack([p.joints_2d.mean(axis=0) for p in poses])
         tracks = self._tracker.update(centroids, stamp, float(np.hypot(w, h)))
-        for pose, track in zip(poses, tracks, strict=True):
-            st = track.state
-            if not st:
-                st["joints"] = OneEuroFilter(c.filter_min_cutoff_hz, c.filter_beta, c.filter_d_cutoff_hz)
-                st["scale"] = OneEuroFilter(c.scale_min_cutoff_hz, 0.0, c.filter_d_cutoff_hz)
-                st["side"] = HandednessHysteresis(c.handedness_hysteresis)
-            pose.joints_cam = st["joints"](pose.joints_cam, stamp)
-            pose.scale = float(st["scale"](np.array(pose.scale), stamp))
+        for i, (pose, track) in enumerate(zip(poses, tracks, strict=True)):
+            if "filters" not in track.state:
+                track.state["filters"] = TrackFilters(self._config.filters)
+            f: TrackFilters = track.state["filters"]
+            pose.joints_cam = f.joints(pose.joints_cam, stamp)
+            pose.scale = float(f.scale(np.array(pose.scale), stamp))
             pose.translation = pose.joints_cam[WRIST].copy()
-            pose.reprojection_error = float(
-                root_solver.reprojection_error(pose.joints_cam[None], pose.joints_2d[None], K)[0]
-            )
-            pose.handedness, pose.handedness_score = st["side"].update(pose.handedness, pose.handedness_score)
+            error = root_solver.reprojection_error(pose.joints_cam[None], xy[i : i + 1], focal)
+            pose.reprojection_error = float(error[0])
+            pose.handedness, pose.handedness_score = f.side.update(pose.handedness, pose.handedness_score)
             pose.track_id = track.track_id
 
     def reset(self) -> None:

@@ -1,4 +1,7 @@
-"""Temporal filters: the One Euro filter (joints, scale) and handedness hysteresis.
+"""Temporal filters (pipeline stage 5, video streams only): One Euro filters (joints, scale), handedness hysteresis.
+
+`FilterSettings` configures the per-track set `TrackFilters`: joints in metres (camera optical frame), scale
+in metres, the side 'left'/'right' with its probability.
 
 One Euro filter: Casiez, Roussel & Vogel, "1 Euro Filter: A Simple Speed-based Low-pass Filter for Noisy
 Input in Interactive Systems", CHI 2012. A first-order low-pass whose cutoff rises with the signal's speed:
@@ -9,8 +12,11 @@ cutoff = min_cutoff + beta * |speed|, so slow motion is smoothed (less jitter) a
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+
+from scalehp_ros.common.params import Settings, param
 
 
 def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
@@ -76,3 +82,29 @@ class HandednessHysteresis:
             elif self.side == "right" and self._p_right < 0.5 - self.margin:
                 self.side = "left"
         return self.side, (self._p_right if self.side == "right" else 1.0 - self._p_right)
+
+
+@dataclass(frozen=True)
+class FilterSettings(Settings):
+    """Settings of the temporal filters of each track (`TrackFilters`)."""
+
+    filter_min_cutoff_hz: float = param(1.5, "One Euro filter minimum cutoff of the joints (Hz)", 1e-3, 100.0)
+    filter_beta: float = param(10.0, "One Euro filter speed coefficient of the joints (Hz per m/s)", 0.0, 1000.0)
+    filter_d_cutoff_hz: float = param(1.0, "One Euro filter cutoff of the speed estimate (Hz)", 1e-3, 100.0)
+    scale_min_cutoff_hz: float = param(0.1, "One Euro filter minimum cutoff of the hand scale (Hz)", 1e-3, 100.0)
+    handedness_hysteresis: float = param(
+        0.2,
+        "margin around 0.5 the smoothed right-hand probability must cross to switch a track's side [0-0.5)",
+        0.0,
+        0.49,
+    )
+
+
+class TrackFilters:
+    """The filters of one hand track: `joints` (21, 3) m, `scale` (a 0-d array) m, `side` (hysteresis)."""
+
+    def __init__(self, settings: FilterSettings) -> None:
+        s = settings
+        self.joints = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
+        self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.filter_d_cutoff_hz)
+        self.side = HandednessHysteresis(s.handedness_hysteresis)

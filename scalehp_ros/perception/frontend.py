@@ -1,4 +1,8 @@
-"""The detector front end: MediaPipe HandLandmarker -> 2D keypoints, relative 3D pose, handedness per hand.
+"""Front end (pipeline stage 1): MediaPipe HandLandmarker -> 2D keypoints, relative 3D pose, handedness per hand.
+
+Input: an HxWx3 uint8 RGB image. Output per hand (`Detection`): keypoints in pixels (u right, v down),
+MediaPipe's world landmarks (metres-ish, camera-parallel axes, origin near the hand centre), the side and
+its score. `FrontendSettings` holds MediaPipe's options and the `mirrored` flag.
 
 IMAGE mode for independent stills, VIDEO mode (MediaPipe's own landmark tracking between frames) for
 streams. Handedness: measured on this MediaPipe (1.2.2, full-complexity models), the Tasks HandLandmarker
@@ -18,9 +22,23 @@ import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
 from scalehp_ros.common.joints import NUM_JOINTS
+from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.model_bundle import hand_landmarker_path
 
 _SWAP = {"left": "right", "right": "left"}
+
+
+@dataclass(frozen=True)
+class FrontendSettings(Settings):
+    """Settings of the detector front end (`MediaPipeFrontend`)."""
+
+    max_hands: int = param(2, "maximum number of hands detected per image", 1, 4)
+    min_detection_confidence: float = param(0.5, "MediaPipe palm detection score threshold [0-1]", 0.0, 1.0)
+    min_presence_confidence: float = param(0.5, "MediaPipe hand presence score threshold [0-1]", 0.0, 1.0)
+    min_tracking_confidence: float = param(
+        0.5, "MediaPipe landmark tracking score threshold, video mode [0-1]", 0.0, 1.0
+    )
+    mirrored: bool = param(False, "the image is a mirrored (selfie) view: swap the left/right labels (bool)")
 
 
 @dataclass(frozen=True)
@@ -54,20 +72,9 @@ def validate_detection(det: Detection) -> None:
 class MediaPipeFrontend:
     """Wraps the two MediaPipe HandLandmarker running modes. Not thread-safe; close() when done."""
 
-    def __init__(
-        self,
-        max_hands: int = 2,
-        min_detection_confidence: float = 0.5,
-        min_presence_confidence: float = 0.5,
-        min_tracking_confidence: float = 0.5,
-        mirrored: bool = False,
-    ) -> None:
+    def __init__(self, settings: FrontendSettings | None = None) -> None:
         self._model = str(hand_landmarker_path())
-        self.max_hands = int(max_hands)
-        self.min_detection_confidence = float(min_detection_confidence)
-        self.min_presence_confidence = float(min_presence_confidence)
-        self.min_tracking_confidence = float(min_tracking_confidence)
-        self.mirrored = bool(mirrored)
+        self.settings = FrontendSettings() if settings is None else settings
         self._image: vision.HandLandmarker | None = None
         self._video: vision.HandLandmarker | None = None
         self._last_ms = -1
@@ -77,10 +84,10 @@ class MediaPipeFrontend:
         options = vision.HandLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=self._model),
             running_mode=mode,
-            num_hands=self.max_hands,
-            min_hand_detection_confidence=self.min_detection_confidence,
-            min_hand_presence_confidence=self.min_presence_confidence,
-            min_tracking_confidence=self.min_tracking_confidence,
+            num_hands=self.settings.max_hands,
+            min_hand_detection_confidence=self.settings.min_detection_confidence,
+            min_hand_presence_confidence=self.settings.min_presence_confidence,
+            min_tracking_confidence=self.settings.min_tracking_confidence,
         )
         return vision.HandLandmarker.create_from_options(options)
 
@@ -108,7 +115,7 @@ class MediaPipeFrontend:
             uv = np.array([(p.x * w, p.y * h) for p in lms], dtype=np.float64)
             rel = np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
             side = cats[0].category_name.lower()
-            if self.mirrored:
+            if self.settings.mirrored:
                 side = _SWAP[side]
             det = Detection(uv, rel, side, float(cats[0].score))
             validate_detection(det)

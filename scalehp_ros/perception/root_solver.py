@@ -1,8 +1,13 @@
-"""Root translation under perspective, and the fit of the relative pose to the 2D keypoints.
+"""Root solve (pipeline stage 4): camera-frame joints of each hand from its metric relative pose and 2D keypoints.
 
-Given a hand's metric root-relative joints r_i (scale x canonical pose, camera axes) and its 2D keypoints
-u_i (pixels), the camera-frame joints are r_i + t. A joint projects onto its keypoint when, with the
-normalised image coordinates (x_i, y_i) = K^-1 u_i,
+Frames and units: metres, camera optical frame (x right, y down, z forward). The keypoints arrive as
+normalised image coordinates (x, y) = K^-1 (u, v, 1): the estimator applies the intrinsics once, at its
+entry. Where an error is measured in pixels (the Huber threshold, the keypoint sigma, the reported
+reprojection error), `focal`, the 2x2 linear part of K, [[fx, skew], [0, fy]] (pixels per unit of normalised
+coordinate), turns a normalised residual into pixels: u - u' = fx (x - x') + skew (y - y'), v - v' = fy (y - y').
+
+Given a hand's metric root-relative joints r_i (scale x canonical pose, camera axes), the camera-frame
+joints are r_i + t. A joint projects onto its keypoint (x_i, y_i) when
 
     (r_ix + t_x) - x_i (r_iz + t_z) = 0,     (r_iy + t_y) - y_i (r_iz + t_z) = 0,
 
@@ -22,22 +27,43 @@ move the joints to fit the 2D keypoints:
   reprojection error (pixels), bone-length error, and the deviation of each bone vector from the network's
   (depth trusted less than x/y). It spreads the 2D noise over the hand instead of down each finger.
 
-All functions take arrays with a leading hands axis (N, 21, ...) and are vectorised over it.
+`solve(rel, xy, focal, settings)` runs the method `RootSolveSettings.solver` names; the solver and
+joint-weighting choices are the keys of `SOLVE_METHODS` and `JOINT_WEIGHTINGS`. All functions take arrays
+with a leading hands axis (N, 21, ...) and are vectorised over it.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from scalehp_ros.common.joints import BONE_CHILDREN, BONE_PARENTS, BONES, NUM_JOINTS, WRIST
-from scalehp_ros.perception.camera import pixels_to_normalized, project
-
-SOLVERS: tuple[str, ...] = ("linear", "robust", "kinematic", "refine")
+from scalehp_ros.common.joints import (
+    BONE_CHILDREN,
+    BONE_PARENTS,
+    BONES,
+    INDEX_MCP,
+    LITTLE_MCP,
+    MIDDLE_MCP,
+    NUM_JOINTS,
+    RING_MCP,
+    WRIST,
+)
+from scalehp_ros.common.params import Settings, param
 
 _MIN_DEPTH = 1e-3  # metres: a joint closer than this to the camera plane is treated as this close
+IRLS_ITERATIONS = 3  # reweightings of the robust solve
+SIGMA_BONE_M = 0.001  # bone-length residual scale of the LM fit (m): the lengths are held almost rigidly
+LM_DAMPING = 1e-3  # Levenberg-Marquardt damping (relative, on the diagonal)
+
+_PALM_JOINTS = (WRIST, 1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)  # wrist, thumb CMC, the four MCPs
+_PALM_WEIGHTS = np.full(NUM_JOINTS, 0.5)
+_PALM_WEIGHTS[list(_PALM_JOINTS)] = 1.0
+_PALM_WEIGHTS.setflags(write=False)
+# Per-joint weights of the 2D fit by `RootSolveSettings.joint_weighting` (None: every joint weighs 1).
+JOINT_WEIGHTINGS: dict[str, np.ndarray | None] = {"uniform": None, "palm": _PALM_WEIGHTS}
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,13 @@ def _as_batch(a: np.ndarray, tail: tuple[int, ...], name: str) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains non-finite values")
     return a if a.ndim == len(tail) + 1 else a[None]
+
+
+def _as_focal(focal: np.ndarray) -> np.ndarray:
+    focal = np.asarray(focal, dtype=np.float64)
+    if focal.shape[-2:] != (2, 2) or focal.ndim not in (2, 3):
+        raise ValueError(f"focal must be the (2, 2) or (N, 2, 2) linear part of K, got shape {focal.shape}")
+    return focal
 
 
 def _weights(weights: np.ndarray | None, n: int) -> np.ndarray:
@@ -100,61 +133,62 @@ def _normal_solve(rel: np.ndarray, xy: np.ndarray, w: np.ndarray) -> np.ndarray:
     return t
 
 
-def solve_translation(rel: np.ndarray, uv: np.ndarray, K: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Closed-form translation t (N, 3) or (3,), metres, so that rel + t projects onto uv.
+def solve_translation(rel: np.ndarray, xy: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Closed-form translation t (N, 3) or (3,), metres, so that rel + t projects onto xy.
 
-    rel: (N, 21, 3) or (21, 3) metric root-relative joints, camera axes. uv: matching (..., 21, 2) pixels.
-    weights: optional (21,) or (N, 21) non-negative per-joint weights.
+    rel: (N, 21, 3) or (21, 3) metric root-relative joints, camera axes. xy: matching (..., 21, 2) normalised
+    image coordinates. weights: optional (21,) or (N, 21) non-negative per-joint weights.
     """
     single = np.asarray(rel).ndim == 2
     rel_b = _as_batch(rel, (NUM_JOINTS, 3), "rel")
-    uv_b = _as_batch(uv, (NUM_JOINTS, 2), "uv")
-    t = _normal_solve(rel_b, pixels_to_normalized(uv_b, K), _weights(weights, len(rel_b)))
+    xy_b = _as_batch(xy, (NUM_JOINTS, 2), "xy")
+    t = _normal_solve(rel_b, xy_b, _weights(weights, len(rel_b)))
     return t[0] if single else t
 
 
 def solve_translation_robust(
     rel: np.ndarray,
-    uv: np.ndarray,
-    K: np.ndarray,
+    xy: np.ndarray,
+    focal: np.ndarray,
     weights: np.ndarray | None = None,
     huber_px: float = 4.0,
-    iterations: int = 3,
+    iterations: int = IRLS_ITERATIONS,
 ) -> np.ndarray:
-    """IRLS translation: geometric (pixel) error via 1/z^2 weights, Huber loss with threshold `huber_px`."""
+    """IRLS translation: geometric (pixel) error via 1/z^2 weights, Huber loss with threshold `huber_px`.
+
+    Arguments as `solve_translation`; focal: (2, 2) or (N, 2, 2) linear part of K (the pixel errors use the
+    mean focal length).
+    """
     single = np.asarray(rel).ndim == 2
     rel_b = _as_batch(rel, (NUM_JOINTS, 3), "rel")
-    uv_b = _as_batch(uv, (NUM_JOINTS, 2), "uv")
+    xy_b = _as_batch(xy, (NUM_JOINTS, 2), "xy")
+    focal = _as_focal(focal)
     w0 = _weights(weights, len(rel_b))
-    xy = pixels_to_normalized(uv_b, K)
-    t = _normal_solve(rel_b, xy, w0)
-    f = 0.5 * (K[..., 0, 0] + K[..., 1, 1])[..., None]
+    t = _normal_solve(rel_b, xy_b, w0)
+    f = 0.5 * (focal[..., 0, 0] + focal[..., 1, 1])[..., None]
     for _ in range(iterations):
         pts = rel_b + t[:, None, :]
         z = np.maximum(pts[..., 2], _MIN_DEPTH)
-        err_px = f * np.linalg.norm(pts[..., :2] / z[..., None] - xy, axis=-1)
+        err_px = f * np.linalg.norm(pts[..., :2] / z[..., None] - xy_b, axis=-1)
         huber = np.where(err_px <= huber_px, 1.0, huber_px / np.maximum(err_px, 1e-12))
-        t = _normal_solve(rel_b, xy, w0 * huber / z**2)
+        t = _normal_solve(rel_b, xy_b, w0 * huber / z**2)
     return t[0] if single else t
 
 
-def _unit_rays(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
-    xy = pixels_to_normalized(uv, K)
+def _unit_rays(xy: np.ndarray) -> np.ndarray:
     rays = np.concatenate((xy, np.ones_like(xy[..., :1])), axis=-1)
     return rays / np.linalg.norm(rays, axis=-1, keepdims=True)
 
 
-def refine_kinematic(
-    joints: np.ndarray, uv: np.ndarray, K: np.ndarray, bone_lengths: np.ndarray, prior_rel: np.ndarray
-) -> np.ndarray:
+def refine_kinematic(joints: np.ndarray, xy: np.ndarray, bone_lengths: np.ndarray, prior_rel: np.ndarray) -> np.ndarray:
     """Closed-form ray/sphere placement of every joint, wrist first (see module docstring).
 
-    joints: (N, 21, 3) initial camera-frame joints (their wrist depth is kept). uv: (N, 21, 2) pixels.
-    bone_lengths: (N, 20) metres, joints.BONES order. prior_rel: (N, 21, 3) the network's metric
-    root-relative pose, used only to choose between the two ray/sphere intersections by depth.
-    Returns (N, 21, 3) joints that project exactly onto uv wherever the bone can reach the ray.
+    joints: (N, 21, 3) initial camera-frame joints (their wrist depth is kept). xy: (N, 21, 2) normalised
+    image coordinates. bone_lengths: (N, 20) metres, joints.BONES order. prior_rel: (N, 21, 3) the network's
+    metric root-relative pose, used only to choose between the two ray/sphere intersections by depth.
+    Returns (N, 21, 3) joints that project exactly onto xy wherever the bone can reach the ray.
     """
-    d = _unit_rays(uv, K)
+    d = _unit_rays(xy)
     out = np.empty_like(joints)
     out[:, WRIST] = d[:, WRIST] * (joints[:, WRIST, 2] / d[:, WRIST, 2])[:, None]
     for b, (p, c) in enumerate(BONES):
@@ -203,46 +237,47 @@ def _lm_structure(prior_w: tuple[float, float, float]) -> tuple[np.ndarray, ...]
 
 def refine_gauss_newton(
     joints: np.ndarray,
-    uv: np.ndarray,
-    K: np.ndarray,
+    xy: np.ndarray,
+    focal: np.ndarray,
     bone_lengths: np.ndarray,
     prior_rel: np.ndarray,
-    sigma_px: float = 3.0,
-    sigma_bone_m: float = 0.001,
-    sigma_prior_xy_m: float = 0.01,
-    sigma_prior_z_m: float = 0.02,
-    joint_weights: np.ndarray | None = None,
-    iterations: int = 2,
-    damping: float = 1e-3,
+    settings: RootSolveSettings,
+    sigma_bone_m: float = SIGMA_BONE_M,
+    damping: float = LM_DAMPING,
 ) -> np.ndarray:
     """Levenberg-Marquardt fit of all joints (N, 21, 3) to the 2D keypoints with bone lengths held.
 
-    Residuals: reprojection (pixels / sigma_px, times sqrt of the joint weight), bone length
-    (m / sigma_bone_m), and each bone vector minus the network's (prior_rel) per axis (m / sigma_prior_*).
-    Starts from `joints` (e.g. the closed-form solve). Returns (N, 21, 3) metres, camera frame.
+    xy: (N, 21, 2) normalised keypoints; focal: (2, 2) or (N, 2, 2) linear part of K. Residuals, with the
+    settings' fields: reprojection (pixels / keypoint_sigma_px, times the sqrt of the joint_weighting
+    weight), bone length (m / sigma_bone_m), and each bone vector minus the network's (prior_rel) per axis
+    (m / prior_sigma_xy_m, prior_sigma_z_m); refine_iterations steps. Starts from `joints` (e.g. the
+    closed-form solve). Returns (N, 21, 3) metres, camera frame.
     """
     n = len(joints)
-    prior_w = np.array([1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_xy_m, 1.0 / sigma_prior_z_m])
+    focal = _as_focal(focal)
+    prior_w = np.array(
+        [1.0 / settings.prior_sigma_xy_m, 1.0 / settings.prior_sigma_xy_m, 1.0 / settings.prior_sigma_z_m]
+    )
     rows_proj, cols_proj, rows_bone, cols_bone, J_prior, H_prior = _lm_structure(tuple(prior_w.tolist()))
     # the prior's residual J_prior x - target is linear in x: its normal-equation terms are constant
     target = ((prior_rel[:, BONE_CHILDREN] - prior_rel[:, BONE_PARENTS]) * prior_w).reshape(n, -1)
     g_prior_const = target @ J_prior  # (N, 63): J_prior^T target
-    w_proj = np.sqrt(_weights(joint_weights, n)) / sigma_px  # (N, 21)
+    w_proj = np.sqrt(_weights(JOINT_WEIGHTINGS[settings.joint_weighting], n)) / settings.keypoint_sigma_px
     n_proj, n_bone = 2 * NUM_JOINTS, len(BONES)
     J = np.zeros((n, n_proj + n_bone, 3 * NUM_JOINTS))
     r = np.empty((n, n_proj + n_bone))
-    fx, fy, skew, cx, cy = (
-        np.broadcast_to(K[..., i, j], (n,))[:, None] for i, j in ((0, 0), (1, 1), (0, 1), (0, 2), (1, 2))
-    )
+    fx, fy, skew = (np.broadcast_to(focal[..., i, j], (n,))[:, None] for i, j in ((0, 0), (1, 1), (0, 1)))
     eye = np.arange(3 * NUM_JOINTS)
     x = joints.reshape(n, -1).copy()
-    for _ in range(iterations):
+    for _ in range(settings.refine_iterations):
         P = x.reshape(n, NUM_JOINTS, 3)
         X, Y = P[..., 0], P[..., 1]
         inv_z = 1.0 / np.maximum(P[..., 2], _MIN_DEPTH)
         a, b = X * inv_z, Y * inv_z
-        r[:, 0:n_proj:2] = (fx * a + skew * b + cx - uv[..., 0]) * w_proj
-        r[:, 1:n_proj:2] = (fy * b + cy - uv[..., 1]) * w_proj
+        # pixel residuals from normalised ones: u(a, b) - u = fx (a - x) + skew (b - y), v(b) - v = fy (b - y)
+        db = b - xy[..., 1]
+        r[:, 0:n_proj:2] = (fx * (a - xy[..., 0]) + skew * db) * w_proj
+        r[:, 1:n_proj:2] = fy * db * w_proj
         bone = P[:, BONE_CHILDREN] - P[:, BONE_PARENTS]
         blen = np.maximum(np.linalg.norm(bone, axis=-1), 1e-9)
         r[:, n_proj:] = (blen - bone_lengths) / sigma_bone_m
@@ -261,59 +296,98 @@ def refine_gauss_newton(
     return x.reshape(n, NUM_JOINTS, 3)
 
 
-def reprojection_error(joints: np.ndarray, uv: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Mean pixel distance (N,) between projected joints (N, 21, 3) and keypoints (N, 21, 2)."""
+def reprojection_error(joints: np.ndarray, xy: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """Mean pixel distance (N,) between projected joints (N, 21, 3) and keypoints (N, 21, 2), normalised
+    coordinates, with focal the (2, 2) or (N, 2, 2) linear part of K."""
     z = np.maximum(joints[..., 2:3], _MIN_DEPTH)
-    return np.linalg.norm(project(np.concatenate((joints[..., :2], z), -1), K) - uv, axis=-1).mean(-1)
+    d = joints[..., :2] / z - xy  # (N, 21, 2) normalised; rows times focal^T: pixels
+    return np.linalg.norm(d @ np.swapaxes(_as_focal(focal), -1, -2), axis=-1).mean(-1)
+
+
+# -- the solve methods, by name ------------------------------------------------------------------------------
+# Each takes (rel, xy, focal, bone_lengths or None, weights or None, settings) and returns camera-frame joints.
+
+
+def _linear(rel, xy, focal, bone_lengths, weights, settings) -> np.ndarray:
+    return rel + solve_translation(rel, xy, weights)[:, None, :]
+
+
+def _robust(rel, xy, focal, bone_lengths, weights, settings) -> np.ndarray:
+    return rel + solve_translation_robust(rel, xy, focal, weights, huber_px=settings.huber_px)[:, None, :]
+
+
+def _held_lengths(rel: np.ndarray, bone_lengths: np.ndarray | None) -> np.ndarray:
+    """(N, 20) bone lengths for the refinements to hold; default: those of rel."""
+    if bone_lengths is None:
+        bone_lengths = np.linalg.norm(rel[:, BONE_CHILDREN] - rel[:, BONE_PARENTS], axis=-1)
+    return np.broadcast_to(bone_lengths, (len(rel), len(BONES)))
+
+
+# the refinements start from the closed form (measured: as good as a robust start, and cheaper)
+def _kinematic(rel, xy, focal, bone_lengths, weights, settings) -> np.ndarray:
+    start = _linear(rel, xy, focal, bone_lengths, weights, settings)
+    return refine_kinematic(start, xy, _held_lengths(rel, bone_lengths), rel)
+
+
+def _refine(rel, xy, focal, bone_lengths, weights, settings) -> np.ndarray:
+    start = _linear(rel, xy, focal, bone_lengths, weights, settings)
+    return refine_gauss_newton(start, xy, focal, _held_lengths(rel, bone_lengths), rel, settings)
+
+
+SOLVE_METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "linear": _linear,  # weighted closed form
+    "robust": _robust,  # IRLS / Huber
+    "kinematic": _kinematic,  # closed form + ray/sphere placement
+    "refine": _refine,  # closed form + Levenberg-Marquardt
+}
+SOLVERS: tuple[str, ...] = tuple(SOLVE_METHODS)
+
+
+@dataclass(frozen=True)
+class RootSolveSettings(Settings):
+    """Settings of the root solve stage (`solve`); units in the descriptions."""
+
+    solver: str = param(
+        "refine",
+        "root solve: linear least squares, robust IRLS/Huber, kinematic ray/sphere, or refine (LM fit)",
+        choices=SOLVERS,
+    )
+    joint_weighting: str = param(
+        "palm",
+        "per-joint weights of the 2D fit: uniform, or palm (wrist, CMC and MCP joints weigh twice the rest)",
+        choices=tuple(JOINT_WEIGHTINGS),
+    )
+    huber_px: float = param(4.0, "Huber threshold of the robust solve (px)", 0.1, 100.0)
+    keypoint_sigma_px: float = param(3.0, "expected 2D keypoint error used by refine (px)", 0.1, 100.0)
+    prior_sigma_xy_m: float = param(
+        0.01, "trust in the detector's bone vectors across the image plane, refine (m)", 1e-4, 1.0
+    )
+    prior_sigma_z_m: float = param(0.02, "trust in the detector's bone vectors in depth, refine (m)", 1e-4, 1.0)
+    refine_iterations: int = param(2, "Levenberg-Marquardt iterations of refine", 1, 20)
 
 
 def solve(
     rel: np.ndarray,
-    uv: np.ndarray,
-    K: np.ndarray,
-    method: str = "refine",
-    weights: np.ndarray | None = None,
+    xy: np.ndarray,
+    focal: np.ndarray,
+    settings: RootSolveSettings | None = None,
     bone_lengths: np.ndarray | None = None,
-    huber_px: float = 4.0,
-    sigma_px: float = 3.0,
-    sigma_prior_xy_m: float = 0.01,
-    sigma_prior_z_m: float = 0.02,
-    iterations: int = 2,
 ) -> RootSolution:
     """Camera-frame joints of N hands from their metric relative pose and 2D keypoints.
 
-    rel: (N, 21, 3) metres, root-relative, camera axes (scale x canonical). uv: (N, 21, 2) pixels.
-    method: 'linear' (weighted closed form), 'robust' (IRLS/Huber), 'kinematic' (closed form + ray/sphere),
-    'refine' (closed form + Levenberg-Marquardt). bone_lengths (N, 20) metres for the two refinements; default:
-    the bone lengths of rel.
+    rel: (N, 21, 3) metres, root-relative, camera axes (scale x canonical). xy: (N, 21, 2) normalised image
+    coordinates (`camera.pixels_to_normalized`). focal: (2, 2) or (N, 2, 2) linear part of K (`K[:2, :2]`).
+    settings: the method (`settings.solver`, one of SOLVERS) and its parameters; default RootSolveSettings().
+    bone_lengths: (N, 20) metres held by the two refinements; default: the bone lengths of rel.
     """
-    if method not in SOLVERS:
-        raise ValueError(f"unknown solver {method!r}; choose one of {SOLVERS}")
+    settings = RootSolveSettings() if settings is None else settings
+    if not isinstance(settings, RootSolveSettings):
+        raise ValueError(f"settings must be a RootSolveSettings, got {type(settings).__name__}")
     rel = _as_batch(rel, (NUM_JOINTS, 3), "rel")
-    uv = _as_batch(uv, (NUM_JOINTS, 2), "uv")
-    if method == "robust":
-        t = solve_translation_robust(rel, uv, K, weights, huber_px=huber_px)
-    else:  # the refinements start from the closed form (measured: as good as a robust start, and cheaper)
-        t = solve_translation(rel, uv, K, weights)
-    joints = rel + t[:, None, :]
-    if method in ("kinematic", "refine"):
-        if bone_lengths is None:
-            bone_lengths = np.linalg.norm(rel[:, BONE_CHILDREN] - rel[:, BONE_PARENTS], axis=-1)
-        bone_lengths = np.broadcast_to(bone_lengths, (len(rel), len(BONES)))
-        if method == "kinematic":
-            joints = refine_kinematic(joints, uv, K, bone_lengths, rel)
-        else:
-            joints = refine_gauss_newton(
-                joints,
-                uv,
-                K,
-                bone_lengths,
-                rel,
-                sigma_px=sigma_px,
-                sigma_prior_xy_m=sigma_prior_xy_m,
-                sigma_prior_z_m=sigma_prior_z_m,
-                joint_weights=weights,
-                iterations=iterations,
-            )
-        t = joints[:, WRIST].copy()
-    return RootSolution(joints=joints, translation=t, reprojection_error=reprojection_error(joints, uv, K))
+    xy = _as_batch(xy, (NUM_JOINTS, 2), "xy")
+    focal = _as_focal(focal)
+    weights = JOINT_WEIGHTINGS[settings.joint_weighting]
+    joints = SOLVE_METHODS[settings.solver](rel, xy, focal, bone_lengths, weights, settings)
+    return RootSolution(
+        joints=joints, translation=joints[:, WRIST].copy(), reprojection_error=reprojection_error(joints, xy, focal)
+    )

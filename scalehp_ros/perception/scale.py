@@ -1,26 +1,32 @@
-"""The hand scale: one number per hand, its mean bone length in metres (see `joints.mean_bone_length`).
+"""Scale (pipeline stage 3): one number per hand, its mean bone length in metres (`joints.mean_bone_length`).
 
-Three sources, selected by `EstimatorConfig.scale_mode`:
+Input: the canonical poses (unit mean bone, camera axes), the 2D keypoints (pixels) and the image; output:
+(N,) metres. The source is `ScaleSettings.scale_mode`, one of `SCALE_MODES` (the keys of the mode table):
 
 - ``prior``: the population mean, from published hand lengths (`anthropometry.HAND_LENGTH_PRIOR_M`,
   Pheasant & Haslegrave 2006) converted with the published proportions. Right on average; for one person
   off by the population spread (SD ~6.7 %), which becomes a depth error of the same fraction.
-- ``fixed``: from the operator's own hand length measured with a ruler: hand flat, fingers straight and
-  together, from the distal wrist crease (the most distal skin crease where the palm meets the wrist) to
-  the tip of the middle finger. Converted to a mean bone length with `anthropometry.MEAN_BONE_PER_HAND_LENGTH`
-  (mean bone = 0.225 x hand length for the reference proportions). The most accurate mode for teleoperation.
-- ``learned``: an interface for a model that predicts the scale from the image; not implemented yet.
+- ``fixed``: from the operator's own hand length `hand_length_m` measured with a ruler: hand flat, fingers
+  straight and together, from the distal wrist crease (the most distal skin crease where the palm meets the
+  wrist) to the tip of the middle finger. Converted to a mean bone length with
+  `anthropometry.MEAN_BONE_PER_HAND_LENGTH` (mean bone = 0.225 x hand length for the reference proportions).
+  The most accurate mode for teleoperation.
+
+``learned`` (a model predicting the scale from the image) has an interface here (`LearnedScale`) but no
+model yet, so it is not a choice of `scale_mode`: asking for it raises ValueError saying so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from scalehp_ros.perception.anthropometry import PRIOR_MEAN_BONE_M, mean_bone_from_hand_length
+from scalehp_ros.common.params import Settings, param
+from scalehp_ros.perception.anthropometry import HAND_LENGTH_PRIOR_M, PRIOR_MEAN_BONE_M, mean_bone_from_hand_length
 
-SCALE_MODES: tuple[str, ...] = ("prior", "fixed", "learned")
 LEARNED_NOT_IMPLEMENTED = (
     "scale_mode='learned' is not implemented yet: no learned scale model exists in this package; "
     "use scale_mode='prior' or scale_mode='fixed' with hand_length_m"
@@ -54,18 +60,48 @@ class LearnedScale:
         raise NotImplementedError(LEARNED_NOT_IMPLEMENTED)
 
 
-def make_scale_estimator(mode: str, hand_length_m: float | None = None) -> ScaleEstimator:
-    """The ScaleEstimator for `mode`; 'fixed' needs the operator's hand length in metres.
+def _prior(settings: ScaleSettings) -> ScaleEstimator:
+    return ConstantScale(PRIOR_MEAN_BONE_M)
 
-    Raises ValueError for an unknown mode or a missing/invalid hand length and NotImplementedError for
-    'learned' (so a configuration that cannot work fails when it is set, not on the first frame).
+
+def _fixed(settings: ScaleSettings) -> ScaleEstimator:
+    return ConstantScale(mean_bone_from_hand_length(settings.hand_length_m))
+
+
+# scale_mode -> constructor of its ScaleEstimator; the keys are the choices of ScaleSettings.scale_mode
+_SCALE_ESTIMATORS: dict[str, Callable[[ScaleSettings], ScaleEstimator]] = {"prior": _prior, "fixed": _fixed}
+SCALE_MODES: tuple[str, ...] = tuple(_SCALE_ESTIMATORS)
+
+
+@dataclass(frozen=True)
+class ScaleSettings(Settings):
+    """Settings of the scale stage (`make_scale_estimator`)."""
+
+    scale_mode: str = param(
+        "prior",
+        "hand scale source: population prior, or fixed from the operator's hand_length_m",
+        choices=SCALE_MODES,
+    )
+    hand_length_m: float = param(
+        HAND_LENGTH_PRIOR_M,
+        "operator hand length for scale_mode=fixed: distal wrist crease to middle fingertip, hand flat (m)",
+        0.10,
+        0.30,
+    )
+
+    def __post_init__(self) -> None:
+        if self.scale_mode == "learned":  # a clear message instead of "must be one of ('prior', 'fixed')"
+            raise ValueError(LEARNED_NOT_IMPLEMENTED)
+        super().__post_init__()
+
+
+def make_scale_estimator(settings: ScaleSettings | None = None) -> ScaleEstimator:
+    """The ScaleEstimator for `settings.scale_mode` (default ScaleSettings(): the population prior).
+
+    The settings are validated on construction: an unknown mode, an invalid hand length or 'learned'
+    (not implemented) raise ValueError there, so a configuration that cannot work fails when it is set.
     """
-    if mode == "prior":
-        return ConstantScale(PRIOR_MEAN_BONE_M)
-    if mode == "fixed":
-        if hand_length_m is None or not (np.isfinite(hand_length_m) and hand_length_m > 0):
-            raise ValueError(f"scale_mode='fixed' needs a positive hand_length_m, got {hand_length_m}")
-        return ConstantScale(mean_bone_from_hand_length(hand_length_m))
-    if mode == "learned":
-        raise NotImplementedError(LEARNED_NOT_IMPLEMENTED)
-    raise ValueError(f"unknown scale_mode {mode!r}; choose one of {SCALE_MODES}")
+    settings = ScaleSettings() if settings is None else settings
+    if not isinstance(settings, ScaleSettings):
+        raise ValueError(f"settings must be a ScaleSettings, got {type(settings).__name__}")
+    return _SCALE_ESTIMATORS[settings.scale_mode](settings)
