@@ -1,7 +1,7 @@
 """Hand retargeting speed and accuracy: ours (vector, DexPilot) vs dex-retargeting on the same URDF and data.
 
 Data: data/human_joint_right_mediapipe.npy, 621 frames of MediaPipe world landmarks (wrist frame, metres).
-Every frame goes through the node's pipeline: palm frame fitted from the keypoints (wrist_frame.in_palm_frame),
+Every frame goes through the node's pipeline: palm frame fitted from the keypoints (transforms.in_palm_frame),
 then retargeting. dex-retargeting (when installed) gets the same URDF (urdf/scalehp_ur5e_allegro.urdf, the arm
 joints fixed at zero, the 16 hand joints optimised), the same links, human keypoints, scaling and Huber/
 regularisation weights, and the same keypoints rotated into its root frame. Both run without the low-pass
@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scalehp_ros.retargeting.hand.retargeter import HandRetargeter  # noqa: E402
+from scalehp_ros.retargeting.hand import build_hand_retargeter  # noqa: E402
 from scalehp_ros.retargeting.robot_config import load_robot_config  # noqa: E402
 from scalehp_ros.retargeting.robot_model import RobotModel  # noqa: E402
 from scalehp_ros.retargeting.transforms import in_palm_frame, rpy_matrix  # noqa: E402
@@ -50,7 +50,7 @@ def _stats(times: list[float], errors: list[float]) -> dict[str, float]:
 
 def run_ours(config, frames: np.ndarray, kind: str) -> dict[str, float]:
     params = replace(config.hand.retargeting, type=kind, low_pass_alpha=1.0, norm_delta=NORM_DELTA, **SETTINGS[kind])
-    retargeter = HandRetargeter(config.hand, params)
+    retargeter = build_hand_retargeter(config.hand, params)
     times, errors = [], []
     for keypoints in frames:
         tic = time.perf_counter()
@@ -102,7 +102,7 @@ def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
     origin, task = optimizer.target_link_human_indices
     names = retargeting.joint_names
     hand_index = np.array([names.index(j) for j in hand.joints])
-    ours = HandRetargeter(hand, replace(hand.retargeting, type="vector"))  # only for the shared error metric
+    ours = build_hand_retargeter(hand, replace(hand.retargeting, type="vector"))  # only for the shared error metric
     times, errors = [], []
     for keypoints in frames:
         root = keypoints @ root_from_palm.T

@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from scalehp_ros.common.hand_frames import palm_frame
 from scalehp_ros.retargeting.arm_ik import ArmIK
-from scalehp_ros.retargeting.hand.retargeter import HandRetargeter
-from scalehp_ros.retargeting.robot_config import load_robot_config
+from scalehp_ros.retargeting.dls import bounded_dls
+from scalehp_ros.retargeting.hand import RETARGETING_METHODS, build_hand_retargeter
+from scalehp_ros.retargeting.robot_config import RETARGETING_TYPES, load_robot_config
 from scalehp_ros.retargeting.safety import JointLimiter
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
-from scalehp_ros.retargeting.transforms import in_palm_frame, palm_frame
+from scalehp_ros.retargeting.transforms import in_palm_frame
 
 REPO = Path(__file__).resolve().parent.parent
 ROBOT = REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml"
@@ -56,6 +58,7 @@ def _write_variant(tmp_path: Path, edit) -> Path:
         (lambda r: r["hand"]["retargeting"].update(type="magic"), "is not one of"),
         (lambda r: r["arm"].pop("ee_frame"), "missing required key 'ee_frame'"),
         (lambda r: r["arm"].update(posture=[0.0, 1.0]), "posture"),
+        (lambda r: r["hand"].update(wrist_link_xyz=[0.0, 0.01]), r"wrist_link_xyz: expected \[x, y, z\] in metres"),
     ],
 )
 def test_configuration_errors_are_clear(tmp_path, edit, message):
@@ -81,7 +84,7 @@ def test_example_robot_data_robot_needs_only_a_yaml():
     other = load_robot_config(ERD_ROBOT)
     ours = load_robot_config(ROBOT)
     same = replace(ours.hand.retargeting, type="vector", low_pass_alpha=1.0)
-    hand_ours, hand_other = HandRetargeter(ours.hand, same), HandRetargeter(other.hand, same)
+    hand_ours, hand_other = build_hand_retargeter(ours.hand, same), build_hand_retargeter(other.hand, same)
     ik = ArmIK(other.arm)
     target = ik.forward(ik.posture + 0.2)
     ik.reset()
@@ -174,9 +177,30 @@ def test_ik_unreachable_target_gives_the_closest_pose(robot):
 # --- hand retargeting -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["vector", "dexpilot", "position"])
+def test_retargeting_types_are_the_registered_methods():
+    assert RETARGETING_TYPES == tuple(RETARGETING_METHODS) == ("vector", "dexpilot", "position")
+
+
+@pytest.mark.parametrize("kind", list(RETARGETING_METHODS))
+def test_each_method_builds_from_the_robot_yaml_and_stays_in_limits(tmp_path, kind):
+    config = load_robot_config(_write_variant(tmp_path, lambda r: r["hand"]["retargeting"].update(type=kind)))
+    hand = config.hand.build()
+    assert type(hand) is RETARGETING_METHODS[kind] and hand.params.type == kind
+    assert hand.joint_names == config.hand.joints
+    for joints in FRAMES[::60]:
+        q = hand.retarget(in_palm_frame(joints))
+        assert q.shape == (len(config.hand.joints),)
+        assert np.all(q >= hand.lower) and np.all(q <= hand.upper)
+
+
+def test_unknown_retargeting_type_is_rejected_by_build(robot):
+    with pytest.raises(ValueError, match="is not one of"):
+        build_hand_retargeter(robot.hand, replace(robot.hand.retargeting, type="magic"))
+
+
+@pytest.mark.parametrize("kind", list(RETARGETING_METHODS))
 def test_hand_retargeting_tracks_the_human_vectors(robot, kind):
-    hand = HandRetargeter(robot.hand, replace(robot.hand.retargeting, type=kind, low_pass_alpha=1.0))
+    hand = build_hand_retargeter(robot.hand, replace(robot.hand.retargeting, type=kind, low_pass_alpha=1.0))
     rest = 0.5 * (hand.lower + hand.upper)
     errors, rest_errors = [], []
     for joints in FRAMES[::10]:
@@ -190,7 +214,7 @@ def test_hand_retargeting_tracks_the_human_vectors(robot, kind):
 
 
 def test_dexpilot_closes_a_pinch(robot):
-    hand = HandRetargeter(robot.hand, replace(robot.hand.retargeting, type="dexpilot", low_pass_alpha=1.0))
+    hand = build_hand_retargeter(robot.hand, replace(robot.hand.retargeting, type="dexpilot", low_pass_alpha=1.0))
     keypoints = in_palm_frame(FRAMES[0])
     keypoints[4] = keypoints[8] + np.array([0.0, 0.0, 0.01])  # thumb tip 1 cm from the index tip
     for _ in range(5):
@@ -206,7 +230,7 @@ finite = st.floats(-0.3, 0.3, allow_nan=False)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(noise=arrays(np.float64, (21, 3), elements=finite), scale=st.sampled_from([0.0, 0.3, 1.0, 5.0]))
 def test_hand_commands_stay_in_limits_for_adversarial_keypoints(robot, noise, scale):
-    hand = HandRetargeter(robot.hand)
+    hand = robot.hand.build()
     keypoints = in_palm_frame(FRAMES[0]) * scale + noise
     q = hand.retarget(keypoints)
     assert np.all(np.isfinite(q)) and np.all(q >= hand.lower) and np.all(q <= hand.upper)
@@ -248,12 +272,16 @@ def _camera_frames():
 
 
 def _settings(**kw) -> TeleopSettings:
-    from scalehp_ros.retargeting.robot_config import load_parameter_file
+    return TeleopSettings().replace(**kw)
 
-    params = load_parameter_file(REPO / "config" / "retarget.yaml", "retarget_node")
-    fields = set(TeleopSettings.__dataclass_fields__)
-    base = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items() if k in fields}
-    return TeleopSettings(**{**base, **kw})
+
+def test_teleop_settings_defaults_are_valid():
+    defaults = TeleopSettings()
+    assert defaults.replace() == defaults  # every default passes validation
+    assert all(lo < hi for lo, hi in zip(defaults.workspace_min, defaults.workspace_max, strict=True))
+    specs = {s.name: s for s in TeleopSettings.parameters()}
+    assert specs["arm_mode"].choices == ("absolute", "relative")
+    assert all(spec.description for spec in specs.values())
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -332,11 +360,54 @@ def test_workspace_box_clamps_targets(robot):
 
 def test_invalid_settings_are_rejected_and_old_ones_kept(robot):
     teleop = Teleoperator(robot, _settings())
+    old = teleop.settings
     for bad in (
-        _settings(arm_mode="sideways"),
-        _settings(workspace_min=(0.0, 0.0, 0.5), workspace_max=(1.0, 1.0, 0.4)),
-        _settings(velocity_scale=2.0),
+        {"arm_mode": "sideways"},
+        {"workspace_min": (0.0, 0.0, 0.5), "workspace_max": (1.0, 1.0, 0.4)},
+        {"velocity_scale": 2.0},
+        {"camera_xyz": (0.0, float("nan"), 0.0)},
+        {"offset_rpy": (0.0, 0.0)},
     ):
         with pytest.raises(ValueError):
-            teleop.configure(bad)
-        assert teleop.settings.arm_mode == "absolute"
+            teleop.configure(teleop.settings.replace(**bad))
+        with pytest.raises(ValueError):
+            TeleopSettings(**bad)
+        assert teleop.settings is old
+    teleop.configure(old.replace(arm_mode="relative", velocity_scale=0.25))
+    assert teleop.settings.arm_mode == "relative"
+    assert np.allclose(teleop.arm_limiter.velocity, teleop.ik.robot.velocity * 0.25)
+
+
+# --- bounded damped least squares -----------------------------------------------------------------------------
+
+
+def test_bounded_dls_finds_the_projected_minimum_of_a_quadratic():
+    # data(q) = 0.5 |A q - b|^2 with its unconstrained minimum outside the box: the result is the box optimum.
+    a = np.array([[2.0, 0.3, 0.0], [0.0, 1.0, 0.2], [0.1, 0.0, 1.5]])
+    b = np.array([3.0, -2.0, 0.5])
+    lower, upper = np.full(3, -0.5), np.full(3, 0.5)
+
+    def evaluate(q):
+        r = a @ q - b
+        return 0.5 * float(r @ r), r
+
+    def linearise(q, r):
+        return a.T @ a, a.T @ r
+
+    for freeze in (False, True):
+        result = bounded_dls(
+            evaluate,
+            linearise,
+            np.zeros(3),
+            lower,
+            upper,
+            max_iterations=200,
+            max_step=0.3,
+            damping=1e-4,
+            freeze_at_bounds=freeze,
+            relative_decrease=1e-14,
+        )
+        assert np.all(result.q >= lower) and np.all(result.q <= upper)
+        rng = np.random.default_rng(4)
+        samples = rng.uniform(lower, upper, (2000, 3))
+        assert result.cost <= min(evaluate(q)[0] for q in samples) + 1e-6

@@ -4,10 +4,11 @@ Minimises, over the arm joints q (rad), within [lower, upper]:
 
     0.5 |p_ee(q) - p_target|^2 + 0.5 w_o^2 |log3(R_target^T R_ee(q))|^2 + 0.5 posture_weight |q - q_posture|^2
 
-(metres vs radians weighed by w_o = orientation_weight; W = diag(1, 1, 1, w_o, w_o, w_o) below), by
-Levenberg-Marquardt steps
-(J^T W J + lambda I + posture_weight I) dq = -(J^T W e + posture_weight (q - q_posture)), each step projected
-into the joint limits and accepted only if it lowers the cost. Warm-started from the previous solution, so a
+(metres vs radians weighed by w_o = orientation_weight; W = diag(w^2) with w = (1, 1, 1, w_o, w_o, w_o) below),
+with the bounded damped least-squares loop of dls.bounded_dls: Gauss-Newton model J^T W J, J^T W e of the pose
+error e, the posture term as its regularisation, damping relative to diag + its mean, steps of at most 0.3 rad
+projected into the joint limits and accepted only if they do not raise the cost; it stops when the pose is
+within the tolerances or the cost no longer drops. Warm-started from the previous solution, so a
 teleoperation stream needs one to three iterations per frame. An unreachable target ends at the closest pose in
 this weighted sense (a local minimum; no NaN: the damping keeps every system well conditioned).
 Poses are in the arm's base frame (config arm.base_frame), metres.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pinocchio as pin
 
+from scalehp_ros.retargeting.dls import bounded_dls
 from scalehp_ros.retargeting.robot_config import ArmConfig
 from scalehp_ros.retargeting.robot_model import RobotModel
 from scalehp_ros.retargeting.transforms import rpy_matrix
@@ -98,55 +100,50 @@ class ArmIK:
         if not (np.all(np.isfinite(target.translation)) and np.all(np.isfinite(target.rotation))):
             raise ValueError("IK target contains NaN or inf")
         robot = self.robot
-        lower, upper = robot.lower, robot.upper
         target_root_ee = self.root_from_base * target * self.ee_from_palm.inverse()
         weights = np.array([1.0, 1.0, 1.0, *(3 * [self.orientation_weight])])
         w2 = weights * weights
-        wp = self.posture_weight
-        q = np.clip(self.q if q_start is None else np.asarray(q_start, dtype=float), lower, upper)
-        err, rotation = self._error(q, target_root_ee)
-        cost = 0.5 * float(w2 @ (err * err)) + 0.5 * wp * float((q - self.posture) @ (q - self.posture))
-        damping = self.damping
-        n = robot.nq
-        identity = np.eye(n)
-        iterations, converged = 0, False
-        for iterations in range(1, self.max_iterations + 1):
-            if np.linalg.norm(err[:3]) < self.position_tolerance and np.linalg.norm(err[3:]) < (
-                self.orientation_tolerance
-            ):
-                converged = True
-                iterations -= 1
-                break
+
+        def evaluate(q: np.ndarray) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+            err, rotation = self._error(q, target_root_ee)
+            return 0.5 * float(w2 @ (err * err)), (err, rotation)
+
+        def linearise(q: np.ndarray, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            err, rotation = state
             jac_local = pin.computeFrameJacobian(robot.model, robot.data, robot.to_pin(q), self.ee_id, pin.LOCAL)
             jac_local = jac_local[:, robot.v_index]
             relative = target_root_ee.rotation.T @ rotation
             jac = np.vstack([rotation @ jac_local[:3], pin.Jlog3(relative) @ jac_local[3:]])
             jtw = jac.T * w2
-            hessian = jtw @ jac + wp * identity
-            gradient = jtw @ err + wp * (q - self.posture)
-            scale = hessian.diagonal() + 1e-9
-            while True:
-                step = -np.linalg.solve(hessian + np.diag(damping * (scale + scale.mean())), gradient)
-                largest = np.abs(step).max()
-                if largest > _MAX_STEP:
-                    step *= _MAX_STEP / largest
-                q_new = np.clip(q + step, lower, upper)
-                err_new, rotation_new = self._error(q_new, target_root_ee)
-                dq = q_new - self.posture
-                cost_new = 0.5 * float(w2 @ (err_new * err_new)) + 0.5 * wp * float(dq @ dq)
-                if cost_new <= cost:
-                    break
-                damping *= 10.0
-                if damping > 1e6:
-                    break
-            if cost_new > cost:  # no descent direction left inside the limits: a (local) minimum
-                break
-            damping = max(damping * 0.3, self.damping)
-            decrease = cost - cost_new
-            q, err, rotation, cost = q_new, err_new, rotation_new, cost_new
-            if decrease <= 1e-12 + 1e-9 * cost:
-                break
+            return jtw @ jac, jtw @ err
+
+        def converged(state: tuple[np.ndarray, np.ndarray]) -> bool:
+            err = state[0]
+            return bool(
+                np.linalg.norm(err[:3]) < self.position_tolerance
+                and np.linalg.norm(err[3:]) < self.orientation_tolerance
+            )
+
+        result = bounded_dls(
+            evaluate,
+            linearise,
+            self.q if q_start is None else q_start,
+            robot.lower,
+            robot.upper,
+            max_iterations=self.max_iterations,
+            max_step=_MAX_STEP,
+            damping=self.damping,
+            regularisation=self.posture_weight,
+            q_reference=self.posture,
+            diagonal_floor=1e-9,
+            mean_shift=True,
+            relative_decrease=1e-9,
+            absolute_decrease=1e-12,
+            converged=converged,
+        )
+        q = result.q
         self.q = q
-        position_error = float(np.linalg.norm(self.forward(q).translation - target.translation))
-        rotation_error = float(np.linalg.norm(pin.log3(self.forward(q).rotation.T @ target.rotation)))
-        return IKResult(q.copy(), position_error, rotation_error, iterations, converged)
+        reached = self.forward(q)
+        position_error = float(np.linalg.norm(reached.translation - target.translation))
+        rotation_error = float(np.linalg.norm(pin.log3(reached.rotation.T @ target.rotation)))
+        return IKResult(q.copy(), position_error, rotation_error, result.iterations, result.converged)

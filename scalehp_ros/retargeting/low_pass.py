@@ -1,4 +1,4 @@
-"""First-order low-pass filter for joint commands."""
+"""First-order low-pass filter for joint commands (any unit; the hand retargeting filters radians)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The robot is configuration, not code: another arm or hand needs only a new YAML. Loading validates everything
 a later stage relies on (URDF files exist, every named link and joint exists, limits are finite, the finger
-mapping uses known human keypoints), so a bad file fails at start-up with a ValueError naming the problem.
+mapping uses known human keypoints, the retargeting type is a registered method of hand/), so a bad file
+fails at start-up with a ValueError naming the problem. Lengths in metres, angles in radians.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ import yaml
 
 from scalehp_ros.common.joints import JOINT_INDEX, NUM_JOINTS, WRIST
 from scalehp_ros.common.share import package_path, package_share
+from scalehp_ros.retargeting.hand import RETARGETING_METHODS, HandRetargeting, build_hand_retargeter
 
-RETARGETING_TYPES = ("vector", "dexpilot", "position")
+RETARGETING_TYPES = tuple(RETARGETING_METHODS)  # hand.retargeting.type choices: the registered methods
 
 
 @dataclass(frozen=True)
 class RetargetingParams:
-    """Hand retargeting objective and solver settings (units: metres, radians)."""
+    """Hand retargeting method (`type`, one of RETARGETING_TYPES), objective and solver settings (metres, radians).
+
+    project_dist, escape_dist, eta1 and eta2 apply to the DexPilot method only.
+    """
 
     type: str = "dexpilot"
     huber_delta: float = 0.02
@@ -60,6 +65,10 @@ class HandConfig:
     scaling: float
     retargeting: RetargetingParams = field(default_factory=RetargetingParams)
 
+    def build(self) -> HandRetargeting:
+        """The hand retargeting this configuration names (hand.retargeting.type)."""
+        return build_hand_retargeter(self)
+
 
 @dataclass(frozen=True)
 class RobotConfig:
@@ -88,13 +97,22 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _rpy(value: Any, where: str) -> tuple[float, float, float]:
+def _vector3(value: Any, where: str, expected: str) -> tuple[float, float, float]:
+    """Three finite numbers, or ValueError saying what was `expected` (e.g. "[x, y, z] in metres")."""
     if not isinstance(value, list | tuple) or len(value) != 3:
-        raise ValueError(f"{where}: expected [roll, pitch, yaw] in radians, got {value!r}")
+        raise ValueError(f"{where}: expected {expected}, got {value!r}")
     out = tuple(float(v) for v in value)
     if not all(math.isfinite(v) for v in out):
-        raise ValueError(f"{where}: non-finite angle in {value!r}")
+        raise ValueError(f"{where}: non-finite value in {value!r}, expected {expected}")
     return out  # type: ignore[return-value]
+
+
+def _rpy(value: Any, where: str) -> tuple[float, float, float]:
+    return _vector3(value, where, "[roll, pitch, yaw] in radians")
+
+
+def _xyz(value: Any, where: str) -> tuple[float, float, float]:
+    return _vector3(value, where, "[x, y, z] in metres")
 
 
 def human_index(key: Any, where: str) -> int:
@@ -200,7 +218,7 @@ def load_robot_config(path: str | Path, share_dir: str | Path | None = None) -> 
         side=side,
         wrist_link=str(_require(hand_raw, "wrist_link", f"{where}: hand")),
         wrist_link_rpy=_rpy(hand_raw.get("wrist_link_rpy", [0, 0, 0]), f"{where}: hand.wrist_link_rpy"),
-        wrist_link_xyz=_rpy(hand_raw.get("wrist_link_xyz", [0, 0, 0]), f"{where}: hand.wrist_link_xyz"),
+        wrist_link_xyz=_xyz(hand_raw.get("wrist_link_xyz", [0, 0, 0]), f"{where}: hand.wrist_link_xyz"),
         joints=_names(_require(hand_raw, "joints", f"{where}: hand"), f"{where}: hand.joints"),
         fingertips=_mapping(_require(hand_raw, "fingertips", f"{where}: hand"), f"{where}: hand.fingertips"),
         keypoints=_mapping(hand_raw["keypoints"], f"{where}: hand.keypoints") if hand_raw.get("keypoints") else (),

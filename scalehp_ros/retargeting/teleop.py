@@ -1,9 +1,10 @@
 """Teleoperation: camera-frame hand joints -> safe arm and hand joint commands (the ROS-free core of the node).
 
-Per frame: the 21 joints (camera frame, metres) go to the robot base frame (camera pose in the base frame),
-the palm frame is fitted (wrist_frame), the arm mode maps the palm pose to an end-effector target (clamped to
-the workspace box), damped least-squares IK gives the arm joints, hand retargeting the finger joints, and the
-JointLimiters make both safe. Arm modes:
+Per frame: the 21 joints (camera optical frame, metres) go to the robot base frame (camera pose in the base
+frame), the palm frame is fitted (scalehp_ros.common.hand_frames.palm_frame), the arm mode maps the palm pose to
+an end-effector target (clamped to the workspace box, base frame), damped least-squares IK (arm_ik) gives the
+arm joints, hand retargeting (hand/) the finger joints, and the JointLimiters (safety) make both safe.
+Units: metres, radians, seconds. Arm modes:
 - absolute: target = offset * palm pose (a fixed transform applied in the base frame);
 - relative: a clutch. `engage(True)` arms it; the first tracked frame after that records the palm pose and the
   end-effector pose; from then on the target moves by motion_scale times the palm's translation since that
@@ -19,46 +20,51 @@ from dataclasses import dataclass, field
 import numpy as np
 import pinocchio as pin
 
+from scalehp_ros.common.hand_frames import check_joints, palm_frame
+from scalehp_ros.common.params import Settings, param
 from scalehp_ros.retargeting.arm_ik import ArmIK
-from scalehp_ros.retargeting.hand.retargeter import HandRetargeter
 from scalehp_ros.retargeting.robot_config import RobotConfig
 from scalehp_ros.retargeting.safety import JointLimiter, TrackingMonitor
-from scalehp_ros.retargeting.transforms import check_joints, palm_frame, rpy_matrix
+from scalehp_ros.retargeting.transforms import rpy_matrix
 
 ARM_MODES = ("absolute", "relative")
 
 
-@dataclass
-class TeleopSettings:
-    """Units: metres, radians, seconds. Poses as xyz + URDF rpy."""
+@dataclass(frozen=True)
+class TeleopSettings(Settings):
+    """Teleoperation parameters (metres, radians, seconds; poses as xyz + URDF rpy), validated on construction."""
 
-    arm_mode: str = "absolute"
-    camera_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # camera optical frame in the robot base frame
-    camera_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    offset_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # absolute mode: target = offset * palm pose
-    offset_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    motion_scale: float = 1.0
-    workspace_min: tuple[float, float, float] = (-0.8, -0.8, 0.05)
-    workspace_max: tuple[float, float, float] = (0.8, 0.8, 1.0)
-    tracking_timeout: float = 0.5
-    max_step_dt: float = 0.1
-    velocity_scale: float = 1.0  # fraction of the URDF velocity limits that commands may use
+    arm_mode: str = param("absolute", f"arm mode, one of {ARM_MODES}", choices=ARM_MODES)
+    camera_xyz: tuple[float, float, float] = param(
+        (0.0, 0.0, 0.4), "camera optical frame position in the robot base frame (m)"
+    )
+    camera_rpy: tuple[float, float, float] = param(
+        (-1.5707963, 0.0, 1.5707963),
+        "camera optical frame orientation in the robot base frame (URDF roll pitch yaw, rad)",
+    )
+    offset_xyz: tuple[float, float, float] = param(
+        (0.0, 0.0, 0.0), "absolute mode: translation of the fixed offset applied to the palm pose (m, base frame)"
+    )
+    offset_rpy: tuple[float, float, float] = param((0.0, 0.0, 0.0), "absolute mode: rotation of the fixed offset (rad)")
+    motion_scale: float = param(1.0, "relative mode: end-effector translation per palm translation", min=0.01, max=10.0)
+    workspace_min: tuple[float, float, float] = param(
+        (-0.8, -0.6, 0.1), "lower corner of the end-effector workspace box (m, base frame)"
+    )
+    workspace_max: tuple[float, float, float] = param(
+        (-0.2, 0.6, 0.8), "upper corner of the end-effector workspace box (m, base frame)"
+    )
+    tracking_timeout: float = param(
+        0.5, "no hand for this long (s): hold the last command, disengage the clutch", min=0.05, max=10.0
+    )
+    max_step_dt: float = param(0.1, "longest time step (s) the velocity clamp grants one command", min=0.005, max=1.0)
+    velocity_scale: float = param(0.5, "fraction of the URDF joint velocity limits commands may use", min=0.01, max=1.0)
 
-    def validate(self) -> None:
-        if self.arm_mode not in ARM_MODES:
-            raise ValueError(f"arm_mode must be one of {ARM_MODES}, got {self.arm_mode!r}")
-        for name in ("camera_xyz", "camera_rpy", "offset_xyz", "offset_rpy", "workspace_min", "workspace_max"):
-            value = np.asarray(getattr(self, name), dtype=float)
-            if value.shape != (3,) or not np.all(np.isfinite(value)):
-                raise ValueError(f"{name} must be 3 finite numbers, got {getattr(self, name)!r}")
-        if np.any(np.asarray(self.workspace_min) >= np.asarray(self.workspace_max)):
-            raise ValueError("workspace_min must be below workspace_max on every axis")
-        if not 0.01 <= self.motion_scale <= 10.0:
-            raise ValueError(f"motion_scale must be in [0.01, 10], got {self.motion_scale}")
-        if not self.tracking_timeout > 0 or not self.max_step_dt > 0:
-            raise ValueError("tracking_timeout and max_step_dt must be positive")
-        if not 0.0 < self.velocity_scale <= 1.0:
-            raise ValueError(f"velocity_scale must be in (0, 1], got {self.velocity_scale}")
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if any(lo >= hi for lo, hi in zip(self.workspace_min, self.workspace_max, strict=True)):
+            raise ValueError(
+                f"workspace_min {self.workspace_min} must be below workspace_max {self.workspace_max} on every axis"
+            )
 
 
 @dataclass
@@ -85,10 +91,10 @@ def _pose(xyz, rpy) -> pin.SE3:
 class Teleoperator:
     """Composes the palm frame, arm mode, workspace clamp, IK, hand retargeting and safety for one robot."""
 
-    def __init__(self, robot: RobotConfig, settings: TeleopSettings | None = None):
-        self.robot = robot
-        self.ik = ArmIK(robot.arm)
-        self.hand = HandRetargeter(robot.hand)
+    def __init__(self, config: RobotConfig, settings: TeleopSettings | None = None):
+        self.config = config
+        self.ik = ArmIK(config.arm)
+        self.hand = config.hand.build()
         self.tracking = TrackingMonitor(1.0)
         self.engaged = False
         self.engage_requested = False
@@ -107,12 +113,15 @@ class Teleoperator:
         self._reference: tuple[pin.SE3, pin.SE3] | None = None
 
     def configure(self, settings: TeleopSettings) -> None:
-        """Apply new settings (validated first: a ValueError leaves the old ones in place)."""
-        settings.validate()
+        """Apply new settings. TeleopSettings validate on construction (`settings.replace(...)` raises ValueError
+        for a bad value), so a bad value never gets here and the old settings stay in place."""
+        if not isinstance(settings, TeleopSettings):
+            raise TypeError(f"expected TeleopSettings, got {type(settings).__name__}")
+        base_from_camera = _pose(settings.camera_xyz, settings.camera_rpy)
+        offset = _pose(settings.offset_xyz, settings.offset_rpy)
         old = getattr(self, "settings", None)
         self.settings = settings
-        self.base_from_camera = _pose(settings.camera_xyz, settings.camera_rpy)
-        self.offset = _pose(settings.offset_xyz, settings.offset_rpy)
+        self.base_from_camera, self.offset = base_from_camera, offset
         self.tracking.timeout = settings.tracking_timeout
         if old is not None:
             for limiter, robot in ((self.arm_limiter, self.ik.robot), (self.hand_limiter, self.hand.robot)):
@@ -173,7 +182,7 @@ class Teleoperator:
                 raise ValueError(f"stamp {stamp:.6f} is not newer than the previous one {self.last_stamp:.6f}")
             rotation = self.base_from_camera.rotation
             joints_base = joints @ rotation.T + self.base_from_camera.translation
-            palm_rotation, wrist = palm_frame(joints_base, self.robot.hand.side)
+            palm_rotation, wrist = palm_frame(joints_base, self.config.hand.side)
         except ValueError as exc:
             self.rejected += 1
             self.last_error = str(exc)

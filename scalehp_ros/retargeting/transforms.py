@@ -1,8 +1,9 @@
-"""The operator's palm frame in the robot's terms, and rigid transforms between frames.
+"""Rigid transforms of the retargeting: rpy_matrix, homogeneous, transform_points, in_palm_frame.
 
-The palm frame itself (origin at the wrist, x toward the middle-finger MCP, z out of the palm) is defined
-once, in scalehp_ros.common.hand_frames.palm_frame: the robot configuration's `ee_frame` and `wrist_link` follow
-that convention, and the perception node publishes the same frame as `<side>_hand_wrist`.
+Angles in radians (URDF roll-pitch-yaw), lengths in metres. The palm frame itself (origin at the wrist, x toward
+the middle-finger MCP, z out of the palm) is defined once, in scalehp_ros.common.hand_frames.palm_frame: the
+robot configuration's `ee_frame` and `wrist_link` follow that convention, and the perception node publishes the
+same frame as `<side>_hand_wrist`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pinocchio as pin
 
-from scalehp_ros.common.hand_frames import check_joints, palm_frame
+from scalehp_ros.common.hand_frames import palm_frame
 
-__all__ = ["check_joints", "homogeneous", "in_palm_frame", "palm_frame", "rpy_matrix", "transform_points"]
+__all__ = ["homogeneous", "in_palm_frame", "rpy_matrix", "transform_points"]
 
 
 def in_palm_frame(joints: np.ndarray, side: str = "right") -> np.ndarray:
@@ -27,6 +28,7 @@ def rpy_matrix(rpy) -> np.ndarray:
 
 
 def homogeneous(rotation: np.ndarray, translation) -> np.ndarray:
+    """4x4 homogeneous transform of a 3x3 rotation and a translation (metres)."""
     out = np.eye(4)
     out[:3, :3] = rotation
     out[:3, 3] = translation

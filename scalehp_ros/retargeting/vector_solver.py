@@ -1,4 +1,4 @@
-"""Bounded projected Gauss-Newton on keypoint-vector residuals with analytic pinocchio Jacobians.
+"""Keypoint-vector least squares for hand retargeting: residuals and analytic pinocchio Jacobians for dls.py.
 
 Objective (the one dex-retargeting minimises with SLSQP, here solved as nonlinear least squares):
 
@@ -8,7 +8,8 @@ v_k(q) = p_task_k(q) - p_origin_k(q): robot link position differences in the han
 t_k the reference vectors. The Huber loss is handled by iteratively reweighted least squares (weight 1/delta in
 the quadratic zone, 1/|r| in the linear one), which gives the Gauss-Newton step of the Huber objective.
 Joint limits are a box: variables at a bound whose gradient pushes outward are frozen (active set) and every
-step is projected back into the box, so every iterate, and the result, is inside the limits.
+step is projected back into the box, so every iterate, and the result, is inside the limits (the loop itself:
+dls.bounded_dls). Joint positions in radians, configuration order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pinocchio as pin
 
+from scalehp_ros.retargeting.dls import bounded_dls
 from scalehp_ros.retargeting.robot_model import RobotModel
 
 _MAX_STEP = 0.5  # rad: largest per-joint change in one iteration (keeps far-from-solution steps sane)
@@ -66,13 +68,6 @@ class VectorLeastSquares:
         """(K, 3) robot vectors at q (configuration order), model root frame, metres."""
         return self._positions(self.robot.to_pin(q))
 
-    @staticmethod
-    def _cost(residual: np.ndarray, weights: np.ndarray, delta: float, regular: float, dq: np.ndarray):
-        dist = np.sqrt((residual * residual).sum(axis=1))
-        clipped = np.minimum(dist, delta)
-        huber = clipped * (dist - 0.5 * clipped) / delta  # 0.5 d^2 / delta inside, d - delta / 2 outside
-        return float(weights @ huber) + 0.5 * regular * float(dq @ dq), dist
-
     def solve(
         self,
         targets: np.ndarray,
@@ -84,30 +79,29 @@ class VectorLeastSquares:
         max_iterations: int = 20,
         tolerance: float = 1e-4,
     ) -> np.ndarray:
-        """Joint positions (configuration order) minimising f, starting from q_start, inside the limits.
+        """Joint positions (configuration order, rad) minimising f, starting from q_start, inside the limits.
 
-        Levenberg-Marquardt: a step is accepted only when it lowers f (otherwise the damping grows and the
-        step is recomputed from the same Jacobian), so the cost never increases, even for unreachable targets.
-        Stops when the largest joint step is below `tolerance` (rad), the relative decrease of f is below
-        1e-4, or after `max_iterations` Jacobian evaluations.
+        dls.bounded_dls with the IRLS weights recomputed from the residuals at every iteration and joints at a
+        bound frozen (active set): a step is accepted only when it does not raise f, so the cost never
+        increases, even for unreachable targets. Stops when the largest joint step is below `tolerance` (rad),
+        the relative decrease of f is below 1e-4, or after `max_iterations` Jacobian evaluations.
         """
         robot, model, data = self.robot, self.robot.model, self.robot.data
         n, k = robot.nq, self.num_vectors
-        lower, upper = robot.lower, robot.upper
         weights = (np.ones(k) if weights is None else np.asarray(weights, dtype=float)) / k
-        q = np.minimum(np.maximum(np.asarray(q_start, dtype=float), lower), upper)
-        q_prev = np.asarray(q_prev, dtype=float)
-        regular = 2.0 * norm_delta
         reference = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
         frame_ids, select, v_index = self.frame_ids, self.select, robot.v_index
         identity = robot._identity
-        diag = np.diag_indices(n)
-        damping = _DAMPING
-        self.iterations = 0
-        residual = self._positions(robot.to_pin(q)) - targets
-        cost, dist = self._cost(residual, weights, huber_delta, regular, q - q_prev)
-        while self.iterations < max_iterations and frame_ids:
-            self.iterations += 1
+
+        def evaluate(q: np.ndarray) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+            residual = self._positions(robot.to_pin(q)) - targets
+            dist = np.sqrt((residual * residual).sum(axis=1))
+            clipped = np.minimum(dist, huber_delta)
+            huber = clipped * (dist - 0.5 * clipped) / huber_delta  # 0.5 d^2 / delta inside, d - delta / 2 outside
+            return float(weights @ huber), (residual, dist)
+
+        def linearise(q: np.ndarray, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            residual, dist = state
             pin.computeJointJacobians(model, data, robot.to_pin(q))
             jac = np.concatenate([pin.getFrameJacobian(model, data, f, reference)[:3] for f in frame_ids])
             if not identity:
@@ -115,39 +109,23 @@ class VectorLeastSquares:
             sqrt_w = np.sqrt(weights / np.maximum(dist, huber_delta))  # IRLS: Huber weight 1/delta or 1/|r|
             jv = (select @ jac.reshape(len(frame_ids), 3 * n)).reshape(k, 3, n) * sqrt_w[:, None, None]
             jv = jv.reshape(3 * k, n)
-            hessian = jv.T @ jv
-            hessian[diag] += regular
-            gradient = jv.T @ (residual * sqrt_w[:, None]).reshape(3 * k) + regular * (q - q_prev)
-            free = ~(((q <= lower) & (gradient > 0)) | ((q >= upper) & (gradient < 0)))
-            all_free = free.all()
-            if not all_free:
-                if not free.any():
-                    break
-                hessian = hessian[np.ix_(free, free)]
-                gradient = gradient[free]
-            scale = hessian.diagonal() + 1e-12
-            while True:  # grow the damping until the step lowers the cost (LM acceptance)
-                system = hessian + np.diag(damping * scale)
-                solved = np.linalg.solve(system, -gradient)
-                if all_free:
-                    step = solved
-                else:
-                    step = np.zeros(n)
-                    step[free] = solved
-                largest = np.abs(step).max()
-                if largest > _MAX_STEP:
-                    step *= _MAX_STEP / largest
-                q_new = np.minimum(np.maximum(q + step, lower), upper)
-                residual_new = self._positions(robot.to_pin(q_new)) - targets
-                cost_new, dist_new = self._cost(residual_new, weights, huber_delta, regular, q_new - q_prev)
-                if cost_new <= cost or largest < tolerance:
-                    break
-                damping *= 10.0
-                if damping > 1e6:
-                    return q
-            damping = max(damping * 0.3, _DAMPING)
-            decrease = cost - cost_new
-            q, residual, cost, dist = q_new, residual_new, cost_new, dist_new
-            if largest < tolerance or decrease <= 1e-4 * cost:
-                break
-        return q
+            return jv.T @ jv, jv.T @ (residual * sqrt_w[:, None]).reshape(3 * k)
+
+        result = bounded_dls(
+            evaluate,
+            linearise,
+            q_start,
+            robot.lower,
+            robot.upper,
+            max_iterations=max_iterations if frame_ids else 0,
+            max_step=_MAX_STEP,
+            damping=_DAMPING,
+            regularisation=2.0 * norm_delta,
+            q_reference=q_prev,
+            diagonal_floor=1e-12,
+            freeze_at_bounds=True,
+            step_tolerance=tolerance,
+            relative_decrease=1e-4,
+        )
+        self.iterations = result.iterations
+        return result.q
