@@ -22,7 +22,8 @@ import numpy as np
 
 from scalehp_ros.perception.camera import intrinsics_from_hfov
 from scalehp_ros.perception.frame_source import CameraModel, FrameSource
-from scalehp_ros.ros.image_conversions import rgb_to_image_msg
+from scalehp_ros.ros.conversions.geometry import stamp_seconds
+from scalehp_ros.ros.conversions.image import rgb_to_image_msg
 from scalehp_ros.ros.video_source import camera_info_msg, demo_video_path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,7 +100,7 @@ def main() -> int:
         now = time.time()
         for t in msg.transforms:
             if t.child_frame_id == "right_hand_wrist" and measuring[0]:
-                latencies.append((now - (t.header.stamp.sec + t.header.stamp.nanosec * 1e-9)) * 1e3)
+                latencies.append((now - stamp_seconds(t.header.stamp)) * 1e3)
 
     node.create_subscription(TFMessage, "/tf", on_tf, TF_QOS)
     executor = SingleThreadedExecutor()

@@ -1,23 +1,76 @@
-"""config/*.yaml hold the same defaults the nodes declare, for every parameter (one set of defaults)."""
+"""Every YAML in config/ is checked against the code that reads it (one set of defaults, in the dataclasses).
+
+- config/<node>.yaml params files are exactly what the nodes' parameter tables generate;
+- config/teleop_graph.yaml resolves for every argument choice, and every parameter it passes to a node of
+  this package is one that node declares, with a valid value;
+- config/robots/*.yaml load and validate against their URDFs.
+"""
+
+from __future__ import annotations
 
 import pytest
 import yaml
 from ros_harness import REPO
 
-from scalehp_ros.ros import hand_pose_node, video_source
+from scalehp_ros.bringup import graph
+from scalehp_ros.common.params import validate_value
+from scalehp_ros.perception.settings import EstimatorConfig
+from scalehp_ros.retargeting.robot_config import load_robot_config
+from scalehp_ros.ros.parameters import PARAMS_FILES, node_tables, params_file_text
+
+CONFIG = REPO / "config"
+TABLES = node_tables()
+ROBOTS = sorted((CONFIG / "robots").glob("*.yaml"))
 
 
-@pytest.mark.parametrize(
-    ("node", "file", "params"),
-    [
-        ("hand_pose_node", "hand_pose.yaml", hand_pose_node.PARAMS),
-        ("video_source", "video_source.yaml", video_source.PARAMS),
-    ],
-)
-def test_yaml_defaults_match_declared_parameters(node, file, params):
-    data = yaml.safe_load((REPO / "config" / file).read_text())
-    values = data[node]["ros__parameters"]
-    assert set(values) == {p.name for p in params}
-    for p in params:
-        assert values[p.name] == p.default, p.name
-        assert type(values[p.name]) is type(p.default), p.name
+def test_every_yaml_is_covered():
+    checked = {CONFIG / f for f in PARAMS_FILES.values()} | {CONFIG / graph.GRAPH_FILE} | set(ROBOTS)
+    assert set(CONFIG.rglob("*.yaml")) == checked
+
+
+@pytest.mark.parametrize("node", sorted(PARAMS_FILES))
+def test_params_file_is_generated_from_the_parameter_table(node):
+    path = CONFIG / PARAMS_FILES[node]
+    expected = params_file_text(node, TABLES[node])
+    assert path.read_text() == expected, f"{path} is stale: run `python -m scalehp_ros.ros.parameters --write config`"
+    values = yaml.safe_load(path.read_text())[node]["ros__parameters"]
+    table = {s.name: s for s in TABLES[node]}
+    assert set(values) == set(table)
+    for name, value in values.items():
+        assert validate_value(table[name], value) == table[name].default, name
+
+
+def _graph_variants():
+    args = graph.arguments()
+    yield {}
+    for a in args:
+        for choice in a.choices:
+            yield {a.name: choice}
+
+
+@pytest.mark.parametrize("values", list(_graph_variants()), ids=str)
+def test_graph_passes_only_declared_valid_parameters(values):
+    specs = graph.resolve(values)
+    assert specs
+    for spec in specs:
+        if spec.package != "scalehp_ros":
+            continue
+        table = {s.name: s for s in TABLES[spec.name]}
+        assert spec.params_file is not None and spec.params_file.is_file()
+        for name, value in spec.parameters.items():
+            assert name in table, f"{spec.name} has no parameter {name}"
+            validate_value(table[name], value)
+
+
+def test_graph_scale_mode_choices_are_the_estimators():
+    """Launch arguments offer exactly the scale modes the estimator accepts (none without a model)."""
+    (arg,) = [a for a in graph.arguments() if a.name == "scale_mode"]
+    (spec,) = [s for s in EstimatorConfig.parameters() if s.name == "scale_mode"]
+    assert set(arg.choices) == {"", *spec.choices}
+    assert "learned" not in arg.choices
+
+
+@pytest.mark.parametrize("path", ROBOTS, ids=lambda p: p.name)
+def test_robot_yaml_loads(path):
+    config = load_robot_config(path)
+    assert config.joint_names

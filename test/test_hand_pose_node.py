@@ -12,7 +12,7 @@ from ros_harness import REPO, NodeProcess, spin_until
 from scalehp_ros.common.joints import JOINT_NAMES, NUM_JOINTS, frame_name
 from scalehp_ros.perception.camera import intrinsics_from_hfov
 from scalehp_ros.perception.frame_source import CameraModel, FrameSource
-from scalehp_ros.ros.image_conversions import rgb_to_image_msg
+from scalehp_ros.ros.conversions.image import rgb_to_image_msg
 from scalehp_ros.ros.video_source import camera_info_msg, demo_video_path
 
 pytestmark = pytest.mark.ros

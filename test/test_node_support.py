@@ -8,7 +8,7 @@ from scalehp_ros.common.hand_frames import joint_rotations, palm_normal, rotatio
 from scalehp_ros.common.joints import MIDDLE_MCP, WRIST
 from scalehp_ros.common.stream_stats import StreamStats
 from scalehp_ros.perception.camera import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
-from scalehp_ros.ros.image_conversions import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
+from scalehp_ros.ros.conversions.image import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
 
 
 def flat_hand(side: str) -> np.ndarray:

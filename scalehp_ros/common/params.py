@@ -82,8 +82,10 @@ def validate_value(spec: ParamSpec, value: Any) -> Any:
     if kind == VECTOR3:
         if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 3:
             raise ValueError(f"{name} must be 3 numbers, got {value!r}")
-        numbers = tuple(_number(ParamSpec(f"{name}[{i}]", "", spec.min, spec.max, default=0.0), v, float)
-                        for i, v in enumerate(value))
+        numbers = tuple(
+            _number(ParamSpec(f"{name}[{i}]", "", spec.min, spec.max, default=0.0), v, float)
+            for i, v in enumerate(value)
+        )
         return numbers
     return _number(spec, value, kind)
 

@@ -12,6 +12,23 @@ from collections import deque
 import numpy as np
 
 
+class RollingPercentiles:
+    """Median and 95th percentile of the last `size` samples (e.g. per-frame compute times in ms)."""
+
+    def __init__(self, size: int = 300):
+        self._values: deque[float] = deque(maxlen=size)
+
+    def add(self, value: float) -> None:
+        self._values.append(float(value))
+
+    def summary(self) -> tuple[float, float] | None:
+        """(p50, p95), or None before the first sample."""
+        if not self._values:
+            return None
+        p50, p95 = np.percentile(np.array(self._values), [50, 95])
+        return float(p50), float(p95)
+
+
 class StreamStats:
     """Counts and rolling windows over the last `window` seconds of frames."""
 

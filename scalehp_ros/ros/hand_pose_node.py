@@ -7,29 +7,28 @@ never computes geometry itself. Every output carries the input image's header (s
 from __future__ import annotations
 
 import re
-import sys
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros.common.joints import SIDES
+from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.stream_stats import StreamStats
 from scalehp_ros.perception.camera import intrinsics_for_image, validate_intrinsics
 from scalehp_ros.perception.estimator import HandPoseEstimator
-from scalehp_ros.perception.scale import make_scale_estimator
-from scalehp_ros.perception.settings import EstimatorConfig, describe
-from scalehp_ros.ros import hand_conversions as hand_msgs
-from scalehp_ros.ros import parameters as ros_params
-from scalehp_ros.ros.image_conversions import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
-from scalehp_ros.ros.parameters import ParamSpec
+from scalehp_ros.perception.settings import EstimatorConfig
+from scalehp_ros.ros import parameters
+from scalehp_ros.ros.conversions import hand as hand_msgs
+from scalehp_ros.ros.conversions.geometry import stamp_seconds
+from scalehp_ros.ros.conversions.image import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
+from scalehp_ros.ros.node_main import run_node
 from scalehp_ros.ros.tf_publisher import TfPublisher
 from scalehp_ros.visualization.skeleton import draw_hands
 
@@ -42,28 +41,32 @@ SENSOR_QOS_DEPTH1 = QoSProfile(
 )
 WARN_PERIOD_S = 2.0
 
-NODE_PARAMS = (
-    ParamSpec("frame_prefix", "Prefix of the published joint TF frames: <prefix><side>_hand_<joint>.", default=""),
-    ParamSpec(
-        "compressed", "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image.", default=False
-    ),
-    ParamSpec("max_image_pixels", "Frames with more pixels are rejected.", 1, 100_000_000, default=4096 * 2160),
-    ParamSpec("diagnostics_period", "Seconds between /diagnostics messages.", 0.1, 60.0, default=1.0, dynamic=False),
-)
-ESTIMATOR_PARAMS: tuple[ParamSpec, ...] = describe()
-PARAMS: tuple[ParamSpec, ...] = (*ESTIMATOR_PARAMS, *NODE_PARAMS)
-_ESTIMATOR_NAMES = {p.name for p in ESTIMATOR_PARAMS}
+
+@dataclass(frozen=True)
+class HandPoseNodeSettings(Settings):
+    """The node's own parameters (the estimator's are EstimatorConfig's)."""
+
+    frame_prefix: str = param("", "Prefix of the published joint TF frames: <prefix><side>_hand_<joint>.")
+    compressed: bool = param(False, "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image.")
+    max_image_pixels: int = param(4096 * 2160, "Frames with more pixels are rejected.", 1, 100_000_000)
+    diagnostics_period: float = param(1.0, "Seconds between /diagnostics messages.", 0.1, 60.0, dynamic=False)
 
 
-def _seconds(stamp) -> float:
-    return Time.from_msg(stamp).nanoseconds * 1e-9
+@dataclass(frozen=True)
+class _AllSettings(Settings):
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    node: HandPoseNodeSettings = field(default_factory=HandPoseNodeSettings)
+
+
+PARAMS = _AllSettings.parameters()
+_ESTIMATOR_NAMES = {p.name for p in EstimatorConfig.parameters()}
 
 
 class HandPoseNode(Node):
     def __init__(self) -> None:
         super().__init__("hand_pose_node")
-        self.params = ros_params.declare(self, PARAMS)
-        self.estimator = HandPoseEstimator(EstimatorConfig(**self._estimator_settings(self.params)))
+        self.params = parameters.declare(self, PARAMS)
+        self.estimator = HandPoseEstimator(EstimatorConfig.from_flat(self._estimator_settings(self.params)))
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
 
@@ -87,25 +90,27 @@ class HandPoseNode(Node):
         self.create_timer(self.params["diagnostics_period"], self._publish_diagnostics)
         self.get_logger().info(f"hand_pose_node ready, TF via {self.tf.backend}")
 
+    def close(self) -> None:
+        """Release MediaPipe (called by run_node on exit)."""
+        self.estimator.close()
+
     # parameters -------------------------------------------------------------------------------------------
     @staticmethod
     def _estimator_settings(params: dict) -> dict:
         return {k: v for k, v in params.items() if k in _ESTIMATOR_NAMES}
 
     def _validate_parameters(self, changes):
-        result = ros_params.check(PARAMS, changes)
+        result = parameters.check(PARAMS, changes)
         if not result.successful:
             return result
-        proposed = self._estimator_settings({p.name: p.value for p in changes})
         try:
-            candidate = self.estimator.config.replace(**proposed)
-            make_scale_estimator(candidate.scale_mode, candidate.hand_length_m)
+            self.estimator.config.replace(**self._estimator_settings(parameters.changed_values(PARAMS, changes)))
         except (ValueError, NotImplementedError) as exc:
             result.successful, result.reason = False, str(exc)
         return result
 
     def _apply_parameters(self, changes) -> None:
-        new = {p.name: p.value for p in changes if p.name in self.params}
+        new = parameters.changed_values(PARAMS, changes)
         self.params.update(new)
         estimator_changes = self._estimator_settings(new)
         if estimator_changes:
@@ -153,7 +158,7 @@ class HandPoseNode(Node):
         self._process(msg.header, lambda: compressed_msg_to_rgb(msg, self.params["max_image_pixels"]))
 
     def _process(self, header, decode) -> None:
-        stamp = _seconds(header.stamp)
+        stamp = stamp_seconds(header.stamp)
         if not self.stats.on_arrival(stamp, time.time()):
             return
         if self.K is None:
@@ -232,20 +237,8 @@ class HandPoseNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args if args is not None else sys.argv)
-    node = None
-    try:
-        node = HandPoseNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.estimator.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(HandPoseNode, args, "hand_pose_node")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,22 +1,29 @@
-"""Declaring and validating ROS parameters from ParamSpec tables (descriptors, ranges, choices).
+"""ROS parameters from the settings dataclasses' ParamSpec tables: declare, validate, and the params files.
 
-ParamSpec (scalehp_ros.perception.settings) is the one description of a tunable: the estimator's fields and each node's
-own parameters are listed once as ParamSpecs. `declare()` declares them with ParameterDescriptor ranges,
-`check()` validates a proposed change and returns the reason for refusing it. The YAML files in config/
-carry the same defaults for users to copy and edit; test_config_files checks that they agree.
+Every node declares its parameters from `Settings.parameters()` tables (scalehp_ros.common.params): the
+core's settings (estimator, teleoperation) plus the node's own small settings class. So each parameter's
+default, range, choices and description are written once, in the dataclass that uses it.
+
+- `declare()` declares them with ParameterDescriptors (ranges, choices in the description, read-only flag)
+  and validates the values that came from params files or the command line;
+- `check()` is the on-set-parameters validator: it refuses a bad value with its reason;
+- `params_file_text()` writes the config/<node>.yaml files (`python -m scalehp_ros.ros.parameters --write`);
+  test_config_files checks that the committed files are exactly what the tables generate.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from scalehp_ros.perception.settings import ParamSpec, validate_value
+from scalehp_ros.common.params import VECTOR3, ParamSpec, validate_value
 
-__all__ = ["ParamSpec", "check", "declare", "descriptor"]
+__all__ = ["check", "declare", "descriptor", "params_file_text"]
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -24,11 +31,9 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     text = spec.description + (f" One of: {', '.join(spec.choices)}." if spec.choices else "")
     desc = ParameterDescriptor(name=spec.name, description=text, read_only=not spec.dynamic)
     ranged = spec.min is not None and spec.max is not None
-    if isinstance(spec.default, bool):
-        return desc
-    if isinstance(spec.default, int) and ranged:
+    if spec.kind is int and ranged:
         desc.integer_range = [IntegerRange(from_value=int(spec.min), to_value=int(spec.max), step=1)]
-    elif isinstance(spec.default, float):
+    elif spec.kind is float:
         # accept integer overrides such as `-p hfov_deg:=60`; declare() converts and validates them
         desc.dynamic_typing = True
         if ranged:
@@ -36,12 +41,9 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return desc
 
 
-def _reason(spec: ParamSpec, value) -> str | None:
-    try:
-        validate_value(spec, value)
-    except ValueError as exc:
-        return str(exc)
-    return None
+def _ros_value(spec: ParamSpec, value: object) -> object:
+    """The value as ROS stores it: vectors as lists of floats."""
+    return [float(v) for v in value] if spec.kind == VECTOR3 else value
 
 
 def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
@@ -51,14 +53,14 @@ def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
     """
     values = {}
     for spec in specs:
-        value = node.declare_parameter(spec.name, spec.default, descriptor(spec)).value
+        value = node.declare_parameter(spec.name, _ros_value(spec, spec.default), descriptor(spec)).value
         try:
             normalised = validate_value(spec, value)
         except ValueError as exc:
             node.get_logger().warning(f"{exc}; using the default {spec.default!r}")
             normalised = spec.default
-        if normalised is not value:
-            node.set_parameters([Parameter(spec.name, value=normalised)])
+        if _ros_value(spec, normalised) != value or type(_ros_value(spec, normalised)) is not type(value):
+            node.set_parameters([Parameter(spec.name, value=_ros_value(spec, normalised))])
         values[spec.name] = normalised
     return values
 
@@ -72,7 +74,81 @@ def check(specs: Iterable[ParamSpec], params: Iterable[Parameter]) -> SetParamet
             continue
         if not spec.dynamic:
             return SetParametersResult(successful=False, reason=f"{p.name} cannot change at run time")
-        reason = _reason(spec, p.value)
-        if reason:
-            return SetParametersResult(successful=False, reason=reason)
+        try:
+            validate_value(spec, p.value)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
     return SetParametersResult(successful=True)
+
+
+def changed_values(specs: Iterable[ParamSpec], params: Iterable[Parameter]) -> dict[str, object]:
+    """{name: validated value} of the parameters of `specs` among `params` (after check() accepted them)."""
+    table = {s.name: s for s in specs}
+    return {p.name: validate_value(table[p.name], p.value) for p in params if p.name in table}
+
+
+def _yaml_scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_yaml_scalar(float(v)) for v in value) + "]"
+    return repr(value)
+
+
+def params_file_text(node_name: str, specs: Sequence[ParamSpec]) -> str:
+    """A ROS 2 params file with every parameter of `specs` at its default, each with its description."""
+    lines = [
+        f"# {node_name} parameters at their defaults. GENERATED from the settings dataclasses by",
+        "#   python -m scalehp_ros.ros.parameters --write config",
+        "# (test_config_files checks it is current). Copy it to change values for a deployment; the",
+        "# defaults themselves live in the dataclasses (README, Parameters).",
+        f"{node_name}:",
+        "  ros__parameters:",
+    ]
+    for s in specs:
+        extra = []
+        if s.choices:
+            extra.append(" | ".join(s.choices))
+        elif s.min is not None and s.max is not None:
+            extra.append(f"[{s.min}, {s.max}]")
+        if not s.dynamic:
+            extra.append("read-only at run time")
+        suffix = f" ({'; '.join(extra)})" if extra else ""
+        lines.append(f"    # {s.description}{suffix}")
+        lines.append(f"    {s.name}: {_yaml_scalar(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def node_tables() -> dict[str, tuple[ParamSpec, ...]]:
+    """{node name: parameter table} of the project's nodes (imports them: needs rclpy)."""
+    from scalehp_ros.ros import hand_pose_node, retarget_node, video_source
+
+    return {
+        "hand_pose_node": hand_pose_node.PARAMS,
+        "retarget_node": retarget_node.PARAMS,
+        "video_source": video_source.PARAMS,
+    }
+
+
+PARAMS_FILES = {
+    "hand_pose_node": "hand_pose.yaml",
+    "retarget_node": "retarget.yaml",
+    "video_source": "video_source.yaml",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write config/<node>.yaml from the nodes' parameter tables.")
+    parser.add_argument("--write", type=Path, metavar="CONFIG_DIR", required=True)
+    args = parser.parse_args(argv)
+    for node, specs in node_tables().items():
+        path = args.write / PARAMS_FILES[node]
+        path.write_text(params_file_text(node, specs))
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,7 +7,7 @@ Frames go out at the source's native rate (or `rate`), stamped with the node clo
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import rclpy
@@ -15,69 +15,50 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
+from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.share import share_file
 from scalehp_ros.perception.frame_source import CameraModel, FrameSource, camera_model_for, load_calibration
-from scalehp_ros.ros import parameters as ros_params
-from scalehp_ros.ros.image_conversions import rgb_to_image_msg
-from scalehp_ros.ros.parameters import ParamSpec
+from scalehp_ros.ros import parameters
+from scalehp_ros.ros.conversions.image import rgb_to_image_msg
+from scalehp_ros.ros.node_main import run_node
 
 DEMO_VIDEO = "human_hand_video.mp4"
 
-PARAMS = (
-    ParamSpec(
-        "video_file",
-        "Video file to play; empty = the bundled demo clip (unless device >= 0).",
-        default="",
-        dynamic=False,
-    ),
-    ParamSpec(
-        "device", "Webcam device index (V4L2 /dev/videoN); -1 = play video_file.", -1, 64, default=-1, dynamic=False
-    ),
-    ParamSpec(
-        "rate", "Publish rate in Hz; 0 = the source's native frame rate.", 0.0, 240.0, default=0.0, dynamic=False
-    ),
-    ParamSpec("loop", "Restart the video file at its end.", default=False),
-    ParamSpec("max_frames", "Stop after this many frames; 0 = no limit.", 0, 10_000_000, default=0),
-    ParamSpec(
-        "max_width",
-        "Downscale wider frames to this width (pixels, aspect kept); 0 = keep.",
-        0,
-        8192,
-        default=0,
-        dynamic=False,
-    ),
-    ParamSpec(
-        "frame_id",
-        "header.frame_id: the camera optical frame (REP 103).",
-        default="camera_color_optical_frame",
-        dynamic=False,
-    ),
-    ParamSpec(
-        "camera_info_file",
-        "camera_calibration YAML with the intrinsics; empty = use hfov_deg.",
-        default="",
-        dynamic=False,
-    ),
-    ParamSpec(
-        "hfov_deg",
+
+@dataclass(frozen=True)
+class VideoSourceSettings(Settings):
+    """Parameters of video_source. Units: rate Hz, hfov_deg degrees, widths pixels."""
+
+    video_file: str = param(
+        "", "Video file to play; empty = the bundled demo clip (unless device >= 0).", dynamic=False
+    )
+    device: int = param(-1, "Webcam device index (V4L2 /dev/videoN); -1 = play video_file.", -1, 64, dynamic=False)
+    rate: float = param(0.0, "Publish rate in Hz; 0 = the source's native frame rate.", 0.0, 240.0, dynamic=False)
+    loop: bool = param(False, "Restart the video file at its end.")
+    max_frames: int = param(0, "Stop after this many frames; 0 = no limit.", 0, 10_000_000)
+    max_width: int = param(
+        0, "Downscale wider frames to this width (pixels, aspect kept); 0 = keep.", 0, 8192, dynamic=False
+    )
+    frame_id: str = param(
+        "camera_color_optical_frame", "header.frame_id: the camera optical frame (REP 103).", dynamic=False
+    )
+    camera_info_file: str = param(
+        "", "camera_calibration YAML with the intrinsics; empty = use hfov_deg.", dynamic=False
+    )
+    hfov_deg: float = param(
+        60.0,
         "Horizontal field of view (degrees) of the ideal pinhole used without camera_info_file.",
         1.0,
         179.0,
-        default=60.0,
         dynamic=False,
-    ),
-    ParamSpec(
-        "wait_for_subscribers",
-        "Hold the first frame until camera_info has this many subscribers.",
-        0,
-        100,
-        default=0,
-        dynamic=False,
-    ),
-    ParamSpec(
-        "shutdown_at_end", "Exit the process when the video ends (used by the demo).", default=False, dynamic=False
-    ),
-)
+    )
+    wait_for_subscribers: int = param(
+        0, "Hold the first frame until camera_info has this many subscribers.", 0, 100, dynamic=False
+    )
+    shutdown_at_end: bool = param(False, "Exit the process when the video ends (used by the demo).", dynamic=False)
+
+
+PARAMS = VideoSourceSettings.parameters()
 
 
 def demo_video_path() -> Path:
@@ -100,8 +81,8 @@ def camera_info_msg(model: CameraModel, header) -> CameraInfo:
 class VideoSource(Node):
     def __init__(self) -> None:
         super().__init__("video_source")
-        self.params = ros_params.declare(self, PARAMS)
-        self.add_on_set_parameters_callback(lambda ps: ros_params.check(PARAMS, ps))
+        self.params = parameters.declare(self, PARAMS)
+        self.add_on_set_parameters_callback(lambda ps: parameters.check(PARAMS, ps))
         p = self.params
         video = p["device"] if p["device"] >= 0 else (p["video_file"] or str(demo_video_path()))
         self.source = FrameSource(video, loop=p["loop"], max_width=p["max_width"])
@@ -135,23 +116,18 @@ class VideoSource(Node):
         self.image_pub.publish(msg)
         self.published += 1
 
+    def spin_until_done(self) -> None:
+        """Spin until shutdown, or until the video ends when shutdown_at_end is set."""
+        while rclpy.ok() and not (self.finished and self.params["shutdown_at_end"]):
+            rclpy.spin_once(self, timeout_sec=0.1)
+
+    def close(self) -> None:
+        self.source.close()
+
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args if args is not None else sys.argv)
-    node = None
-    try:
-        node = VideoSource()
-        while rclpy.ok() and not (node.finished and node.params["shutdown_at_end"]):
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.source.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(VideoSource, args, "video_source")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -13,7 +13,7 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
-from scalehp_ros.ros.image_conversions import rgb_to_image_msg
+from scalehp_ros.ros.conversions.image import rgb_to_image_msg
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from scalehp_ros.ros.image_conversions import image_msg_to_rgb
+from scalehp_ros.ros.conversions.image import image_msg_to_rgb
 from scalehp_ros.ros.tf_publisher import TfPublisher
 
 
