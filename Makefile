@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 # Re-run setup only when what it installs changed; a warm `make test` skips straight to the tests.
 $(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh tools/build_tf2_msgs.sh \
-          tools/tf2_msgs/msg/TFMessage.msg tools/tf2_msgs/CMakeLists.txt scalehp_ros/model_bundle.py
+          tools/tf2_msgs/msg/TFMessage.msg tools/tf2_msgs/CMakeLists.txt scalehp_ros/perception/model_bundle.py
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
