@@ -9,12 +9,22 @@ PYTEST_ARGS ?=
 .PHONY: test demo venv model lint bench constraints clean
 
 # Re-run setup only when what it installs changed; a warm `make test` skips straight to the tests.
-$(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh tools/build_tf2_msgs.sh \
+$(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh tools/build_interfaces.sh \
           tools/tf2_msgs/msg/TFMessage.msg tools/tf2_msgs/CMakeLists.txt scalehp_ros/perception/model_bundle.py
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
 venv: $(STAMP)
+
+# Test tooling only: the real `ros2 launch`, `ros2` CLI and colcon, built from ../shared/vendor/ros2 into
+# build/ros2_tooling (never the venv) when that folder exists; without it those tests skip with the reason.
+ROS2_VENDOR ?= ../shared/vendor/ros2
+TOOLING := build/ros2_tooling/.ready
+ifneq ($(wildcard $(ROS2_VENDOR)),)
+TEST_TOOLING := $(TOOLING)
+endif
+$(TOOLING): tools/setup_ros2_tooling.sh tools/build_interfaces.sh requirements-ros2-tooling.txt constraints.txt | $(STAMP)
+	SCALEHP_ROS2_VENDOR=$(ROS2_VENDOR) bash tools/setup_ros2_tooling.sh $(VENV)
 
 $(MODEL): | $(STAMP)
 	$(PY) -m scalehp_ros.perception.model_bundle build --out $@
@@ -24,7 +34,7 @@ model: $(MODEL)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) $(MODEL) lint
+test: $(STAMP) $(MODEL) $(TEST_TOOLING) lint
 	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The whole graph over real DDS (loopback only) on the bundled clip -> out/demo.mp4 and out/summary.json.

@@ -17,7 +17,7 @@ export PIP_PROGRESS_BAR=off
 "${PIP[@]}" install -c constraints.txt -r requirements.txt
 "${PIP[@]}" install -c constraints.txt --no-deps mediapipe
 "${PIP[@]}" install --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
-bash tools/build_tf2_msgs.sh "$VENV"
+bash tools/build_interfaces.sh tf2_msgs tools/tf2_msgs "$VENV"
 "$VENV/bin/python" -m scalehp_ros.perception.model_bundle build
 "$VENV/bin/python" -c "import rclpy, tf2_msgs.msg, visualization_msgs.msg, diagnostic_msgs.msg, pinocchio, mediapipe, torch, cv2, scipy"
 echo "environment ready: $VENV"
