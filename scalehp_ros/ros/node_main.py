@@ -1,13 +1,15 @@
 """The one `main()` of every node: init, spin on a single-threaded executor, clean exit on SIGINT/SIGTERM.
 
 rclpy's signal handlers turn SIGINT and SIGTERM into a context shutdown, which ends the spin with
-ExternalShutdownException (or KeyboardInterrupt); either is a normal exit (code 0, no traceback). A node that
+ExternalShutdownException (or KeyboardInterrupt); either is a normal exit (code 0, no traceback), and further
+signals are ignored while the node is released. A node that
 cannot start (a bad robot YAML, a bad parameter) logs the reason and exits with code 1. The single-threaded
 executor is deliberate: on 2 cores the multi-threaded one stalls callbacks by ~300 ms.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -35,10 +37,15 @@ def run_node(make_node: Callable[[], Node], args: Sequence[str] | None = None, n
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
-        logger = node.get_logger() if node is not None else rclpy.logging.get_logger(name)
-        logger.fatal(f"cannot run: {exc}")
-        code = 1
+        if node is None or rclpy.ok():  # not a callback that raced a signal's shutdown (e.g. a publish)
+            logger = node.get_logger() if node is not None else rclpy.logging.get_logger(name)
+            logger.fatal(f"cannot run: {exc}")
+            code = 1
     finally:
+        # `ros2 launch` forwards Ctrl-C to every node although the terminal already sent SIGINT to the whole
+        # process group: a second signal during clean-up must not turn a clean exit into a traceback.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         if node is not None:
             close = getattr(node, "close", None)
             if close is not None:

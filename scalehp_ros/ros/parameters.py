@@ -46,22 +46,33 @@ def _ros_value(spec: ParamSpec, value: object) -> object:
     return [float(v) for v in value] if spec.kind == VECTOR3 else value
 
 
-def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
-    """Declare every parameter of `specs` on `node`; return {name: value} after overrides, validated.
+_RCLPY_PARAMETERS = {"use_sim_time", "start_type_description_service"}  # declared by rclpy itself
 
-    An invalid value from a params file or the command line is refused with a warning and the default used.
+
+def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
+    """Declare every parameter of `specs` on `node`; return {name: validated value}.
+
+    A value from a params file or the command line is validated against its spec *before* the parameter is
+    declared, and declared already normalised (an int for a float becomes a float), so `ros2 param get`
+    shows the value in use, read-only parameters included. An invalid value raises ValueError naming the
+    parameter, the value and the rule: the node does not start (run_node logs it and exits with code 1, and
+    the launch file shuts the graph down) rather than run on a default the operator did not ask for.
     """
+    overrides = getattr(node, "_parameter_overrides", {})  # rclpy keeps the command line / params files here
     values = {}
     for spec in specs:
-        value = node.declare_parameter(spec.name, _ros_value(spec, spec.default), descriptor(spec)).value
-        try:
-            normalised = validate_value(spec, value)
-        except ValueError as exc:
-            node.get_logger().warning(f"{exc}; using the default {spec.default!r}")
-            normalised = spec.default
-        if _ros_value(spec, normalised) != value or type(_ros_value(spec, normalised)) is not type(value):
-            node.set_parameters([Parameter(spec.name, value=_ros_value(spec, normalised))])
-        values[spec.name] = normalised
+        value = spec.default
+        if spec.name in overrides:
+            given = overrides[spec.name].value
+            try:
+                value = validate_value(spec, given)
+            except ValueError as exc:
+                raise ValueError(f"invalid parameter {spec.name}:={given!r} for {node.get_name()}: {exc}") from exc
+        node.declare_parameter(spec.name, _ros_value(spec, value), descriptor(spec), ignore_override=True)
+        values[spec.name] = value
+    unknown = sorted(n for n in overrides if n not in values and n not in _RCLPY_PARAMETERS and "." not in n)
+    if unknown:  # a typo in a params file or launch argument would otherwise be ignored silently
+        node.get_logger().warning(f"ignoring unknown parameter(s) {', '.join(unknown)}")
     return values
 
 
