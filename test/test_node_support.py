@@ -71,17 +71,21 @@ def test_intrinsics_validation_and_rescaling():
     assert f == pytest.approx(320.0)
 
 
-def test_stream_stats_counts_drops_and_stale_frames():
+def test_stream_stats_counts_drops_duplicates_and_restarts():
     s = StreamStats(window=10.0)
     for k in range(10):  # stamps and clock both in seconds; each frame published 20 ms after its stamp
-        assert s.on_arrival(100 + k / 30, 100 + k / 30 + 0.005)
+        assert s.on_arrival(100 + k / 30, 100 + k / 30 + 0.005) == "next"
         s.on_processed(100 + k / 30, 100 + k / 30 + 0.02)
-    assert s.on_arrival(100 + 13 / 30, 100.44)  # frames 10, 11 and 12 never arrived
+    assert s.on_arrival(100 + 13 / 30, 100.44) == "next"  # frames 10, 11 and 12 never arrived
     assert s.dropped == 3
-    assert not s.on_arrival(100 + 12 / 30, 100.45)  # older than the last: stale
+    assert s.on_arrival(100 + 13 / 30, 100.45) == "duplicate"  # the same stamp again: dropped
     out = s.summary(100.46)
     assert out["latency_p50_ms"] == pytest.approx(20.0)
     assert out["processed_fps"] == pytest.approx(30.0, rel=0.01)
+    # a second `ros2 bag play` of the same stamps: a new stream, served, not dropped forever
+    for k in range(5):
+        assert s.on_arrival(100 + k / 30, 101.0 + k / 30) == ("restart" if k == 0 else "next")
+    assert s.restarts == 1 and s.duplicates == 1 and s.dropped == 3
 
 
 def test_image_conversions_and_their_errors():

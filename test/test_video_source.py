@@ -15,9 +15,11 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
     from sensor_msgs.msg import CameraInfo, Image
 
     node = Node("video_probe")
-    images, infos = [], []
+    images, infos, reliable_images = [], [], []
     node.create_subscription(Image, "image", images.append, qos_profile_sensor_data)
     node.create_subscription(CameraInfo, "camera_info", infos.append, qos_profile_sensor_data)
+    # REP 2003: the driver publishes reliable, so a reliable subscriber (image_view, a recorder) gets frames too
+    node.create_subscription(Image, "image", reliable_images.append, 10)
     args = [
         "--ros-args",
         "--params-file",
@@ -30,6 +32,8 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
         "hfov_deg:=70.0",
         "-p",
         "shutdown_at_end:=true",
+        "-p",
+        "wait_for_subscribers:=1",
     ]
     with NodeProcess("scalehp_ros.ros.video_source", *args) as src:
         spin_until(node, lambda: src.proc.poll() is not None, timeout=30.0)
@@ -37,6 +41,7 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
     assert "end of video after 40 frames" in src.output()
     # best-effort camera-sized messages can be lost in transit (see README, "Known limitations")
     assert len(images) >= 3 and len(infos) >= 3, src.output()
+    assert len(reliable_images) >= 3, "a reliable subscriber got no image: the publisher is not reliable"
     img = images[-1]
     assert (img.width, img.height, img.encoding) == (640, 360, "rgb8")
     assert img.header.frame_id == "camera_color_optical_frame"

@@ -43,6 +43,8 @@ class StreamStats:
         self.processed = 0
         self.dropped = 0
         self.rejected = 0
+        self.duplicates = 0  # frames with the stamp of the previous one (dropped)
+        self.restarts = 0  # stamps that went back: a new stream began
 
     def _trim(self, now: float) -> None:
         for q in (self._arrivals, self._processed):
@@ -51,26 +53,34 @@ class StreamStats:
         while self._latencies and self._latencies[0][0] < now - self.window:
             self._latencies.popleft()
 
-    def on_arrival(self, stamp: float, now: float) -> bool:
-        """Record a frame arrival. Returns False for a stale frame (stamp not newer than the last one).
+    def on_arrival(self, stamp: float, now: float) -> str:
+        """Record a frame arrival; returns what it is: 'next', 'duplicate' or 'restart'.
 
-        Frames lost upstream (depth-1 queues keep only the newest) are estimated from stamp gaps larger
-        than the median frame period, and counted in `dropped`.
+        'duplicate': the same stamp as the last frame (drop it). 'restart': a stamp older than the last one,
+        i.e. a new stream (a second `ros2 bag play`, `--loop`, a simulator reset): the caller resets its
+        temporal state and processes the frame. Frames lost upstream (depth-1 queues keep only the newest)
+        are estimated from stamp gaps larger than the median frame period, and counted in `dropped`.
         """
         self.received += 1
         self._arrivals.append(now)
+        kind = "next"
         if self._last_stamp is not None:
             gap = stamp - self._last_stamp
-            if gap <= 0.0:
-                self.dropped += 1
-                return False
-            if len(self._period) >= 5:
-                period = float(np.median(self._period))
-                self.dropped += max(0, round(gap / period) - 1)
-            self._period.append(gap)
+            if gap == 0.0:
+                self.duplicates += 1
+                return "duplicate"
+            if gap < 0.0:
+                kind = "restart"
+                self.restarts += 1
+                self._period.clear()
+            else:
+                if len(self._period) >= 5:
+                    period = float(np.median(self._period))
+                    self.dropped += max(0, round(gap / period) - 1)
+                self._period.append(gap)
         self._last_stamp = stamp
         self._trim(now)
-        return True
+        return kind
 
     def on_processed(self, stamp: float, now: float) -> None:
         self.processed += 1
@@ -96,4 +106,6 @@ class StreamStats:
             "processed": self.processed,
             "dropped": self.dropped,
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "restarts": self.restarts,
         }

@@ -21,7 +21,7 @@ from visualization_msgs.msg import MarkerArray
 from scalehp_ros.common.joints import SIDES
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.stream_stats import StreamStats
-from scalehp_ros.perception.camera import intrinsics_for_image, validate_intrinsics
+from scalehp_ros.perception.camera import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.ros import parameters
@@ -32,7 +32,8 @@ from scalehp_ros.ros.node_main import run_node
 from scalehp_ros.ros.tf_publisher import TfPublisher
 from scalehp_ros.visualization.skeleton import draw_hands
 
-# The sensor-data profile with depth 1: only the newest frame waits; no latency backlog builds up.
+# Subscriptions: the sensor-data profile with depth 1 (REP 2003): only the newest frame waits; no latency
+# backlog builds up. Publishers are reliable (REP 2003), which best-effort and reliable subscribers both match.
 SENSOR_QOS_DEPTH1 = QoSProfile(
     reliability=ReliabilityPolicy.BEST_EFFORT,
     durability=DurabilityPolicy.VOLATILE,
@@ -50,6 +51,13 @@ class HandPoseNodeSettings(Settings):
     compressed: bool = param(False, "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image.")
     max_image_pixels: int = param(4096 * 2160, "Frames with more pixels are rejected.", 1, 100_000_000)
     diagnostics_period: float = param(1.0, "Seconds between /diagnostics messages.", 0.1, 60.0, dynamic=False)
+    uncalibrated_hfov_deg: float = param(
+        0.0,
+        "Horizontal field of view (degrees) of an ideal pinhole used when CameraInfo is uncalibrated (K all "
+        "zero, e.g. usb_cam without a calibration file); 0 = refuse such frames (metric depth needs intrinsics).",
+        0.0,
+        179.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ class HandPoseNode(Node):
         self.tf = TfPublisher(self)
         self.marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self.joint_pubs = {side: self.create_publisher(PoseArray, f"~/{side}/joints", 10) for side in SIDES}
-        self.debug_pub = self.create_publisher(Image, "~/debug_image", SENSOR_QOS_DEPTH1)
+        self.debug_pub = self.create_publisher(Image, "~/debug_image", 1)  # reliable, newest only
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR_QOS_DEPTH1)
         self.image_sub = None
@@ -89,6 +97,10 @@ class HandPoseNode(Node):
         self.last_problem = ""
         self.create_timer(self.params["diagnostics_period"], self._publish_diagnostics)
         self.get_logger().info(f"hand_pose_node ready, TF via {self.tf.backend}")
+
+    def _now(self) -> float:
+        """The node clock (simulated time under use_sim_time), seconds: the clock image stamps use."""
+        return self.get_clock().now().nanoseconds * 1e-9
 
     def close(self) -> None:
         """Release MediaPipe (called by run_node on exit)."""
@@ -143,9 +155,18 @@ class HandPoseNode(Node):
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
-            K = validate_intrinsics(np.array(msg.k, dtype=float).reshape(3, 3))
             if msg.width <= 0 or msg.height <= 0:
                 raise ValueError(f"size {msg.width}x{msg.height}")
+            K = np.array(msg.k, dtype=float).reshape(3, 3)
+            if not np.any(K):  # an uncalibrated driver (usb_cam, v4l2_camera without a calibration file)
+                hfov = self.params["uncalibrated_hfov_deg"]
+                if not hfov:
+                    raise ValueError(
+                        "the camera is uncalibrated (K is all zero): calibrate it (camera_info_file / "
+                        "camera_info_url) or set uncalibrated_hfov_deg (launch argument hfov_deg)"
+                    )
+                K = intrinsics_from_hfov(msg.width, msg.height, hfov)
+            K = validate_intrinsics(K)
         except ValueError as exc:
             self._problem("bad_camera_info", f"CameraInfo rejected: {exc}")
             return
@@ -159,8 +180,15 @@ class HandPoseNode(Node):
 
     def _process(self, header, decode) -> None:
         stamp = stamp_seconds(header.stamp)
-        if not self.stats.on_arrival(stamp, time.time()):
+        arrival = self.stats.on_arrival(stamp, self._now())
+        if arrival == "duplicate":
             return
+        if arrival == "restart":  # a replayed or looping stream, a simulator reset: start the stream afresh
+            self.estimator.reset()
+            self.get_logger().info(
+                "image stamps went back: a new stream (replay, loop or reset); tracks and filters restarted",
+                throttle_duration_sec=WARN_PERIOD_S,
+            )
         if self.K is None:
             self._problem("no_camera_info", "no valid CameraInfo received yet on camera_info; frame skipped")
             return
@@ -175,7 +203,7 @@ class HandPoseNode(Node):
             self._problem("internal_error", f"frame failed: {type(exc).__name__}: {exc}")
             return
         self._publish(header, hands, rgb)
-        self.stats.on_processed(stamp, time.time())
+        self.stats.on_processed(stamp, self._now())
 
     # outputs ----------------------------------------------------------------------------------------------
     def _publish(self, header, hands, rgb: np.ndarray) -> None:
@@ -202,7 +230,7 @@ class HandPoseNode(Node):
             self.debug_pub.publish(debug)
 
     def _publish_diagnostics(self) -> None:
-        s = self.stats.summary(time.time())
+        s = self.stats.summary(self._now())
         status = DiagnosticStatus(
             name=f"{self.get_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
         )
@@ -219,6 +247,8 @@ class HandPoseNode(Node):
             "frames_processed": str(s["processed"]),
             "frames_dropped": str(s["dropped"]),
             "frames_rejected": str(s["rejected"]),
+            "frames_duplicate_stamp": str(s["duplicates"]),
+            "stream_restarts": str(s["restarts"]),
             "latency_p50_ms": f"{s['latency_p50_ms']:.1f}",
             "latency_p95_ms": f"{s['latency_p95_ms']:.1f}",
             "hands_detected": str(len(self.last_hands)),

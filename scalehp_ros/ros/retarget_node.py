@@ -53,8 +53,8 @@ class RetargetNodeSettings(Settings):
         dynamic=False,
     )
     joints_topic: str = param(
-        "/hand_pose_node/right/joints",
-        "input PoseArray topic: 21 hand joints in the camera optical frame (m)",
+        "hand_pose_node/right/joints",
+        "input PoseArray topic (relative: resolved in the node's namespace): 21 hand joints, camera optical frame (m)",
         dynamic=False,
     )
     camera_source: str = param(
@@ -64,6 +64,18 @@ class RetargetNodeSettings(Settings):
         dynamic=False,
     )
     diagnostics_period: float = param(1.0, "period of /diagnostics messages (s)", 0.1, 10.0, dynamic=False)
+    publish_camera_tf: bool = param(
+        True,
+        "with camera_source 'parameter': publish base frame -> camera frame (camera_xyz/rpy) on /tf_static; "
+        "false when the camera driver's own TF tree (e.g. realsense2_camera's camera_link -> optical frames) "
+        "is attached to the robot elsewhere, so the optical frame never gets two parents",
+        dynamic=False,
+    )
+    camera_frame: str = param(
+        "camera_color_optical_frame",
+        "camera optical frame published at start-up, before the first hand (the input's frame_id wins later)",
+        dynamic=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,8 @@ class RetargetNode(Node):
         self.create_service(SetBool, "~/engage", self._on_engage)
         self.create_timer(self.settings.diagnostics_period, self._publish_diagnostics)
         self.create_timer(0.05, lambda: self.teleop.tick(time.monotonic()))
+        if self._tf_buffer is None:  # RViz shows the camera in the robot's tree before the first hand
+            self._publish_camera_transform(self.settings.camera_frame)
         self.get_logger().info(
             f"robot {self.robot.name} ({robot_path}), input {self.settings.joints_topic}, "
             f"arm_mode {self.teleop.settings.arm_mode}, hand retargeting {self.robot.hand.retargeting.type}"
@@ -147,6 +161,8 @@ class RetargetNode(Node):
     def _publish_camera_transform(self, camera_frame: str) -> None:
         """With camera_source 'parameter', place the camera in the robot's TF tree (for RViz and others)."""
         self._camera_frame = camera_frame
+        if not self.settings.publish_camera_tf:
+            return
         header = Header(frame_id=self.base_frame, stamp=self.get_clock().now().to_msg())
         transform = se3_to_transform(self.teleop.base_from_camera)
         self.static_tf.send([TransformStamped(header=header, child_frame_id=camera_frame, transform=transform)])

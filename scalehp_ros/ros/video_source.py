@@ -1,8 +1,9 @@
 """video_source: publishes frames of a video file or a webcam as sensor_msgs/Image + CameraInfo.
 
 Frames go out at the source's native rate (or `rate`), stamped with the node clock at capture, as rgb8 on
-`image` with sensor-data QoS; CameraInfo on `camera_info` with the same header. Intrinsics come from
-`camera_info_file` (camera_calibration YAML) or, without one, from `hfov_deg`.
+`image` (reliable, keep-last 1, as REP 2003 asks of sensor drivers); CameraInfo on `camera_info` with the
+same header. Intrinsics come from `camera_info_file` (camera_calibration YAML) or, without one, from
+`hfov_deg`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import rclpy
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 
 from scalehp_ros.common.params import Settings, param
@@ -23,6 +24,7 @@ from scalehp_ros.ros.conversions.image import rgb_to_image_msg
 from scalehp_ros.ros.node_main import run_node
 
 DEMO_VIDEO = "human_hand_video.mp4"
+SENSOR_PUBLISHER_QOS = QoSProfile(depth=1)  # reliable, volatile, keep last 1
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ class VideoSource(Node):
         self.source = FrameSource(video, loop=p["loop"], max_width=p["max_width"])
         self.calibration = load_calibration(p["camera_info_file"]) if p["camera_info_file"] else None
         self.model: CameraModel | None = None
-        self.image_pub = self.create_publisher(Image, "image", qos_profile_sensor_data)
-        self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        # REP 2003: sensor drivers publish reliable (so reliable and best-effort subscribers both receive),
+        # keeping only the newest frame; subscribers use the best-effort sensor-data profile.
+        self.image_pub = self.create_publisher(Image, "image", SENSOR_PUBLISHER_QOS)
+        self.info_pub = self.create_publisher(CameraInfo, "camera_info", SENSOR_PUBLISHER_QOS)
         rate = p["rate"] or self.source.fps
         self.published = 0
         self.finished = False
