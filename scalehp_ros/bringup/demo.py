@@ -237,11 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     # a few seconds) subscribe to their inputs, so no frame of the clip goes unprocessed.
     graph.start({s.name for s in graph.specs} - {"video_source"})
     print(f"demo: started {', '.join(graph.procs)}; logs in {opts.out / 'logs'}", flush=True)
-    ready = {
+    joints_topic = str(next(s for s in specs if s.name == "retarget_node").parameters.get("joints_topic", ""))
+    ready = {  # fully qualified names (the graph's are relative, in the root namespace here)
         "/camera/image_raw": "hand_pose_node",
-        next(s for s in specs if s.name == "retarget_node").parameters.get(
-            "joints_topic", "/hand_pose_node/right/joints"
-        ): "retarget_node",
+        "/" + (joints_topic or "hand_pose_node/right/joints").lstrip("/"): "retarget_node",
     }
     while (
         time.monotonic() - start < 60

@@ -18,12 +18,31 @@ GRAPH_FILE = "teleop_graph.yaml"
 _VAR = re.compile(r"\$\{([a-z_]+)\}")
 
 
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
 @dataclass
 class Argument:
+    """A launch argument. `boolean` ones accept true/false in any case (and 1/0, yes/no, on/off), as
+    launch's own conditions do, and are normalised to "true"/"false" before the graph uses them."""
+
     name: str
     default: str
     description: str
     choices: tuple[str, ...] = ()
+    boolean: bool = False
+
+    def normalise(self, value: str) -> str:
+        """The value as the graph uses it; ValueError naming the argument for a value it does not accept."""
+        if self.boolean and value != "":  # empty: "not passed", the node's own default applies
+            if value.lower() in _TRUE:
+                return "true"
+            if value.lower() in _FALSE:
+                return "false"
+            raise ValueError(f"{self.name}:={value!r} is not a boolean (true or false)")
+        if self.choices and value not in self.choices:
+            raise ValueError(f"{self.name}:={value!r} is not one of {', '.join(self.choices)}")
+        return value
 
 
 @dataclass
@@ -72,7 +91,13 @@ def arguments(graph: dict | None = None) -> list[Argument]:
     """The launch arguments the graph declares, with defaults, descriptions and choices."""
     graph = graph or load_graph()
     return [
-        Argument(name, str(a.get("default", "")), a.get("description", ""), tuple(str(c) for c in a.get("choices", ())))
+        Argument(
+            name,
+            str(a.get("default", "")),
+            a.get("description", ""),
+            tuple(str(c) for c in a.get("choices", ())),
+            bool(a.get("boolean", False)),
+        )
         for name, a in graph["arguments"].items()
     ]
 
@@ -82,6 +107,16 @@ def robot_urdf(share: Path, robot_config: str) -> Path:
     from scalehp_ros.retargeting.robot_config import load_robot_config
 
     return load_robot_config(share / robot_config, share).arm.urdf
+
+
+def _camera_values(env: dict[str, str]) -> dict[str, str]:
+    """Derived values for camera drivers: ${video_device} (/dev/videoN from `device`, default /dev/video0)
+    and ${camera_info_url} (file:// URL of `camera_info_file`, as usb_cam and v4l2_camera take it)."""
+    device = env.get("device", "")
+    video_device = device if device.startswith("/") else f"/dev/video{device or 0}"
+    info = env.get("camera_info_file", "")
+    url = "" if not info else info if "://" in info else f"file://{Path(info).expanduser().resolve()}"
+    return {"video_device": video_device, "camera_info_url": url}
 
 
 def _typed(text: str) -> object:
@@ -106,11 +141,9 @@ def resolve(
     unknown = set(values) - set(declared)
     if unknown:
         raise ValueError(f"unknown launch arguments {sorted(unknown)}; known: {sorted(declared)}")
-    env = {name: values.get(name, a.default) for name, a in declared.items()}
-    for name, a in declared.items():
-        if a.choices and env[name] not in a.choices:
-            raise ValueError(f"{name}:={env[name]!r} is not one of {', '.join(a.choices)}")
+    env = {name: a.normalise(values.get(name, a.default)) for name, a in declared.items()}
     env["share"] = str(share)
+    env.update(_camera_values(env))
     lazy = {"robot_urdf", "robot_description"}
 
     def sub(text: str) -> str:
