@@ -157,7 +157,7 @@ def test_bad_inputs_warn_and_the_next_good_frame_is_served(running_node, clip_fr
     good_frame_is_served(h, proc, good)
 
     bad_images = {
-        "unsupported encoding": Image(height=H, width=W, encoding="yuv422", step=W * 2, data=bytes(W * H * 2)),
+        "unsupported encoding": Image(height=H, width=W, encoding="bayer_rggb8", step=W, data=bytes(W * H)),
         "data length": Image(height=H, width=W, encoding="rgb8", step=W * 3, data=bytes(W * H * 3 - 7)),
         "exceeds the limit": rgb_to_image_msg(cv2.resize(good, (800, 600))),
     }

@@ -95,7 +95,7 @@ def test_image_conversions_and_their_errors():
     mono = Image(height=2, width=3, encoding="mono8", step=3, data=bytes(range(6)))
     assert image_msg_to_rgb(mono).shape == (2, 3, 3)
     with pytest.raises(ValueError, match="unsupported encoding"):
-        image_msg_to_rgb(Image(height=2, width=3, encoding="yuv422", step=6, data=bytes(12)))
+        image_msg_to_rgb(Image(height=2, width=3, encoding="bayer_rggb8", step=3, data=bytes(6)))
     with pytest.raises(ValueError, match="data length"):
         image_msg_to_rgb(Image(height=2, width=3, encoding="rgb8", step=9, data=bytes(10)))
     with pytest.raises(ValueError, match="empty"):
