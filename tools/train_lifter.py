@@ -128,12 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--write", action="store_true", help=f"write {lifter_mod.LIFTER_PATH.relative_to(ROOT)}")
+    parser.add_argument("--write", action="store_true", help="write data/models/lifter.npz and its SHA-256")
     args = parser.parse_args(argv)
     weights, _ = train(args.samples, args.epochs, args.hidden, args.seed)
     if args.write:
-        digest = write(weights, lifter_mod.LIFTER_PATH)
-        print(f"wrote {lifter_mod.LIFTER_PATH} sha256 {digest}")
+        digest = write(weights, ROOT.joinpath(*lifter_mod.LIFTER_FILE))
+        print(f"wrote {ROOT.joinpath(*lifter_mod.LIFTER_FILE)} sha256 {digest}")
     return 0
 
 

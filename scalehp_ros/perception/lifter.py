@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from scalehp_ros.common.joints import BONE_CHILDREN, BONE_PARENTS, NUM_JOINTS
+from scalehp_ros.common.share import share_file
 from scalehp_ros.perception.camera import rotation_to_ray
 
-LIFTER_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "models" / "lifter.npz"
+LIFTER_FILE = ("data", "models", "lifter.npz")  # under the package's share folder (common.share)
 # SHA-256 of the shipped weights, written by tools/train_lifter.py --write and checked on load
 # SHA-256 of the shipped weights: written by tools/train_lifter.py --write, checked on load
 LIFTER_SHA256 = "6fbb14fb3f013d2c853c8fb75c152aa524cab9a0b875ae7a89506d0b57becba0"
@@ -94,8 +95,14 @@ def sha256_of(path: Path) -> str:
 _CACHE: dict[str, Lifter] = {}
 
 
-def load_lifter(path: Path = LIFTER_PATH, sha256: str | None = None) -> Lifter:
+def lifter_path() -> Path:
+    """Where the shipped lifter lives: data/models/lifter.npz in the source tree or the installed share folder."""
+    return share_file(*LIFTER_FILE)
+
+
+def load_lifter(path: Path | None = None, sha256: str | None = None) -> Lifter:
     """The shipped lifter (cached). ValueError when the file is missing or its checksum differs."""
+    path = lifter_path() if path is None else path
     sha256 = LIFTER_SHA256 if sha256 is None else sha256
     key = f"{path}:{sha256}"
     if key not in _CACHE:
