@@ -43,6 +43,7 @@ setup(
         "console_scripts": [
             "scalehp-build-model = scalehp_ros.perception.model_bundle:main",
             "scalehp-eval = scalehp_ros.evaluation.cli:main",
+            "scalehp-calibrate = scalehp_ros.perception.calibration:main",
             "hand_pose_node = scalehp_ros.ros.hand_pose_node:main",
             "video_source = scalehp_ros.ros.video_source:main",
             "retarget_node = scalehp_ros.ros.retarget_node:main",

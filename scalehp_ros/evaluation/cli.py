@@ -29,6 +29,7 @@ from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
 from scalehp_ros.perception.camera import pixels_to_normalized
 from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator, validate_image
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend
+from scalehp_ros.perception.profile import OperatorProfile, profile_from_joints
 from scalehp_ros.perception.root_solver import SOLVERS, solve_translation
 from scalehp_ros.perception.scale import SCALE_MODES
 from scalehp_ros.perception.settings import EstimatorConfig
@@ -38,7 +39,14 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "proportions=detector": {"proportions": "detector"},
     "ray_align=false": {"ray_align": False},
     "joint_weighting=uniform": {"joint_weighting": "uniform"},
+    "canonical_model=lifter": {"canonical_model": "lifter"},
 }
+# The operator-profile mode with each sample's profile built from its own ground truth (an upper bound).
+PROFILE_ROW = "profile=ground truth"
+
+
+def _ground_truth_profile(joints: np.ndarray) -> OperatorProfile:
+    return profile_from_joints("ground truth", {"left": joints, "right": joints}, "ground_truth")
 
 
 def _configs() -> dict[str, dict[str, Any]]:
@@ -48,6 +56,7 @@ def _configs() -> dict[str, dict[str, Any]]:
         for scale in SCALE_MODES:
             rows[f"solver={solver} scale={scale}"] = {"solver": solver, "scale_mode": scale}
     rows.update(ABLATIONS)
+    rows[PROFILE_ROW] = {}
     return rows
 
 
@@ -62,7 +71,7 @@ def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
 
 
 def _run_rows(
-    hand_lengths: np.ndarray, run: Callable[[HandPoseEstimator, int], HandPose | None], n: int
+    hand_lengths: np.ndarray, run: Callable[[HandPoseEstimator, int], HandPose | None], n: int, gt: np.ndarray
 ) -> tuple[dict[str, dict[str, float]], dict[str, list[int]]]:
     """For every config row, run `run(estimator, i)` on samples 0..n-1; returns metrics inputs per row."""
     preds: dict[str, Any] = {}
@@ -72,6 +81,8 @@ def _run_rows(
         for i in range(n):
             if changes.get("scale_mode") == "fixed":
                 est.update_config(hand_length_m=float(hand_lengths[i]))
+            if name == PROFILE_ROW:
+                est.set_operator_profile(_ground_truth_profile(gt[i]))
             pose = run(est, i)
             if pose is not None:
                 joints.append(pose.joints_cam)
@@ -107,7 +118,7 @@ def eval_synthetic(samples: int, seed: int, noise_free: bool) -> dict[str, Any]:
     def run(est: HandPoseEstimator, i: int) -> HandPose | None:
         return est.estimate_from_detections([detections[i]], batch.K[i], image_size=tuple(batch.image_size[i]))[0]
 
-    rows = _summaries(_run_rows(measured, run, samples), batch.joints_cam)
+    rows = _summaries(_run_rows(measured, run, samples, batch.joints_cam), batch.joints_cam)
     _print_table(
         f"synthetic: {samples} hands, seed {seed}, {'no noise' if noise_free else 'detector-like noise'}", rows
     )
@@ -147,7 +158,7 @@ def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
         det = matched[i]
         return None if det is None else est.estimate_from_detections([det], samples[i].K)[0]
 
-    preds = _run_rows(hand_lengths, run, len(samples))
+    preds = _run_rows(hand_lengths, run, len(samples), gt)
     rows = _summaries(preds, gt)
     detection_rate = sum(m is not None for m in matched) / len(samples)
     sides = [(m.handedness, s.hand_type) for m, s in zip(matched, samples, strict=True) if m and s.hand_type]

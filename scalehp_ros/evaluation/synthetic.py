@@ -45,7 +45,12 @@ class NoiseModel:
     tilt_sigma_deg: random rotation of the relative pose; joint_sigma_xy_m / joint_sigma_z_m per joint;
     bone_length_sigma: log-normal sigma of each detected bone's length relative to the true one;
     ray_frame: the detected pose is expressed in the frame looking along the hand's viewing ray (as a
-    crop-based detector must; see `estimator.hand_rays`) instead of the camera's axes."""
+    crop-based detector must; see `estimator.hand_rays`) instead of the camera's axes.
+    depth_flip_prob: probability that the whole detected pose is mirrored in depth (z -> -z in the ray frame:
+    the monocular Necker reversal, which keeps the 2D projection; a palm tilted away read as tilted towards
+    the camera). finger_flip_prob: per finger, probability that its bones beyond the MCP are mirrored in depth
+    about the MCP (flexion towards the camera read as away). Both default to 0 (the evaluation's noise); the
+    lifter's training noise (`TRAINING_NOISE`) uses them."""
 
     px_sigma_frac: float = 0.015
     outlier_prob: float = 0.02
@@ -56,8 +61,20 @@ class NoiseModel:
     joint_sigma_z_m: float = 0.008
     bone_length_sigma: float = 0.15
     ray_frame: bool = True
+    depth_flip_prob: float = 0.0
+    finger_flip_prob: float = 0.0
 
 
+# The learned lifter's training noise (tools/train_lifter.py): the evaluation's model widened (stronger depth
+# compression, larger tilts, larger depth noise) plus depth reversals of the whole hand and of single fingers,
+# the failures of a monocular detector that keep its 2D projection. The 2D noise varies by chunk in training.
+TRAINING_NOISE = NoiseModel(
+    depth_compression=(0.3, 1.1),
+    tilt_sigma_deg=15.0,
+    joint_sigma_z_m=0.012,
+    depth_flip_prob=0.1,
+    finger_flip_prob=0.1,
+)
 NOISE_FREE = NoiseModel(0.0, 0.0, 0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, ray_frame=False)
 
 
@@ -155,6 +172,18 @@ def _scale_bones(rel: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return out
 
 
+def _depth_flips(rng: np.random.Generator, det: np.ndarray, noise: NoiseModel) -> np.ndarray:
+    """The noise model's depth reversals of the detected poses (N, 21, 3), wrist at 0 (no draws when off)."""
+    if noise.finger_flip_prob > 0.0:
+        for chain in FINGER_CHAINS.values():
+            flip = rng.random(len(det)) < noise.finger_flip_prob
+            base = det[flip, chain[0], 2][:, None]
+            det[np.ix_(flip, chain[1:], [2])] = (2.0 * base - det[np.ix_(flip, chain[1:])][..., 2])[..., None]
+    if noise.depth_flip_prob > 0.0:
+        det[rng.random(len(det)) < noise.depth_flip_prob, :, 2] *= -1.0
+    return det
+
+
 def _random_intrinsics(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     sizes = np.array([[640, 480], [1280, 720], [320, 320]], dtype=np.float64)[rng.integers(0, 3, n)]
     hfov = np.deg2rad(rng.uniform(45.0, 90.0, n))
@@ -204,6 +233,7 @@ def generate(n: int, noise: NoiseModel = NoiseModel(), seed: int = 0) -> Synthet
     det = _scale_bones(rel_true, np.exp(rng.normal(0.0, noise.bone_length_sigma, (n, len(BONES)))))
     det = det @ tilt.transpose(0, 2, 1)
     det[..., 2] *= rng.uniform(*noise.depth_compression, n)[:, None]
+    det = _depth_flips(rng, det, noise)
     det += rng.normal(size=det.shape) * np.array(
         [noise.joint_sigma_xy_m, noise.joint_sigma_xy_m, noise.joint_sigma_z_m]
     )

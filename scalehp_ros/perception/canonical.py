@@ -18,20 +18,29 @@ from scalehp_ros.common.joints import BONE_CHILDREN, BONE_PARENTS, BONES, NUM_JO
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.anthropometry import BONE_PROPORTIONS
 from scalehp_ros.perception.camera import rotation_to_ray
+from scalehp_ros.perception.lifter import load_lifter
 
 # Bone lengths of the canonical pose by `CanonicalSettings.proportions` ((20,) unit mean bone, joints.BONES
 # order), None: the detector's own.
 PROPORTIONS: dict[str, np.ndarray | None] = {"anthropometric": BONE_PROPORTIONS, "detector": None}
+# Where the bone directions come from: the detector's relative pose, or the lifter (2D keypoints + that pose).
+CANONICAL_MODELS: tuple[str, ...] = ("detector", "lifter")
 
 
 @dataclass(frozen=True)
 class CanonicalSettings(Settings):
     """Settings of the canonical pose stage (`canonical_from_detector`)."""
 
+    canonical_model: str = param(
+        "detector",
+        "source of the bone directions: detector (MediaPipe's relative 3D) or lifter (a small network trained on "
+        "synthetic hands, reading the 2D keypoints and that 3D)",
+        choices=CANONICAL_MODELS,
+    )
     proportions: str = param(
         "anthropometric",
-        "bone lengths of the canonical pose: anthropometric (published proportions, detector's bone "
-        "directions) or detector (MediaPipe's own)",
+        "bone lengths of the canonical pose: anthropometric (published proportions, the model's bone "
+        "directions) or detector (the canonical model's own); an operator_profile overrides both",
         choices=tuple(PROPORTIONS),
     )
     ray_align: bool = param(
@@ -39,6 +48,7 @@ class CanonicalSettings(Settings):
         "read the detector's relative pose in the frame looking along the hand's viewing ray, not the optical "
         "axis (bool)",
     )
+
 
 _MIN_MEAN_BONE = 1e-9  # below this the input has collapsed to a point: there is no shape to normalise
 
@@ -76,16 +86,33 @@ def with_bone_lengths(canonical: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return out
 
 
-def canonical_from_detector(rel3d: np.ndarray, rays: np.ndarray, settings: CanonicalSettings) -> np.ndarray:
+def canonical_from_detector(
+    rel3d: np.ndarray,
+    rays: np.ndarray,
+    settings: CanonicalSettings,
+    xy: np.ndarray | None = None,
+    proportions: np.ndarray | None = None,
+) -> np.ndarray:
     """Canonical poses (N, 21, 3) in camera axes from the detector's relative poses rel3d (N, 21, 3).
 
-    rays: (N, 3) each hand's viewing ray (camera frame), used when settings.ray_align. With
-    settings.proportions 'anthropometric' the bones get the published proportions (directions kept).
+    rays: (N, 3) each hand's viewing ray (camera frame), used when settings.ray_align (and by the lifter).
+    xy: (N, 21, 2) normalised keypoints, needed by settings.canonical_model 'lifter'. proportions: (20,) or
+    (N, 20) bone lengths (unit mean) that override settings.proportions (an operator profile's). With
+    'anthropometric' proportions the bones get the published proportions (directions kept).
     """
-    canonical, _ = canonical_pose(rel3d)
-    lengths = PROPORTIONS[settings.proportions]
+    R = rotation_to_ray(rays)
+    if settings.canonical_model == "lifter":
+        if xy is None:
+            raise ValueError("canonical_model 'lifter' needs the normalised 2D keypoints xy")
+        # the lifter reads and writes the ray frame; without ray_align the detector's pose is in camera axes
+        rel_ray = rel3d if settings.ray_align else rel3d @ R
+        canonical = load_lifter().lift(xy, rays, rel_ray) @ R.transpose(0, 2, 1)
+        canonical, _ = canonical_pose(canonical)
+    else:
+        canonical, _ = canonical_pose(rel3d)
+        if settings.ray_align:
+            canonical = canonical @ R.transpose(0, 2, 1)
+    lengths = PROPORTIONS[settings.proportions] if proportions is None else proportions
     if lengths is not None:
         canonical = with_bone_lengths(canonical, lengths)
-    if settings.ray_align:
-        canonical = canonical @ rotation_to_ray(rays).transpose(0, 2, 1)
     return canonical

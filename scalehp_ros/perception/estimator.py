@@ -6,7 +6,7 @@ settings group of `EstimatorConfig` (perception.settings) unchanged:
     image --frontend-----> 2D keypoints uv (px), relative 3D, handedness  FrontendSettings   (MediaPipe)
     uv, K --K^-1---------> normalised keypoints xy, focal = K[:2, :2]     (the intrinsics, applied once)
           --canonical----> root-relative pose, unit mean bone length      CanonicalSettings  (published proportions)
-          --scale--------> mean bone length in metres                     ScaleSettings      (prior | fixed)
+          --scale--------> mean bone length in metres                     ScaleSettings      (prior | fixed | profile)
           --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
           --tracking-----> stable track ids                               TrackingSettings   (video streams only)
           --filters------> One Euro per track, handedness hysteresis      FilterSettings     (video streams only)
@@ -30,7 +30,8 @@ from scalehp_ros.perception.camera import pixels_to_normalized, validate_intrins
 from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector
 from scalehp_ros.perception.filters import TrackFilters
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, validate_detection
-from scalehp_ros.perception.scale import make_scale_estimator
+from scalehp_ros.perception.profile import OperatorProfile
+from scalehp_ros.perception.scale import load_operator_profile, make_scale_estimator
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.perception.tracking import HandTracker
 
@@ -114,6 +115,7 @@ class HandPoseEstimator:
         if not isinstance(config, EstimatorConfig):
             raise ValueError(f"config must be an EstimatorConfig, got {type(config).__name__}")
         self._scale = make_scale_estimator(config.scale)
+        self._profile = load_operator_profile(config.scale)
         self._config = config
         self._frontend = frontend
         self._stream: _Stream | None = None
@@ -130,8 +132,9 @@ class HandPoseEstimator:
         force. Returns the new config."""
         new = self._config.replace(**changes)
         scale = make_scale_estimator(new.scale)
+        profile = load_operator_profile(new.scale) if new.scale != self._config.scale else self._profile
         old = self._config
-        self._config, self._scale = new, scale
+        self._config, self._scale, self._profile = new, scale, profile
         if old.frontend != new.frontend and self._frontend is not None:
             self._frontend.close()
             self._frontend = None
@@ -141,6 +144,19 @@ class HandPoseEstimator:
             self._tracker.reset()
             self._tracker.settings = new.tracking
         return new
+
+    @property
+    def operator_profile(self) -> OperatorProfile | None:
+        """The operator profile in force (from `operator_profile` or `set_operator_profile`), or None."""
+        return self._profile
+
+    def set_operator_profile(self, profile: OperatorProfile | None) -> None:
+        """Use `profile` (e.g. a fresh `calibration.Calibrator` result) for the scale and bone lengths from the
+        next frame on, without a file; None: back to scale_mode. A later change of the scale parameters
+        reloads the `operator_profile` file."""
+        if profile is not None and not isinstance(profile, OperatorProfile):
+            raise ValueError(f"profile must be an OperatorProfile or None, got {type(profile).__name__}")
+        self._profile = profile
 
     def _get_frontend(self) -> MediaPipeFrontend:
         if self._frontend is None:
@@ -210,11 +226,17 @@ class HandPoseEstimator:
         uv = np.stack([d.uv for d in detections])
         # the intrinsics, applied once: normalised keypoints, and K's linear part for errors in pixels
         xy, focal = pixels_to_normalized(uv, K), K[:2, :2]
-        canonical = canonical_from_detector(np.stack([d.rel3d for d in detections]), hand_rays(xy, focal), c.canonical)
-        scale = np.asarray(self._scale(canonical, uv, image_rgb), dtype=np.float64)
+        rel3d, rays = np.stack([d.rel3d for d in detections]), hand_rays(xy, focal)
+        if self._profile is not None:  # the operator's own bones: both the scale and the proportions
+            bone_lengths = np.stack([self._profile.bone_lengths(d.handedness) for d in detections])
+            scale = bone_lengths.mean(axis=1)
+            canonical = canonical_from_detector(rel3d, rays, c.canonical, xy, bone_lengths / scale[:, None])
+        else:
+            canonical = canonical_from_detector(rel3d, rays, c.canonical, xy)
+            scale = np.asarray(self._scale(canonical, uv, image_rgb), dtype=np.float64)
+            proportions = PROPORTIONS[c.canonical.proportions]
+            bone_lengths = None if proportions is None else scale[:, None] * proportions
         rel = scale[:, None, None] * canonical
-        proportions = PROPORTIONS[c.canonical.proportions]
-        bone_lengths = None if proportions is None else scale[:, None] * proportions
         sol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         joints, errors = sol.joints, sol.reprojection_error
         poses = [

@@ -12,6 +12,11 @@ Input: the canonical poses (unit mean bone, camera axes), the 2D keypoints (pixe
   `anthropometry.MEAN_BONE_PER_HAND_LENGTH` (mean bone = 0.225 x hand length for the reference proportions).
   The most accurate mode for teleoperation.
 
+``operator_profile`` (a path to an operator profile, `perception.profile`; empty: none) overrides
+``scale_mode``: each hand gets the mean bone length of its own side from the profile, and the canonical
+pose the profile's bone lengths. A ruler profile (`profile.profile_from_hand_length`) is ``fixed`` written
+down; an ArUco-sheet calibration (`scalehp-calibrate`) also measures the proportions.
+
 ``learned`` (a model predicting the scale from the image) has an interface here (`LearnedScale`) but no
 model yet, so it is not a choice of `scale_mode`: asking for it raises ValueError saying so.
 """
@@ -26,6 +31,7 @@ import numpy as np
 
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.anthropometry import HAND_LENGTH_PRIOR_M, PRIOR_MEAN_BONE_M, mean_bone_from_hand_length
+from scalehp_ros.perception.profile import OperatorProfile, load_profile
 
 LEARNED_NOT_IMPLEMENTED = (
     "scale_mode='learned' is not implemented yet: no learned scale model exists in this package; "
@@ -88,6 +94,11 @@ class ScaleSettings(Settings):
         0.10,
         0.30,
     )
+    operator_profile: str = param(
+        "",
+        "path of an operator profile YAML (scalehp-calibrate); overrides scale_mode and the canonical bone "
+        "lengths with the operator's measured bones; empty: none",
+    )
 
     def __post_init__(self) -> None:
         if self.scale_mode == "learned":  # a clear message instead of "must be one of ('prior', 'fixed')"
@@ -105,3 +116,9 @@ def make_scale_estimator(settings: ScaleSettings | None = None) -> ScaleEstimato
     if not isinstance(settings, ScaleSettings):
         raise ValueError(f"settings must be a ScaleSettings, got {type(settings).__name__}")
     return _SCALE_ESTIMATORS[settings.scale_mode](settings)
+
+
+def load_operator_profile(settings: ScaleSettings) -> OperatorProfile | None:
+    """The profile `settings.operator_profile` names (validated), or None when it is empty; ValueError otherwise."""
+    path = settings.operator_profile.strip()
+    return load_profile(path) if path else None
