@@ -2,11 +2,12 @@
 
 Layers (an arrow means "may import"):
 
-    common  <-  perception, retargeting  <-  evaluation, visualization  <-  ros  <-  bringup
+    common  <-  perception, retargeting, recording  <-  evaluation, visualization  <-  ros  <-  bringup
 
 common is the shared base (joint convention, palm frame, share folder, parameter system); perception and
-retargeting are the ROS-free cores; evaluation and visualization are ROS-free tools on top of them; ros holds
-the rclpy nodes and message converters; bringup starts the graph and records the demo.
+retargeting are the ROS-free cores; recording writes and reads episode bags (rosbags, no rclpy); evaluation
+and visualization are ROS-free tools on top of them; ros holds the rclpy nodes and message converters; bringup
+starts the graph and records the demo.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ ALLOWED: dict[str, set[str]] = {
     "common": set(),
     "perception": {"common"},
     "retargeting": {"common"},
-    "evaluation": {"common", "perception"},
+    "recording": {"common"},
+    "evaluation": {"common", "perception", "recording"},
     "visualization": {"common", "perception", "retargeting"},
-    "ros": {"common", "perception", "retargeting", "visualization"},
-    "bringup": {"common", "perception", "retargeting", "visualization", "ros"},
+    "ros": {"common", "perception", "retargeting", "recording", "visualization"},
+    "bringup": {"common", "perception", "retargeting", "recording", "visualization", "ros"},
 }
-ROS_FREE = ("common", "perception", "retargeting", "evaluation", "visualization")
+ROS_FREE = ("common", "perception", "retargeting", "recording", "evaluation", "visualization")
 # Python packages that exist only with ROS 2 (rclpy and the message/middleware packages the nodes use).
 ROS_MODULES = (
     "rclpy",

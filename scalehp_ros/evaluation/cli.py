@@ -3,7 +3,8 @@
   scalehp-eval synthetic [--samples N]      own kinematic hand generator, every solver and scale mode
   scalehp-eval rhd PATH                     mmpose-style RHD JSON (+ images), full pipeline with MediaPipe
   scalehp-eval freihand PATH                FreiHAND evaluation layout, full pipeline with MediaPipe
-  scalehp-eval video PATH [--hfov-deg 60]   unannotated clip: detection rate, scale stability, jitter
+  scalehp-eval video PATH [--hfov-deg 60]   unannotated clip (a video file or a recorded episode bag, whose
+                                            CameraInfo gives K): detection rate, scale stability, jitter
 
 Errors in millimetres: CS-MPJPE (camera space, no alignment), R-MPJPE (wrist aligned), PA-MPJPE
 (similarity Procrustes), AUC of the camera-space PCK over 0-50 mm, scale error in % of the true mean bone
@@ -196,33 +197,82 @@ def _jitter_mm(track: list[np.ndarray | None]) -> float:
     return 1000.0 * float(np.mean(acc)) if acc else float("nan")
 
 
-def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int) -> dict[str, Any]:
+def _video_frames(path: Path, hfov_deg: float):
+    """(fps, iterator of (rgb, K, stamp s)) of a video file, or of a recorded episode bag (its camera images,
+    header stamps and recorded CameraInfo K; hfov_deg only where the bag has no CameraInfo)."""
     import cv2
+
+    def pinhole(w: int, h: int) -> np.ndarray:
+        f = 0.5 * w / math.tan(math.radians(hfov_deg) / 2.0)
+        return np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
+
+    from scalehp_ros.recording.bag import is_bag
+
+    if is_bag(path):
+        from scalehp_ros.recording.bag import BagReader
+
+        def bag_frames():
+            K = None
+            t0 = None
+            with BagReader(path) as bag:
+                for m in bag.messages():
+                    if m.msgtype == "sensor_msgs/msg/CameraInfo":
+                        K = np.array(BagReader.decode(m).k, dtype=float).reshape(3, 3)
+                    elif m.msgtype in ("sensor_msgs/msg/CompressedImage", "sensor_msgs/msg/Image"):
+                        msg = BagReader.decode(m)
+                        if m.msgtype.endswith("CompressedImage"):
+                            bgr = cv2.imdecode(np.asarray(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+                            rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+                        else:
+                            h, w = int(msg.height), int(msg.width)
+                            rgb = np.asarray(msg.data, dtype=np.uint8).reshape(h, int(msg.step))[:, : w * 3]
+                            rgb = np.ascontiguousarray(rgb.reshape(h, w, 3))
+                            if msg.encoding == "bgr8":
+                                rgb = np.ascontiguousarray(rgb[:, :, ::-1])
+                        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+                        t0 = stamp if t0 is None else t0
+                        h, w = rgb.shape[:2]
+                        yield rgb, (K if K is not None else pinhole(w, h)), stamp - t0
+
+        return 30.0, bag_frames()
 
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise ValueError(f"cannot open video {path}")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+
+    def file_frames():
+        index = -1
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    return
+                index += 1
+                rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+                h, w = rgb.shape[:2]
+                yield rgb, pinhole(w, h), index / fps
+        finally:
+            cap.release()
+
+    return fps, file_frames()
+
+
+def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int) -> dict[str, Any]:
+    fps, source = _video_frames(path, hfov_deg)
     config = EstimatorConfig()
     frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
     raw, filt, scales, sizes, det_sizes = [], [], [], [], []
     frames = hits = 0
-    index = -1
     try:
-        while max_frames is None or frames < max_frames:
-            ok, bgr = cap.read()
-            if not ok:
+        for index, (rgb, K, stamp) in enumerate(source):
+            if max_frames is not None and frames >= max_frames:
                 break
-            index += 1
             if index % stride:
                 continue
             frames += 1
-            rgb = np.ascontiguousarray(bgr[:, :, ::-1])
             h, w = rgb.shape[:2]
-            f = 0.5 * w / math.tan(math.radians(hfov_deg) / 2.0)
-            K = np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
-            stamp = index / fps
             dets = frontend.detect(rgb, round(stamp * 1000.0))[:1]  # the clip's one hand: the first detection
             p_raw = raw_est.estimate_from_detections(dets, K)
             p_filt = filtered_est.estimate_from_detections(dets, K, stamp, image_size=(w, h))
@@ -237,7 +287,7 @@ def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int)
                 raw.append(None)
                 filt.append(None)
     finally:
-        cap.release()
+        source.close()
         frontend.close()
     if frames == 0:
         raise ValueError(f"{path}: no frames read")
@@ -282,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("rhd", "freihand"):
         p = sub.add_parser(name, help=f"{name.upper()} annotated images")
         p.add_argument("path", type=Path)
-    p = sub.add_parser("video", help="unannotated clip: stability and jitter")
+    p = sub.add_parser("video", help="unannotated clip (video file or episode bag): stability and jitter")
     p.add_argument("path", type=Path)
     p.add_argument("--hfov-deg", type=float, default=60.0, help="assumed horizontal field of view (no K known)")
     p.add_argument("--max-frames", type=int, default=None)

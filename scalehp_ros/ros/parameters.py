@@ -134,12 +134,13 @@ def params_file_text(node_name: str, specs: Sequence[ParamSpec]) -> str:
 
 def node_tables() -> dict[str, tuple[ParamSpec, ...]]:
     """{node name: parameter table} of the project's nodes (imports them: needs rclpy)."""
-    from scalehp_ros.ros import hand_pose_node, retarget_node, video_source
+    from scalehp_ros.ros import hand_pose_node, recorder_node, retarget_node, video_source
 
     return {
         "hand_pose_node": hand_pose_node.PARAMS,
         "retarget_node": retarget_node.PARAMS,
         "video_source": video_source.PARAMS,
+        "recorder_node": recorder_node.PARAMS,
     }
 
 
@@ -147,6 +148,7 @@ PARAMS_FILES = {
     "hand_pose_node": "hand_pose.yaml",
     "retarget_node": "retarget.yaml",
     "video_source": "video_source.yaml",
+    "recorder_node": "recorder.yaml",
 }
 
 

@@ -1,0 +1,187 @@
+"""scalehp-export BAG... --out DIR: episodes for learning, as per-episode Parquet tables beside the MCAP bags.
+
+The `lerobot` package's own dataset writer is not used: every lerobot release that supports Python 3.11
+(0.4.x; 0.5+ need 3.12) requires torch < 2.11 and torchvision (this environment pins torch 2.13.0 CPU and
+no CPU torchvision exists), opencv-python-headless < 4.13 and packaging < 26 (pinned 5.0 and 26.3 here), so
+it cannot install beside the project without a second torch. The layout below follows LeRobot's idea
+(one row per frame, `observation.*` / `action.*` columns, `meta/` JSON) so a converter is short, but it is
+not a LeRobot dataset.
+
+    DIR/data/episode_000000.parquet   one row per camera frame, columns:
+        episode_index (int64), frame_index (int64), timestamp (float64, s since the episode's first frame),
+        stamp_ns (int64, the image header stamp),
+        observation.image (binary: JPEG; raw-recorded frames are JPEG-encoded at quality 90),
+        observation.hand.right / observation.hand.left (list<float64>[63]: 21 joints x y z in the camera
+            optical frame, metres; null when that hand was not seen in this frame),
+        observation.state (list<float64>: /joint_states positions computed from this frame; null if none),
+        action.arm (list<float64>: the arm trajectory point), action.hand (list<float64>: the hand command),
+        action.ee_target (list<float64>[7]: x y z qx qy qz qw in the arm base frame) -- each from this
+            frame's retargeting, null when the frame gave none,
+        next.done (bool: the last frame of the episode)
+    DIR/meta/info.json                fps, features, joint names, episode count
+    DIR/meta/episodes.jsonl           one line per episode: index, bag name, frames, and the bag's metadata
+    DIR/mcap/<bag name>/              the bags themselves (rosbag2 MCAP), copied unchanged
+
+Commands without a header stamp (the trajectory and the hand command) are paired with the /joint_states
+message that retarget_node publishes just before them in the same callback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from scalehp_ros.recording.bag import BagReader
+
+IMAGE_TOPIC = "/camera/image_raw"
+HANDS = {
+    "/hand_pose_node/right/joints": "observation.hand.right",
+    "/hand_pose_node/left/joints": "observation.hand.left",
+}
+JOINT_STATES = "/joint_states"
+ARM = "/retarget_node/arm/joint_trajectory"
+HAND_CMD = "/retarget_node/hand/commands"
+EE = "/retarget_node/ee_target"
+
+
+def _key(stamp) -> int:
+    return int(stamp.sec) * 10**9 + int(stamp.nanosec)
+
+
+def _jpeg(msg, msgtype: str) -> bytes:
+    if msgtype.endswith("CompressedImage"):
+        return bytes(np.asarray(msg.data, dtype=np.uint8))
+    import cv2
+
+    h, w = int(msg.height), int(msg.width)
+    c = 1 if msg.encoding == "mono8" else 3
+    pixels = np.asarray(msg.data, dtype=np.uint8).reshape(h, int(msg.step))[:, : w * c].reshape(h, w, c)
+    if msg.encoding == "rgb8":
+        pixels = pixels[:, :, ::-1]
+    return cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+
+def episode_rows(bag: BagReader, index: int) -> tuple[dict[str, list], dict]:
+    """Columns of one episode's table and its extra info (joint names)."""
+    frames: list[tuple[int, bytes]] = []
+    hands: dict[str, dict[int, list[float]]] = {c: {} for c in HANDS.values()}
+    state: dict[int, list[float]] = {}
+    arm: dict[int, list[float]] = {}
+    hand_cmd: dict[int, list[float]] = {}
+    ee: dict[int, list[float]] = {}
+    names: list[str] = []
+    current = None  # stamp of the last /joint_states: the frame the next commands belong to
+    image_topics = {IMAGE_TOPIC, f"{IMAGE_TOPIC}/compressed"}
+    for m in bag.messages():
+        if m.topic not in image_topics | set(HANDS) | {JOINT_STATES, ARM, HAND_CMD, EE}:
+            continue
+        msg = BagReader.decode(m)
+        if m.topic in image_topics:
+            frames.append((_key(msg.header.stamp), _jpeg(msg, m.msgtype)))
+        elif m.topic in HANDS:
+            hands[HANDS[m.topic]][_key(msg.header.stamp)] = [
+                v for p in msg.poses for v in (p.position.x, p.position.y, p.position.z)
+            ]
+        elif m.topic == JOINT_STATES:
+            current = _key(msg.header.stamp)
+            state[current] = [float(v) for v in msg.position]
+            names = list(msg.name)
+        elif m.topic == ARM and current is not None and len(msg.points):
+            arm[current] = [float(v) for v in msg.points[0].positions]
+        elif m.topic == HAND_CMD and current is not None:
+            hand_cmd[current] = [float(v) for v in msg.data]
+        elif m.topic == EE:
+            p, q = msg.pose.position, msg.pose.orientation
+            ee[_key(msg.header.stamp)] = [p.x, p.y, p.z, q.x, q.y, q.z, q.w]
+    frames.sort(key=lambda f: f[0])
+    t0 = frames[0][0] if frames else 0
+    cols: dict[str, list] = {
+        "episode_index": [index] * len(frames),
+        "frame_index": list(range(len(frames))),
+        "timestamp": [(k - t0) * 1e-9 for k, _ in frames],
+        "stamp_ns": [k for k, _ in frames],
+        "observation.image": [jpeg for _, jpeg in frames],
+    }
+    for col, by_stamp in hands.items():
+        cols[col] = [by_stamp.get(k) for k, _ in frames]
+    cols["observation.state"] = [state.get(k) for k, _ in frames]
+    cols["action.arm"] = [arm.get(k) for k, _ in frames]
+    cols["action.hand"] = [hand_cmd.get(k) for k, _ in frames]
+    cols["action.ee_target"] = [ee.get(k) for k, _ in frames]
+    cols["next.done"] = [i == len(frames) - 1 for i in range(len(frames))]
+    return cols, {"joint_names": names}
+
+
+def export(bags: list[Path], out: Path) -> dict:
+    """Write the dataset of `bags` into `out` (see the module docstring); returns meta/info.json's content."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    floats = pa.list_(pa.float64())
+    schema = pa.schema(
+        [
+            ("episode_index", pa.int64()),
+            ("frame_index", pa.int64()),
+            ("timestamp", pa.float64()),
+            ("stamp_ns", pa.int64()),
+            ("observation.image", pa.binary()),
+            ("observation.hand.right", floats),
+            ("observation.hand.left", floats),
+            ("observation.state", floats),
+            ("action.arm", floats),
+            ("action.hand", floats),
+            ("action.ee_target", floats),
+            ("next.done", pa.bool_()),
+        ]
+    )
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    (out / "meta").mkdir(parents=True, exist_ok=True)
+    episodes, total, names, fps = [], 0, [], None
+    for index, path in enumerate(bags):
+        with BagReader(path) as bag:
+            cols, extra = episode_rows(bag, index)
+            meta = bag.custom_data
+        table = pa.table(cols, schema=schema)
+        pq.write_table(table, out / "data" / f"episode_{index:06d}.parquet")
+        shutil.copytree(path, out / "mcap" / Path(path).name, dirs_exist_ok=True)
+        frames = table.num_rows
+        stamps = cols["stamp_ns"]
+        if fps is None and frames > 1:
+            fps = (frames - 1) / ((stamps[-1] - stamps[0]) * 1e-9)
+        names = names or extra["joint_names"]
+        episodes.append({"episode_index": index, "bag": Path(path).name, "frames": frames, "metadata": meta})
+        total += frames
+    info = {
+        "format": "scalehp_ros episodes v1 (per-episode Parquet, see scalehp_ros/recording/export.py)",
+        "fps": fps,
+        "episodes": len(episodes),
+        "frames": total,
+        "joint_names": names,
+        "features": {f.name: str(f.type) for f in schema},
+    }
+    (out / "meta" / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+    (out / "meta" / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in episodes))
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bags", nargs="+", type=Path, help="episode bag folders")
+    parser.add_argument("--out", type=Path, required=True, help="dataset folder")
+    opts = parser.parse_args(argv)
+    try:
+        info = export(opts.bags, opts.out)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"scalehp-export: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"scalehp-export: {info['episodes']} episodes, {info['frames']} frames -> {opts.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
