@@ -163,6 +163,10 @@ class HandPoseEstimator:
             self._frontend = MediaPipeFrontend(self._config.frontend)
         return self._frontend
 
+    def prepare(self, video: bool = True) -> None:
+        """Load the detector's model now (for a video stream by default), so the first frames are not lost."""
+        self._get_frontend().prepare(video)
+
     # -- the pipeline ----------------------------------------------------------------------------------
     def estimate(self, image_rgb: np.ndarray, K: np.ndarray, stamp: float | None = None) -> list[HandPose]:
         """Hands in one image. image_rgb: HxWx3 uint8 RGB. K: 3x3 intrinsics of that image (pixels).

@@ -122,8 +122,17 @@ class MediaPipeFrontend:
             out.append(det)
         return out
 
+    def prepare(self, video: bool = True) -> None:
+        """Load the model now (about a second) instead of on the first frame, which a live stream would drop."""
+        if video and self._video is None:
+            self._video = self._create(vision.RunningMode.VIDEO)
+        if not video and self._image is None:
+            self._image = self._create(vision.RunningMode.IMAGE)
+
     def reset_video(self) -> None:
         """Forget the video stream (MediaPipe's tracking state and timestamps): the next frame starts afresh."""
+        if self._last_ms < 0:
+            return  # no frame seen yet: nothing to forget (keeps a prepare()d model loaded)
         if self._video is not None:
             self._video.close()
         self._video = None

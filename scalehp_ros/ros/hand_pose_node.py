@@ -75,6 +75,7 @@ class HandPoseNode(Node):
         super().__init__("hand_pose_node")
         self.params = parameters.declare(self, PARAMS)
         self.estimator = HandPoseEstimator(EstimatorConfig.from_flat(self._estimator_settings(self.params)))
+        self.estimator.prepare()  # load MediaPipe before subscribing: the first frames are not dropped
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
 
