@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -84,6 +85,7 @@ class RecorderNode(Node):
         self.add_post_set_parameters_callback(self._apply_parameters)
         self._subs: dict[str, object] = {}
         self._last_info: bytes | None = None
+        self._static: deque[bytes] = deque(maxlen=64)  # /tf_static messages received so far (latched)
         self._hand_scale: dict[str, str] = {}
         self._start_error = ""
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -111,7 +113,12 @@ class RecorderNode(Node):
         cls = message_class(msgtype)
         qos = STATIC_QOS if topic == "/tf_static" else RECORD_QOS
         submit = self.recorder.submit
-        if msgtype == "sensor_msgs/msg/CameraInfo":
+        if topic == "/tf_static":
+
+            def callback(data: bytes, t=topic, m=msgtype) -> None:
+                self._static.append(data)  # latched: kept for the next episodes' bags too
+                submit(t, m, data, time.time_ns())
+        elif msgtype == "sensor_msgs/msg/CameraInfo":
 
             def callback(data: bytes, t=topic, m=msgtype) -> None:
                 self._last_info = data
@@ -161,6 +168,10 @@ class RecorderNode(Node):
             return False, self._start_error
         self._start_error = ""
         self.recorder.set_metadata(**self._robot_metadata())
+        # /tf_static is latched: published once, usually before the episode; every bag needs it to place the
+        # camera and the robot, as `ros2 bag record` gets it from transient-local publishers.
+        for data in self._static:
+            self.recorder.submit("/tf_static", "tf2_msgs/msg/TFMessage", data, time.time_ns())
         self.get_logger().info(f"episode started: {path}")
         self._publish_diagnostics()
         return True, str(path)
