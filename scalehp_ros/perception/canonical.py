@@ -40,6 +40,7 @@ class CanonicalSettings(Settings):
         "axis (bool)",
     )
 
+
 _MIN_MEAN_BONE = 1e-9  # below this the input has collapsed to a point: there is no shape to normalise
 
 
