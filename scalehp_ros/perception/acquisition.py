@@ -85,7 +85,7 @@ class AcquisitionSettings(Settings):
         8, "budget: most extra detector calls per image for the fallback (0 = none)", 0, 64
     )
     acquisition_video_period_s: float = param(
-        0.5, "video: least stream time between full fallback searches while no hand is seen (s)", 0.0, 60.0
+        1.0, "video: least stream time between full fallback searches while no hand is seen (s)", 0.0, 60.0
     )
 
 
