@@ -145,7 +145,8 @@ def test_config_validation_and_metadata():
         assert spec.description
         assert spec.default == flat[spec.name]
         if spec.choices is None and not isinstance(spec.default, bool | str):  # str: a free path
-            assert spec.min <= spec.default <= spec.max
+            for value in spec.default if isinstance(spec.default, tuple) else (spec.default,):  # 3-vectors
+                assert spec.min <= value <= spec.max
     # the choices are the code's own tables, not copies
     by_name = {s.name: s for s in specs}
     assert by_name["solver"].choices == SOLVERS

@@ -1,14 +1,19 @@
 """scalehp-eval: accuracy and stability of the ScaleHP pipeline.
 
   scalehp-eval synthetic [--samples N]      own kinematic hand generator, every solver and scale mode
-  scalehp-eval rhd PATH                     mmpose-style RHD JSON (+ images), full pipeline with MediaPipe
-  scalehp-eval freihand PATH                FreiHAND evaluation layout, full pipeline with MediaPipe
+  scalehp-eval rhd PATH [--degrade D]       mmpose-style RHD JSON (+ images), full pipeline with MediaPipe
+  scalehp-eval freihand PATH [--degrade D]  FreiHAND evaluation layout, full pipeline with MediaPipe
+  scalehp-eval hands PATH                   photos with hand boxes (hands.json) and their degradations: recall
   scalehp-eval video PATH [--hfov-deg 60]   unannotated clip (a video file or a recorded episode bag, whose
                                             CameraInfo gives K): detection rate, scale stability, jitter
 
 Errors in millimetres: CS-MPJPE (camera space, no alignment), R-MPJPE (wrist aligned), PA-MPJPE
 (similarity Procrustes), AUC of the camera-space PCK over 0-50 mm, scale error in % of the true mean bone
-length. `--json` prints one JSON object on the last line with the default configuration's numbers.
+length, mean absolute error along the camera's x, y and z (depth) axes, camera space (x/y/z_mae_mm) and wrist
+aligned (r_x/y/z_mae_mm). Detection recall: annotated visible hands found / annotated, with the default
+detector path (MediaPipe plus the acquisition fallback) and with MediaPipe alone (`_detector_only`).
+`--degrade` (grey, dark, small) evaluates a degraded copy of an annotated set (evaluation.counting).
+`--json` prints one JSON object on the last line with the default configuration's numbers.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from typing import Any
 import numpy as np
 
 from scalehp_ros.common.joints import mean_bone_length
-from scalehp_ros.evaluation import metrics, synthetic
+from scalehp_ros.evaluation import counting, metrics, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
+from scalehp_ros.perception.acquisition import Acquisition
 from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
 from scalehp_ros.perception.camera import pixels_to_normalized
 from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator, validate_image
@@ -62,7 +68,8 @@ def _configs() -> dict[str, dict[str, Any]]:
 
 
 def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
-    keys = ("cs_mpjpe_mm", "r_mpjpe_mm", "pa_mpjpe_mm", "auc_50mm", "scale_error_pct")
+    keys = ("cs_mpjpe_mm", "r_mpjpe_mm", "pa_mpjpe_mm", "auc_50mm", "x_mae_mm", "y_mae_mm", "z_mae_mm")
+    keys += ("scale_error_pct",)
     print(f"\n{title}")
     print(f"| configuration | {' | '.join(keys)} |")
     print(f"| --- | {' | '.join('---' for _ in keys)} |")
@@ -139,18 +146,38 @@ def _match(detections: list[Detection], sample: Sample) -> int | None:
     return best if dist[best] <= 0.25 * extent else None
 
 
-def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
+def _detector(config: EstimatorConfig) -> tuple[MediaPipeFrontend, Acquisition]:
+    """The estimator's still-image detector path: MediaPipe, then the acquisition fallback."""
+    frontend = MediaPipeFrontend(config.frontend)
+    return frontend, Acquisition(frontend.detect, config.acquisition)
+
+
+def eval_images(samples: list[Sample], title: str, degrade: str | None = None, seed: int = 0) -> dict[str, Any]:
     if not samples:
         raise ValueError(f"{title}: no samples")
-    frontend = MediaPipeFrontend(EstimatorConfig().frontend)
+    config = EstimatorConfig()
+    frontend, acquisition = _detector(config)
+    rng = np.random.default_rng(seed)
     matched: list[Detection | None] = []
+    found_plain = calls = 0
     try:
-        for s in samples:
-            dets = frontend.detect(validate_image(s.load_rgb()))
+        for i, s in enumerate(samples):
+            image = validate_image(s.load_rgb())
+            if degrade is not None:
+                image, offset = counting.degrade_annotated(degrade, image, rng)
+                K = s.K.copy()
+                K[:2, 2] += offset
+                samples[i] = s = Sample(s.image_path, K, s.joints_cam, s.joints_2d + offset, s.hand_type)
+            first = frontend.detect(image)
+            found_plain += _match(first, s) is not None
+            dets = acquisition.detect(image, first, config.frontend.max_hands)
+            calls += acquisition.last_report.detector_calls
             k = _match(dets, s)
             matched.append(None if k is None else dets[k])
     finally:
         frontend.close()
+    if degrade is not None:
+        title = f"{title} degraded {degrade}"
     gt = np.stack([s.joints_cam for s in samples])
     # 'fixed' on annotated data: the hand length a ruler would give, from the ground-truth skeleton
     hand_lengths = mean_bone_length(gt) / MEAN_BONE_PER_HAND_LENGTH
@@ -164,7 +191,12 @@ def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
     detection_rate = sum(m is not None for m in matched) / len(samples)
     sides = [(m.handedness, s.hand_type) for m, s in zip(matched, samples, strict=True) if m and s.hand_type]
     handedness_acc = float(np.mean([a == b for a, b in sides])) if sides else float("nan")
-    _print_table(f"{title}: {len(samples)} images, detection rate {detection_rate:.3f}", rows)
+    recall_plain = found_plain / len(samples)
+    _print_table(
+        f"{title}: {len(samples)} images, detection recall {detection_rate:.3f} "
+        f"(MediaPipe alone {recall_plain:.3f}, {calls / len(samples):.1f} detector calls per image)",
+        rows,
+    )
     default_joints, _, hits = preds["default"]
     per_image = metrics.per_joint_errors_mm(default_joints, gt[hits]).mean(axis=1)
     print(f"default CS-MPJPE per detected image (mm): {np.round(per_image, 1).tolist()}")
@@ -179,9 +211,75 @@ def eval_images(samples: list[Sample], title: str) -> dict[str, Any]:
     floor_mm = float(np.mean(floor)) if floor else float("nan")
     print(f"floor (ground-truth shape and scale on MediaPipe's 2D keypoints), CS-MPJPE: {floor_mm:.1f} mm")
     out = dict(rows["default"], detection_rate=detection_rate, images=len(samples), configs=rows)
+    # one annotated hand per image: recall = detection rate
+    out.update(
+        detection_recall=detection_rate,
+        detection_recall_detector_only=recall_plain,
+        hands_annotated=len(samples),
+        hands_found=sum(m is not None for m in matched),
+        detector_calls_per_image=calls / len(samples),
+    )
+    if degrade is not None:
+        out["degrade"] = degrade
     out["floor_cs_mpjpe_mm"] = floor_mm
     if sides:
         out["handedness_accuracy"] = handedness_acc
+    return out
+
+
+# -- detection recall on photos with hand boxes --------------------------------------------------------------
+
+
+def eval_hands(path: Path, seed: int) -> dict[str, Any]:
+    """Recall of the detector path with and without the fallback on a count set and its degradations."""
+    clean = counting.load_count_set(path)
+    sets = {"clean": clean, **counting.degraded_sets(clean, seed)}
+    config = EstimatorConfig()
+    frontend, acquisition = _detector(config)
+    out: dict[str, Any] = {"sets": {}}
+    total = {"hands": 0, "found": 0, "found_detector_only": 0}
+    print(f"\nhands {path}: detection recall (found / visible hands), seed {seed}")
+    print("| set | images | hands | recall | MediaPipe alone | false positives | detector calls / image | ms / image |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    try:
+        for name, samples in sets.items():
+            found = plain = fp = calls = hands = 0
+            seconds = 0.0
+            for s in samples:
+                first = frontend.detect(s.image)
+                dets = acquisition.detect(s.image, first, config.frontend.max_hands)
+                seconds += acquisition.last_report.time_s + frontend.last_inference_s
+                calls += acquisition.last_report.detector_calls
+                f, p = counting.match(dets, s.boxes)
+                found, fp, hands = found + f, fp + p, hands + len(s.boxes)
+                plain += counting.match(first, s.boxes)[0]
+            row = {
+                "images": len(samples),
+                "hands": hands,
+                "found": found,
+                "detection_recall": found / hands,
+                "detection_recall_detector_only": plain / hands,
+                "false_positives": fp,
+                "detector_calls_per_image": calls / len(samples),
+                "ms_per_image": 1000.0 * seconds / len(samples),
+            }
+            out["sets"][name] = row
+            total["hands"] += hands
+            total["found"] += found
+            total["found_detector_only"] += plain
+            print(
+                f"| {name} | {len(samples)} | {hands} | {found}/{hands} | {plain}/{hands} | {fp} "
+                f"| {row['detector_calls_per_image']:.1f} | {row['ms_per_image']:.0f} |"
+            )
+    finally:
+        frontend.close()
+    out["detection_recall"] = total["found"] / total["hands"]
+    out["detection_recall_detector_only"] = total["found_detector_only"] / total["hands"]
+    out["hands"] = total["hands"]
+    print(
+        f"all sets: recall {total['found']}/{total['hands']} "
+        f"(MediaPipe alone {total['found_detector_only']}/{total['hands']})"
+    )
     return out
 
 
@@ -332,6 +430,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("rhd", "freihand"):
         p = sub.add_parser(name, help=f"{name.upper()} annotated images")
         p.add_argument("path", type=Path)
+        p.add_argument("--degrade", choices=counting.ANNOTATED_DEGRADATIONS, default=None)
+        p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
+    p = sub.add_parser("hands", help="detection recall on photos with hand boxes and their degradations")
+    p.add_argument("path", type=Path, help="folder with the photos and hands.json")
+    p.add_argument("--seed", type=int, default=0, help="seed of the degradations")
     p = sub.add_parser("video", help="unannotated clip (video file or episode bag): stability and jitter")
     p.add_argument("path", type=Path)
     p.add_argument("--hfov-deg", type=float, default=60.0, help="assumed horizontal field of view (no K known)")
@@ -342,9 +445,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cmd == "synthetic":
             result = eval_synthetic(args.samples, args.seed, args.noise_free)
         elif args.cmd == "rhd":
-            result = eval_images(load_rhd(args.path), f"rhd {args.path}")
+            result = eval_images(load_rhd(args.path), f"rhd {args.path}", args.degrade, args.seed)
         elif args.cmd == "freihand":
-            result = eval_images(load_freihand(args.path), f"freihand {args.path}")
+            result = eval_images(load_freihand(args.path), f"freihand {args.path}", args.degrade, args.seed)
+        elif args.cmd == "hands":
+            result = eval_hands(args.path, args.seed)
         else:
             result = eval_video(args.path, args.hfov_deg, args.max_frames, max(1, args.stride))
     except (ValueError, FileNotFoundError) as exc:

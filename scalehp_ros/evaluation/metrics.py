@@ -1,4 +1,6 @@
-"""Pose-error metrics in millimetres: camera space, root-aligned, Procrustes-aligned, PCK AUC, scale error."""
+"""Pose-error metrics in millimetres: camera space, root-aligned, Procrustes-aligned, PCK AUC, scale error,
+and the mean absolute error along each camera axis (x right, y down, z = depth), camera space and wrist
+aligned (the per-axis report of the ScaleHP paper)."""
 
 from __future__ import annotations
 
@@ -50,6 +52,11 @@ def summarize(pred: np.ndarray, gt: np.ndarray, pred_scale: np.ndarray | None = 
         "pa_mpjpe_mm": float(per_joint_errors_mm(procrustes_aligned(pred, gt), gt).mean()),
         "auc_50mm": auc(cs),
     }
+    # per camera axis: where the error is (depth, z, is what a monocular metric estimate gets wrong)
+    for prefix, aligned in (("", pred), ("r_", root_aligned(pred, gt))):
+        mae = 1000.0 * np.abs(aligned - gt).mean(axis=(0, 1))
+        for axis, value in zip("xyz", mae, strict=True):
+            out[f"{prefix}{axis}_mae_mm"] = float(value)
     if pred_scale is not None:
         true_scale = mean_bone_length(gt)
         out["scale_error_pct"] = float(100.0 * np.mean(np.abs(np.asarray(pred_scale) - true_scale) / true_scale))

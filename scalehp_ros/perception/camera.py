@@ -4,11 +4,32 @@ Pixel coordinates (u, v) follow the image: u along columns (right), v along rows
 centre of the top-left pixel, as in sensor_msgs/CameraInfo's K. Normalised image coordinates (x, y) =
 K^-1 (u, v, 1) (`pixels_to_normalized`): the estimator converts its keypoints once, at its entry, and the
 stages after it work on those, with K's 2x2 linear part where an error must be read in pixels.
+
+Lens distortion (`normalize_pixels`): keypoints detected on a raw (distorted) image are undistorted there,
+with sensor_msgs/CameraInfo's model names and D: 'plumb_bob' / 'rational_polynomial' (OpenCV's
+undistortPoints, D of 4, 5, 8, 12 or 14 coefficients) and 'equidistant' (OpenCV's fisheye model, D of 4).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import cv2
 import numpy as np
+
+# CameraInfo.distortion_model -> the OpenCV model used ('fisheye' is accepted for 'equidistant')
+DISTORTION_MODELS = {
+    "plumb_bob": "pinhole",
+    "rational_polynomial": "pinhole",
+    "equidistant": "fisheye",
+    "fisheye": "fisheye",
+}
+_PINHOLE_SIZES = (4, 5, 8, 12, 14)
+# undistortion: iterate to this precision in normalised coordinates (OpenCV's default is 5 iterations,
+# too few for a strong wide-angle lens)
+_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
+
+Distortion = tuple[str, np.ndarray]
 
 
 def validate_intrinsics(K: np.ndarray) -> np.ndarray:
@@ -46,6 +67,68 @@ def pixels_to_normalized(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
     out[..., 1] = (uv[..., 1] - cy) / fy
     out[..., 0] = (uv[..., 0] - cx - skew * out[..., 1]) / fx
     return out
+
+
+def validate_distortion(distortion: Any) -> Distortion | None:
+    """(model, D as float64 array) checked, or None for no distortion (None, an empty or all-zero D).
+
+    distortion: a (model, D) pair as in sensor_msgs/CameraInfo (distortion_model, d). ValueError naming the
+    problem: an unknown model, a D of the wrong length for it, or non-finite coefficients.
+    """
+    if distortion is None:
+        return None
+    try:
+        model, D = distortion
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"distortion must be a (model, D) pair, got {distortion!r}") from exc
+    if not isinstance(model, str) or model.lower() not in DISTORTION_MODELS:
+        raise ValueError(f"distortion model must be one of {sorted(DISTORTION_MODELS)}, got {model!r}")
+    try:
+        D = np.asarray(D, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"distortion coefficients must be numbers ({exc})") from exc
+    if not np.all(np.isfinite(D)):
+        raise ValueError("distortion coefficients must be finite")
+    if D.size == 0 or not np.any(D):
+        return None
+    kind = DISTORTION_MODELS[model.lower()]
+    sizes = (4,) if kind == "fisheye" else _PINHOLE_SIZES
+    if D.size not in sizes:
+        raise ValueError(f"{model} distortion needs {' or '.join(map(str, sizes))} coefficients, got {D.size}")
+    return kind, D
+
+
+def normalize_pixels(uv: np.ndarray, K: np.ndarray, distortion: Distortion | None = None) -> np.ndarray:
+    """Undistorted normalised image coordinates (..., J, 2) of pixels `uv` of an image with intrinsics K (3, 3)
+    and lens distortion `distortion` (from `validate_distortion`; None: a pinhole image, plain K^-1).
+
+    K^-1 first (skew included), then OpenCV's iterative undistortion in normalised coordinates.
+    """
+    xy = pixels_to_normalized(uv, K)
+    if distortion is None:
+        return xy
+    kind, D = distortion
+    pts = np.ascontiguousarray(xy.reshape(-1, 1, 2), dtype=np.float64)
+    eye = np.eye(3)
+    if kind == "fisheye":
+        out = cv2.fisheye.undistortPoints(pts, eye, D, criteria=_UNDISTORT_CRITERIA)
+    else:
+        out = cv2.undistortPoints(pts, eye, D, criteria=_UNDISTORT_CRITERIA)
+    return out.reshape(xy.shape)
+
+
+def distort_normalized(xy: np.ndarray, distortion: Distortion | None) -> np.ndarray:
+    """The forward lens model: distorted normalised coordinates of ideal ones (..., 2) (tests, synthesis)."""
+    if distortion is None:
+        return np.array(xy, dtype=np.float64)
+    kind, D = distortion
+    pts = np.concatenate((xy.reshape(-1, 2), np.ones((xy.size // 2, 1))), axis=1).reshape(-1, 1, 3)
+    zero = np.zeros(3)
+    if kind == "fisheye":
+        out, _ = cv2.fisheye.projectPoints(pts, zero, zero, np.eye(3), D)
+    else:
+        out, _ = cv2.projectPoints(pts, zero, zero, np.eye(3), D)
+    return out.reshape(xy.shape)
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@ The ScaleHP pipeline, composed from the one-concept modules of this package; eac
 settings group of `EstimatorConfig` (perception.settings) unchanged:
 
     image --frontend-----> 2D keypoints uv (px), relative 3D, handedness  FrontendSettings   (MediaPipe)
-    uv, K --K^-1---------> normalised keypoints xy, focal = K[:2, :2]     (the intrinsics, applied once)
+          --acquisition--> the hands it missed: crops, contrast (stills;  AcquisitionSettings
+                           streams only while nothing is seen)
+    uv, K, D --K^-1, D^-1> normalised keypoints xy, focal = K[:2, :2]     (the intrinsics, applied once)
           --canonical----> root-relative pose, unit mean bone length      CanonicalSettings  (published proportions)
           --scale--------> mean bone length in metres                     ScaleSettings      (prior | fixed | profile)
           --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
@@ -26,7 +28,8 @@ import numpy as np
 
 from scalehp_ros.common.joints import WRIST
 from scalehp_ros.perception import root_solver
-from scalehp_ros.perception.camera import pixels_to_normalized, validate_intrinsics
+from scalehp_ros.perception.acquisition import Acquisition, AcquisitionReport
+from scalehp_ros.perception.camera import Distortion, normalize_pixels, validate_distortion, validate_intrinsics
 from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector
 from scalehp_ros.perception.filters import TrackFilters
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, validate_detection
@@ -120,11 +123,18 @@ class HandPoseEstimator:
         self._frontend = frontend
         self._stream: _Stream | None = None
         self._tracker = HandTracker(config.tracking)
+        self._acquisition = Acquisition(self._detect_still, config.acquisition)
 
     # -- configuration ---------------------------------------------------------------------------------
     @property
     def config(self) -> EstimatorConfig:
         return self._config
+
+    @property
+    def last_acquisition(self) -> AcquisitionReport:
+        """What finding the hands of the last `estimate` call cost: detector calls (1 = no fallback), the
+        fallback's extra calls and the hands it added, wall time (see perception.acquisition)."""
+        return self._acquisition.last_report
 
     def update_config(self, **changes: Any) -> EstimatorConfig:
         """Apply flat parameter changes (`EstimatorConfig.parameters()` names) at run time. Bad names or values,
@@ -135,6 +145,7 @@ class HandPoseEstimator:
         profile = load_operator_profile(new.scale) if new.scale != self._config.scale else self._profile
         old = self._config
         self._config, self._scale, self._profile = new, scale, profile
+        self._acquisition.settings = new.acquisition
         if old.frontend != new.frontend and self._frontend is not None:
             self._frontend.close()
             self._frontend = None
@@ -167,32 +178,52 @@ class HandPoseEstimator:
         """Load the detector's model now (for a video stream by default), so the first frames are not lost."""
         self._get_frontend().prepare(video)
 
+    def _detect_still(self, image_rgb: np.ndarray) -> list[Detection]:
+        """The detector in IMAGE mode (the acquisition fallback's calls, in streams too)."""
+        return self._get_frontend().detect(image_rgb)
+
     # -- the pipeline ----------------------------------------------------------------------------------
-    def estimate(self, image_rgb: np.ndarray, K: np.ndarray, stamp: float | None = None) -> list[HandPose]:
+    def estimate(
+        self,
+        image_rgb: np.ndarray,
+        K: np.ndarray,
+        stamp: float | None = None,
+        distortion: tuple[str, Any] | None = None,
+    ) -> list[HandPose]:
         """Hands in one image. image_rgb: HxWx3 uint8 RGB. K: 3x3 intrinsics of that image (pixels).
 
         stamp None: an independent still (no temporal state). stamp in seconds: a frame of a video stream
         (tracking and filtering); a stamp that does not increase (a looping or restarted video) resets the
-        stream. Returns [] when no hand is found. Raises ValueError for bad input.
+        stream. distortion: the lens model of the image as sensor_msgs/CameraInfo gives it, a
+        (distortion_model, D) pair ('plumb_bob' / 'rational_polynomial': OpenCV's k1, k2, p1, p2[, k3[, ...]];
+        'equidistant': k1..k4), applied to the keypoints; None or D all zero: a pinhole image. For a raw image
+        pass CameraInfo's K and (distortion_model, d); for a rectified image (image_rect) pass P[:3, :3]
+        (the rectified camera, not K) and no distortion. Returns [] when no hand is found; when fewer than
+        max_hands are found the acquisition fallback searches further (`last_acquisition` reports its cost).
+        Raises ValueError for bad input.
         """
         image_rgb = validate_image(image_rgb)
         K = validate_intrinsics(K)
         stamp = _validate_stamp(stamp)
+        dist = validate_distortion(distortion)
         frontend = self._get_frontend()
+        max_hands = self._config.frontend.max_hands
         if stamp is None:
-            detections = frontend.detect(image_rgb)
+            detections = self._acquisition.detect(image_rgb, frontend.detect(image_rgb), max_hands)
         else:
             stream = self._stream
             if stream is None or stamp <= stream.last_stamp:
                 frontend.reset_video()
+                self._acquisition.reset()
                 stream = self._stream = self._new_stream(stamp)
                 ms = 0
             else:
                 ms = max(round((stamp - stream.start) * 1000.0), stream.last_ms + 1)
             stream.last_ms, stream.last_stamp = ms, stamp
-            detections = frontend.detect(image_rgb, ms)
+            found = frontend.detect(image_rgb, ms)
+            detections = self._acquisition.detect_video(image_rgb, found, max_hands, stamp)
         h, w = image_rgb.shape[:2]
-        return self._process(detections, K, stamp, (w, h), image_rgb)
+        return self._process(detections, K, stamp, (w, h), image_rgb, dist)
 
     def _new_stream(self, stamp: float) -> _Stream:
         self._tracker.reset()  # track ids keep counting up: a new stream never reuses an old id
@@ -205,15 +236,18 @@ class HandPoseEstimator:
         stamp: float | None = None,
         image_size: tuple[int, int] | None = None,
         image_rgb: np.ndarray | None = None,
+        distortion: tuple[str, Any] | None = None,
     ) -> list[HandPose]:
         """Everything after the detector: canonical pose, scale, root solve, and (with a stamp) tracking and
         filtering. image_size (width, height) px scales the tracking gate (default: from K's principal point).
+        distortion: as in `estimate`.
         """
         K = validate_intrinsics(K)
         stamp = _validate_stamp(stamp)
+        dist = validate_distortion(distortion)
         for det in detections:
             validate_detection(det)
-        return self._process(detections, K, stamp, image_size, image_rgb)
+        return self._process(detections, K, stamp, image_size, image_rgb, dist)
 
     def _process(
         self,
@@ -222,14 +256,16 @@ class HandPoseEstimator:
         stamp: float | None,
         image_size: tuple[int, int] | None,
         image_rgb: np.ndarray | None,
+        distortion: Distortion | None = None,
     ) -> list[HandPose]:
         """estimate_from_detections on validated input (the front end validates what it returns)."""
         if not detections:
             return []
         c = self._config
         uv = np.stack([d.uv for d in detections])
-        # the intrinsics, applied once: normalised keypoints, and K's linear part for errors in pixels
-        xy, focal = pixels_to_normalized(uv, K), K[:2, :2]
+        # the intrinsics and lens distortion, applied once: undistorted normalised keypoints, and K's linear
+        # part for errors in (undistorted) pixels
+        xy, focal = normalize_pixels(uv, K, distortion), K[:2, :2]
         rel3d, rays = np.stack([d.rel3d for d in detections]), hand_rays(xy, focal)
         if self._profile is not None:  # the operator's own bones: both the scale and the proportions
             bone_lengths = np.stack([self._profile.bone_lengths(d.handedness) for d in detections])
@@ -292,6 +328,7 @@ class HandPoseEstimator:
         """Forget the video stream (tracks, filters, MediaPipe's tracking)."""
         self._stream = None
         self._tracker.reset()
+        self._acquisition.reset()
         if self._frontend is not None:
             self._frontend.reset_video()
 

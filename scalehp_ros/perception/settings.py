@@ -4,6 +4,7 @@ Each group is defined, with its units, ranges and choices, in the module of the 
 (`scalehp_ros.common.params`), and the estimator hands each stage its group unchanged:
 
     frontend    FrontendSettings     perception.frontend      MediaPipe options, mirrored view
+    acquisition AcquisitionSettings  perception.acquisition   fallback search for missed hands (crops, contrast)
     scale       ScaleSettings        perception.scale         scale_mode, hand_length_m
     canonical   CanonicalSettings    perception.canonical     proportions, ray_align
     root_solve  RootSolveSettings    perception.root_solver   solver, joint weighting, LM / Huber tuning
@@ -20,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scalehp_ros.common.params import Settings
+from scalehp_ros.perception.acquisition import AcquisitionSettings
 from scalehp_ros.perception.canonical import CanonicalSettings
 from scalehp_ros.perception.filters import FilterSettings
 from scalehp_ros.perception.frontend import FrontendSettings
@@ -33,6 +35,7 @@ class EstimatorConfig(Settings):
     """Tunables of HandPoseEstimator, one group per pipeline stage; see `parameters()` for units and ranges."""
 
     frontend: FrontendSettings = field(default_factory=FrontendSettings)
+    acquisition: AcquisitionSettings = field(default_factory=AcquisitionSettings)
     scale: ScaleSettings = field(default_factory=ScaleSettings)
     canonical: CanonicalSettings = field(default_factory=CanonicalSettings)
     root_solve: RootSolveSettings = field(default_factory=RootSolveSettings)

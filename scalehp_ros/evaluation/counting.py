@@ -1,0 +1,151 @@
+"""Detection recall on images with known hands but no 3D ground truth, and synthetic degradations of them.
+
+A *count set* is a folder of photos with a `hands.json` manifest: per image, the box (x0, y0, x1, y1) px
+around the 21 keypoint positions of every visible hand (`load_count_set`). A detection finds an annotated
+hand when its keypoint box overlaps the annotated box by IoU >= `MATCH_IOU` (greedy, one detection per
+hand); detections matching no hand are false positives.
+
+`degraded_sets` makes harder versions of such a set with the boxes carried along, fixed before they were
+ever run (seeded, deterministic): what lab photos show and MediaPipe's palm detector misses.
+
+    grey        desaturated to 20 % and the contrast compressed to 35 % around a light grey
+    dark        gamma 2.2 and half the brightness
+    small       the photo at 1/4 of the height of a 1280x960 grey frame, at a random place
+    small_grey  small, then grey
+    pair        two photos at 1/2 of the height of a 1280x720 grey frame, side by side: two hands each
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scalehp_ros.perception.acquisition import box_iou, keypoint_box
+from scalehp_ros.perception.frontend import Detection
+
+MATCH_IOU = 0.5
+DEGRADATIONS = ("grey", "dark", "small", "small_grey", "pair")
+# degradations of an annotated (3D) set: point-wise, or `small`: the image pasted 1:1 into a 1280x960 frame
+# (the same camera with a larger sensor: K's principal point moves by the paste offset)
+ANNOTATED_DEGRADATIONS = ("grey", "dark", "small")
+
+
+@dataclass(frozen=True)
+class CountSample:
+    """An image (HxWx3 uint8 RGB) and its visible hands' keypoint boxes (M, 4) px."""
+
+    name: str
+    image: np.ndarray
+    boxes: np.ndarray
+
+
+def load_count_set(path: str | Path) -> list[CountSample]:
+    """The photos of folder `path` listed in its hands.json manifest."""
+    path = Path(path)
+    manifest = json.loads((path / "hands.json").read_text())
+    out = []
+    for entry in manifest["images"]:
+        bgr = cv2.imread(str(path / entry["file"]), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"cannot read image {path / entry['file']}")
+        boxes = np.array([h["box"] for h in entry["hands"]], dtype=np.float64).reshape(-1, 4)
+        out.append(CountSample(entry["file"], np.ascontiguousarray(bgr[:, :, ::-1]), boxes))
+    return out
+
+
+def match(detections: list[Detection], boxes: np.ndarray) -> tuple[int, int]:
+    """(annotated hands found, false positives): greedy matching by keypoint-box IoU >= MATCH_IOU."""
+    pairs = sorted(
+        ((box_iou(keypoint_box(d.uv), b), i, j) for i, d in enumerate(detections) for j, b in enumerate(boxes)),
+        reverse=True,
+    )
+    used_d: set[int] = set()
+    used_b: set[int] = set()
+    for iou, i, j in pairs:
+        if iou < MATCH_IOU:
+            break
+        if i not in used_d and j not in used_b:
+            used_d.add(i)
+            used_b.add(j)
+    return len(used_b), len(detections) - len(used_d)
+
+
+# -- degradations -----------------------------------------------------------------------------------------
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    f = image.astype(np.float32)
+    grey = f.mean(axis=2, keepdims=True)
+    f = 0.2 * f + 0.8 * grey
+    f = 160.0 + 0.35 * (f - f.mean())
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
+def _dark(image: np.ndarray) -> np.ndarray:
+    return np.clip(127.5 * (image.astype(np.float32) / 255.0) ** 2.2, 0, 255).astype(np.uint8)
+
+
+def _canvas(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A grey frame with mild noise (a plain lab wall)."""
+    base = rng.normal(128.0, 6.0, (height, width, 1)).astype(np.float32)
+    return np.clip(np.repeat(base, 3, axis=2), 0, 255).astype(np.uint8)
+
+
+def _paste(canvas: np.ndarray, sample: CountSample, height: int, x: int, y: int) -> np.ndarray:
+    """Paste `sample` resized to `height` px at (x, y); returns its boxes in canvas pixels."""
+    s = height / sample.image.shape[0]
+    width = round(sample.image.shape[1] * s)
+    canvas[y : y + height, x : x + width] = cv2.resize(sample.image, (width, height), interpolation=cv2.INTER_AREA)
+    return sample.boxes * s + np.array([x, y, x, y], dtype=np.float64)
+
+
+def _small(sample: CountSample, rng: np.random.Generator) -> CountSample:
+    canvas = _canvas(1280, 960, rng)
+    height = 240
+    width = round(sample.image.shape[1] * height / sample.image.shape[0])
+    x, y = int(rng.integers(0, 1280 - width)), int(rng.integers(0, 960 - height))
+    return CountSample(sample.name, canvas, _paste(canvas, sample, height, x, y))
+
+
+def degrade_annotated(name: str, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(degraded image, (2,) pixel offset of the original in it) for `name` in ANNOTATED_DEGRADATIONS."""
+    if name == "grey":
+        return _grey(image), np.zeros(2)
+    if name == "dark":
+        return _dark(image), np.zeros(2)
+    if name == "small":
+        h, w = image.shape[:2]
+        canvas = _canvas(max(1280, w), max(960, h), rng)
+        x, y = int(rng.integers(0, canvas.shape[1] - w + 1)), int(rng.integers(0, canvas.shape[0] - h + 1))
+        canvas[y : y + h, x : x + w] = image
+        return canvas, np.array([x, y], dtype=np.float64)
+    raise ValueError(f"unknown degradation {name!r}: one of {ANNOTATED_DEGRADATIONS}")
+
+
+def degraded_sets(samples: list[CountSample], seed: int = 0) -> dict[str, list[CountSample]]:
+    """Every degradation of DEGRADATIONS applied to `samples` (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[CountSample]] = {}
+    point: dict[str, Callable[[np.ndarray], np.ndarray]] = {"grey": _grey, "dark": _dark}
+    for name, fn in point.items():
+        out[name] = [CountSample(s.name, fn(s.image), s.boxes) for s in samples]
+    out["small"] = [_small(s, rng) for s in samples]
+    out["small_grey"] = [CountSample(s.name, _grey(s.image), s.boxes) for s in (_small(s, rng) for s in samples)]
+    pairs = []
+    for a, b in zip(samples[0::2], samples[1::2], strict=False):
+        canvas = _canvas(1280, 720, rng)
+        height = 360
+        wa = round(a.image.shape[1] * height / a.image.shape[0])
+        wb = round(b.image.shape[1] * height / b.image.shape[0])
+        xa = int(rng.integers(0, max(1, 640 - wa)))
+        xb = 640 + int(rng.integers(0, max(1, 640 - wb)))
+        ya, yb = (int(rng.integers(0, 720 - height)) for _ in range(2))
+        boxes = np.concatenate((_paste(canvas, a, height, xa, ya), _paste(canvas, b, height, xb, yb)))
+        pairs.append(CountSample(f"{a.name}+{b.name}", canvas, boxes))
+    out["pair"] = pairs
+    return out
