@@ -17,9 +17,35 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from scalehp_ros.ros.conversions.geometry import duration, se3_to_pose
 
 
-def joint_state(header: Header, names: Sequence[str], positions: np.ndarray) -> JointState:
-    """JointState of `names` at `positions` (rad)."""
-    return JointState(header=header, name=list(names), position=[float(v) for v in positions])
+def joint_state(
+    header: Header, names: Sequence[str], positions: np.ndarray, velocities: np.ndarray | None = None
+) -> JointState:
+    """JointState of `names` at `positions` (rad), with `velocities` (rad/s) when given."""
+    msg = JointState(header=header, name=list(names), position=[float(v) for v in positions])
+    if velocities is not None:
+        msg.velocity = [float(v) for v in velocities]
+    return msg
+
+
+def streamed_trajectory(
+    names: Sequence[str], points: Sequence[tuple[np.ndarray, np.ndarray]], period_s: float
+) -> JointTrajectory:
+    """JointTrajectory of (position, velocity) points `period_s` apart, the first one `period_s` after receipt.
+
+    The command and its look-ahead: with velocities, joint_trajectory_controller splines through the points
+    (cubic) instead of stopping at each; the next message replaces the rest. Zero header stamp: "start on
+    receipt" (see arm_trajectory).
+    """
+    out = JointTrajectory(joint_names=list(names))
+    for i, (q, v) in enumerate(points):
+        out.points.append(
+            JointTrajectoryPoint(
+                positions=[float(x) for x in q],
+                velocities=[float(x) for x in v],
+                time_from_start=duration((i + 1) * period_s),
+            )
+        )
+    return out
 
 
 def arm_trajectory(names: Sequence[str], positions: np.ndarray, time_from_start_s: float) -> JointTrajectory:
