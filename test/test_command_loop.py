@@ -32,17 +32,18 @@ def make_loop(robot, teleop=None, **kw) -> CommandLoop:
     return loop
 
 
-def check_bounds(loop: CommandLoop, commands, start_arm, max_step_dt=0.1, tol=1e-9):
-    """Every command within position, velocity and acceleration bounds (v_k = dq / dt_k), from `start_arm` at rest."""
+def check_bounds(loop: CommandLoop, commands, start_arm, start_velocity=None):
+    """Every command within position, velocity and acceleration bounds, moving from the previous one with the
+    mean of the two velocities (constant acceleration in between), from `start_arm` (at rest by default)."""
     lim, a = loop.arm, loop.arm.acceleration
-    q_prev, v_prev = np.asarray(start_arm, float), np.zeros(len(start_arm))
+    q_prev = np.asarray(start_arm, float)
+    v_prev = np.zeros(len(q_prev)) if start_velocity is None else np.asarray(start_velocity, float)
     for c in commands:
-        dt = c.dt
-        assert np.all(c.arm >= lim.lower - tol) and np.all(c.arm <= lim.upper + tol)
-        v = (c.arm - q_prev) / dt
-        assert np.all(np.abs(v) <= lim.velocity * (1 + 1e-9) + tol), (v, lim.velocity)
-        assert np.all(np.abs(v - v_prev) <= a * dt * (1 + 1e-9) + 1e-7), (v - v_prev, a * dt)
-        assert np.allclose(v, c.arm_velocity, atol=1e-6)
+        v, dt = c.arm_velocity, c.dt
+        assert np.all(c.arm >= lim.lower) and np.all(c.arm <= lim.upper)
+        assert np.all(np.abs(v) <= lim.velocity * (1 + 1e-12)), (v, lim.velocity)
+        assert np.all(np.abs(v - v_prev) <= a * dt * (1 + 1e-9) + 1e-12), (v - v_prev, a * dt)
+        assert np.allclose(c.arm - q_prev, (v + v_prev) * dt / 2, atol=1e-12)
         q_prev, v_prev = c.arm, v
 
 
@@ -125,13 +126,7 @@ def test_hold_brakes_to_a_stop_and_keeps_streaming(robot):
 
 
 def check_bounds_from(loop, commands, q0, v0):
-    lim, a = loop.arm, loop.arm.acceleration
-    q_prev, v_prev = q0, v0
-    for c in commands:
-        v = (c.arm - q_prev) / c.dt
-        assert np.all(np.abs(v) <= lim.velocity * (1 + 1e-9))
-        assert np.all(np.abs(v - v_prev) <= a * c.dt * (1 + 1e-9) + 1e-7)
-        q_prev, v_prev = c.arm, v
+    check_bounds(loop, commands, q0, v0)
 
 
 @pytest.mark.parametrize("loss", ["deadman", "hand", "measured"])
@@ -212,9 +207,13 @@ def test_lookahead_points_continue_the_ramp(robot):
     assert len(c.lookahead) == 3
     q_prev, v_prev = c.arm, c.arm_velocity
     for q, v in c.lookahead:  # each look-ahead step obeys the same bounds over one command period
-        dv = (q - q_prev) / loop.period
-        assert np.allclose(dv, v) and np.all(np.abs(v - v_prev) <= loop.arm.acceleration * loop.period + 1e-9)
+        assert np.allclose(q - q_prev, (v + v_prev) * loop.period / 2)
+        assert np.all(np.abs(v - v_prev) <= loop.arm.acceleration * loop.period + 1e-9)
         q_prev, v_prev = q, v
+    points = c.trajectory(loop.period)  # delayed by one period: the recent commands, this one, the look-ahead
+    times = [t for t, _, _ in points]
+    assert times == sorted(times) and times[0] > 0 and len(points) == len(c.recent) + 4
+    assert np.array_equal(points[len(c.recent)][1], c.arm) and times[len(c.recent)] == pytest.approx(loop.period)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -233,10 +232,11 @@ def test_ramp_never_exceeds_velocity_or_acceleration(steps):
     for goal, dt, brake in steps:
         desired = limiter.brake_target() if brake else np.array([goal, -goal])
         q = limiter.limit(desired, dt)
-        v = (q - q_prev) / dt
+        v = limiter.rate
         assert np.all(q >= lower) and np.all(q <= upper)
-        assert np.all(np.abs(v) <= velocity * (1 + 1e-9))
-        at_limit = (q <= lower) | (q >= upper)
-        ok = np.abs(v - v_prev) <= accel * dt * (1 + 1e-9) + 1e-12
-        assert np.all(ok | at_limit)
+        assert np.all(np.abs(v) <= velocity * (1 + 1e-12))
+        assert np.all(np.abs(q - q_prev) <= velocity * dt * (1 + 1e-12))
+        at_limit = (q <= lower) | (q >= upper)  # a position limit stops the joint (velocity 0)
+        assert np.all((np.abs(v - v_prev) <= accel * dt * (1 + 1e-9) + 1e-12) | at_limit)
+        assert np.all(np.isclose(q - q_prev, (v + v_prev) * dt / 2, atol=1e-12) | at_limit)
         q_prev, v_prev = q, v

@@ -56,7 +56,9 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
         NodeProcess("scalehp_ros.ros.retarget_node", *args) as retarget,
         NodeProcess(str(NODES / "hand_joints_publisher.py"), "--nan-every", "7", "--stamp-base", "1000") as pub,
     ):
-        got = spin_until(node, lambda: len(states) >= 40 and len(hands) >= 40 and len(diagnostics) >= 2, 40.0)
+        got = spin_until(
+            node, lambda: len(targets) >= 40 and len(hands) >= 40 and len(diagnostics) >= 2, 40.0
+        )  # ee_target: one per accepted frame (commands also stream between frames)
         assert retarget.alive() and pub.alive(), retarget.output() + pub.output()
         assert got, f"{len(states)} joint states, {len(hands)} hand commands\n{retarget.output()}"
 
@@ -90,10 +92,12 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     for msg in hands:
         assert len(msg.data) == len(ROBOT.hand.joints)
     assert trajectories and list(trajectories[-1].joint_names) == list(ROBOT.arm.joints)
-    points = trajectories[-1].points  # the command and its look-ahead, with velocities, one period apart
-    assert len(points) == 3 and all(len(p.velocities) == len(ROBOT.arm.joints) for p in points)
+    last = trajectories[-1]  # recent commands, this command one period ahead, two look-ahead points, stamped
+    points = last.points
+    assert len(points) >= 3 and all(len(p.velocities) == len(ROBOT.arm.joints) for p in points)
     times = [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in points]
-    assert times == pytest.approx([0.02, 0.04, 0.06])
+    assert times[-3:] == pytest.approx([0.02, 0.04, 0.06]) and times == sorted(times) and times[0] > 0
+    assert last.header.stamp.sec > 0
     last = diagnostics[-1].status[0]
     values = {kv.key: kv.value for kv in last.values}
     assert int(values["rejected_inputs"]) >= 1 and values["arm_mode"] == "absolute"

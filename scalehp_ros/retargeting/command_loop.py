@@ -18,8 +18,10 @@ right after each frame):
   controller sees no jump), and the held command keeps being streamed (no gap). Losing the measured state
   also disengages (a new engagement re-checks it); in relative mode every resumption takes a new clutch
   reference, so the arm never leaps to where the hand went meanwhile.
-- Each command carries its velocities and a short look-ahead: the next lookahead_steps states the ramp
-  itself would produce if the target stayed put, so a JointTrajectoryController can spline through them and
+- Each command carries its velocities, the commands of the last period (`recent`) and a short look-ahead:
+  the next lookahead_steps states the ramp itself would produce if the target stayed put. Sent as a
+  trajectory delayed by one period (retarget_node), a JointTrajectoryController's cubic splines through
+  these (q, v) points reproduce the ramp's own piecewise-parabolic path whenever a message arrives, and
   even a lost stream ends inside the bounds.
 Units: radians, rad/s, rad/s^2, seconds (monotonic or ROS time: one clock for all calls).
 """
@@ -88,6 +90,18 @@ class LoopCommand:
     hand: np.ndarray
     hand_velocity: np.ndarray
     lookahead: list[tuple[np.ndarray, np.ndarray]]  # arm (position, velocity) one, two, ... periods later
+    recent: list[tuple[float, np.ndarray, np.ndarray]]  # earlier commands of the last period: (time, q, v)
+
+    def trajectory(self, period: float) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """The arm trajectory of this command, delayed by one period: (time_from_start, q, v) for the commands
+        of the last period still ahead, this command at `period`, then the look-ahead one period apart.
+        Wherever a controller is on the previous trajectory when this one arrives, its spline to the first
+        point follows the same parabola, so irregular or jittered messages leave the executed path unchanged."""
+        points = [(t - self.time + period, q, v) for t, q, v in self.recent]
+        points.append((period, self.arm, self.arm_velocity))
+        points += [((i + 2) * period, q, v) for i, (q, v) in enumerate(self.lookahead)]
+        return points
+
     following: bool
     holding: tuple[str, ...]  # why the arm holds (empty while following)
 
@@ -128,6 +142,7 @@ class CommandLoop:
         self._last_time: float | None = None
         self._was_following = False
         self._need_reference = False
+        self._knots: list[tuple[float, np.ndarray, np.ndarray]] = []
         self.configure(self.settings)
 
     def configure(self, settings: CommandLoopSettings) -> None:
@@ -221,6 +236,7 @@ class CommandLoop:
             self.teleop.rearm()
             s.streaming = True
             self._last_time = None
+            self._knots = []
         s.engaged = True
         self._need_reference = True
         self._was_following = False
@@ -282,8 +298,10 @@ class CommandLoop:
         arm = self.arm.limit(arm_goal, dt)
         hand = self.hand.limit(hand_goal, dt)
         lookahead = self.arm.predict(arm_goal, self.period, self.settings.lookahead_steps)
+        recent = [k for k in self._knots if k[0] > now - self.period]
+        self._knots = [*recent, (now, arm, self.arm.rate.copy())]
         return LoopCommand(
-            now, dt, arm, self.arm.rate.copy(), hand, self.hand.rate.copy(), lookahead, following, holding
+            now, dt, arm, self.arm.rate.copy(), hand, self.hand.rate.copy(), lookahead, recent, following, holding
         )
 
     def status(self, now: float) -> Status:

@@ -6,12 +6,14 @@ time the step is granted (capped by the caller at max_step_dt, so a long gap nev
 previous command starts at a configured, in-limits posture (or the measured state: `reset`), so every
 command ever sent is within both limits.
 
-With an acceleration bound `a` the limiter is a ramp: it keeps the commanded velocity v (rad/s) as state,
-moves toward the desired position no faster than the speed from which it can still stop there braking at
-`a` (v_stop = a (sqrt(dt^2 + 2|e|/a) - dt) for a remaining error e), nor faster than a proportional
-approach |e| / settle_time near the goal (no bang-bang chatter while following a moving target), and changes
-v by at most a * dt per step. So |q_k - q_{k-1}| <= v_max dt_k and |v_k - v_{k-1}| <= a dt_k on every step
-(v_k = (q_k - q_{k-1}) / dt_k), except where a position limit itself cuts a step short. `brake_target()` is
+With an acceleration bound `a` the limiter is a ramp, a double integrator: it keeps the commanded velocity
+v (rad/s) as state, aims no faster than the speed from which it can still stop at the desired position
+braking at `a`, nor faster than a proportional approach |e| / settle_time near it (no bang-bang chatter
+while following a moving target), changes v by at most a * dt per step, and moves the position with the
+mean of the old and new velocity (constant acceleration within the step). So on every step
+|v_k| <= v_max, |v_k - v_{k-1}| <= a dt_k and q_k - q_{k-1} = (v_{k-1} + v_k) dt_k / 2, except where a
+position limit itself stops a joint (its velocity becomes 0). Between two commands the path is the parabola
+that a cubic spline through (q, v), as joint_trajectory_controller's, reproduces exactly. `brake_target()` is
 the position where braking at `a` from the current velocity ends: commanding it holds the arm without a
 velocity step (a controlled stop, stop category 2).
 """
@@ -113,19 +115,27 @@ class JointLimiter:
             max_step = self.velocity * dt
             step = np.clip(error, -max_step, max_step)
             self.velocity_clamped += bool(np.any(step != error))
+            new = np.clip(self.last + step, self.lower, self.upper)
+            self.rate = (new - self.last) / dt
         else:
-            a = self.acceleration
+            # a double integrator: the velocity v changes by at most a * dt per step, the position moves with the
+            # mean of the old and new velocity (constant acceleration within the step), so the path between two
+            # commands is the parabola a controller's cubic spline through (q, v) reproduces exactly
+            a, v_prev = self.acceleration, self.rate
+            direction = np.sign(error)
             distance = np.abs(error)
-            stoppable = a * (np.sqrt(dt * dt + 2.0 * distance / a) - dt)  # can still stop at the goal
+            room = np.maximum(distance - direction * v_prev * dt / 2.0, 0.0)  # left after this step's first half
+            stoppable = a * (np.sqrt(dt * dt / 4.0 + 2.0 * room / a) - dt / 2.0)  # can still stop at the goal
             speed = np.minimum(np.minimum(self.velocity, stoppable), distance / max(self.settle_time, dt))
-            wanted = np.sign(error) * speed
-            rate = np.clip(wanted, self.rate - a * dt, self.rate + a * dt)
+            wanted = direction * speed
+            rate = np.clip(wanted, v_prev - a * dt, v_prev + a * dt)
             self.acceleration_clamped += bool(np.any(rate != wanted))
             rate = np.clip(rate, -self.velocity, self.velocity)  # velocity limits win (a lowered limit)
             self.velocity_clamped += bool(np.any(self.velocity < distance / dt))
-            step = rate * dt
-        new = np.clip(self.last + step, self.lower, self.upper)
-        self.rate = (new - self.last) / dt
+            new = self.last + (v_prev + rate) * dt / 2.0
+            outside = (new < self.lower) | (new > self.upper)
+            new = np.clip(new, self.lower, self.upper)
+            self.rate = np.where(outside, 0.0, rate)  # stopped by a position limit
         self.last = new
         return self.last.copy()
 

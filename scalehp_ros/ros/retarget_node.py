@@ -101,6 +101,12 @@ class RetargetNodeSettings(Settings):
         "/servo_node/pose_target_cmds; empty = off",
         dynamic=False,
     )
+    stamp_trajectories: bool = param(
+        True,
+        "stamp arm trajectories with the command time, so the controller splines exactly along the stream "
+        "(its clock must agree with this node's within a few ms); false: zero stamp, start on receipt",
+        dynamic=False,
+    )
     deadman_topic: str = param("~/deadman", "deadman input topic (std_msgs/Bool or sensor_msgs/Joy)", dynamic=False)
     deadman_button: int = param(0, "with deadman joy: the Joy button that must be pressed", 0, 127)
 
@@ -127,6 +133,7 @@ def pose_array_to_joints(msg: PoseArray) -> np.ndarray:
 class RetargetNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
+        self._t0_ns = self.get_clock().now().nanoseconds
         self.all_settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
         self.settings = self.all_settings.node
         self.robot = None
@@ -151,7 +158,12 @@ class RetargetNode(LifecycleNode):
                 self.trigger_activate()
 
     def now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+        """The node clock in seconds since the node started (epoch seconds as a float lose ~0.2 us, which the
+        acceleration bound checks would see)."""
+        return self._seconds(self.get_clock().now().nanoseconds)
+
+    def _seconds(self, nanoseconds: int) -> float:
+        return (nanoseconds - self._t0_ns) * 1e-9
 
     # lifecycle --------------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -350,7 +362,7 @@ class RetargetNode(LifecycleNode):
             self.ee_pub.publish(robot_command.pose_stamped(header, target.ee_target))
         # The new target goes out now (not up to a period later); the timer restarts from here.
         if self._tick():
-            latency = self.now() - stamp_seconds(msg.header.stamp)
+            latency = self.get_clock().now().nanoseconds * 1e-9 - stamp_seconds(msg.header.stamp)
             if 0.0 <= latency <= MAX_LATENCY_S:
                 self._latency_ms.add(latency * 1e3)
             else:
@@ -366,7 +378,7 @@ class RetargetNode(LifecycleNode):
         if self.loop is None:
             return False
         stamp = self.get_clock().now()
-        command = self.loop.tick(stamp.nanoseconds * 1e-9)
+        command = self.loop.tick(self._seconds(stamp.nanoseconds))
         if command is None:
             return False
         self._publish(command, stamp.to_msg())
@@ -383,8 +395,11 @@ class RetargetNode(LifecycleNode):
                 np.concatenate((c.arm_velocity, c.hand_velocity)),
             )
         )
-        points = [(c.arm, c.arm_velocity), *c.lookahead]
-        self.trajectory_pub.publish(robot_command.streamed_trajectory(robot.arm.joints, points, self.loop.period))
+        self.trajectory_pub.publish(
+            robot_command.streamed_trajectory(
+                robot.arm.joints, c.trajectory(self.loop.period), header if self.settings.stamp_trajectories else None
+            )
+        )
         self.hand_pub.publish(robot_command.hand_command(c.hand))
         if self.servo_pub is not None:
             servo_header = Header(stamp=stamp, frame_id=self.base_frame)

@@ -28,21 +28,22 @@ def joint_state(
 
 
 def streamed_trajectory(
-    names: Sequence[str], points: Sequence[tuple[np.ndarray, np.ndarray]], period_s: float
+    names: Sequence[str], points: Sequence[tuple[float, np.ndarray, np.ndarray]], header: Header | None = None
 ) -> JointTrajectory:
-    """JointTrajectory of (position, velocity) points `period_s` apart, the first one `period_s` after receipt.
+    """JointTrajectory of (time_from_start s, position rad, velocity rad/s) points, times increasing and > 0.
 
-    The command and its look-ahead: with velocities, joint_trajectory_controller splines through the points
-    (cubic) instead of stopping at each; the next message replaces the rest. Zero header stamp: "start on
-    receipt" (see arm_trajectory).
+    With velocities, joint_trajectory_controller splines through the points (cubic) instead of stopping at
+    each; the next message replaces the rest. `header` None: zero stamp, "start on receipt" (see
+    arm_trajectory); with the command's own time as stamp, the controller anchors the points to the node's
+    clock, so receipt jitter does not bend the path (the clocks must agree).
     """
     out = JointTrajectory(joint_names=list(names))
-    for i, (q, v) in enumerate(points):
+    if header is not None:
+        out.header = header
+    for t, q, v in points:
         out.points.append(
             JointTrajectoryPoint(
-                positions=[float(x) for x in q],
-                velocities=[float(x) for x in v],
-                time_from_start=duration((i + 1) * period_s),
+                positions=[float(x) for x in q], velocities=[float(x) for x in v], time_from_start=duration(t)
             )
         )
     return out
