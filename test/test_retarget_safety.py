@@ -154,8 +154,10 @@ def test_lifecycle_measured_start_ramp_deadman_hold_and_losses(ros):
             assert spin_until(probe.node, lambda: len(probe.measured) > 10, 20), robot.output()
             assert np.allclose(probe.measured[-1][:N_ARM], FAR)
             probe.deadman = True
-            probe.spin(0.3)
-            response = probe.set(probe.engage, True)
+            deadline = time.monotonic() + 20  # until the node, too, has discovered the robot (a loaded machine)
+            while not (response := probe.set(probe.engage, True)).success and time.monotonic() < deadline:
+                assert "no measured joint state" in response.message
+                probe.spin(0.3)
             assert response.success, response.message + node.output()
             # The ramp from the far start to the hand: until the arm follows at rest-ish speed.
             probe.spin(5.0)
