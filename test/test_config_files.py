@@ -27,6 +27,7 @@ ROBOTS = sorted((CONFIG / "robots").glob("*.yaml"))
 
 def test_every_yaml_is_covered():
     checked = {CONFIG / f for f in PARAMS_FILES.values()} | {CONFIG / graph.GRAPH_FILE} | set(ROBOTS)
+    checked.add(CONFIG / "ros2_controllers.yaml")  # test_ros2_controllers.py
     assert set(CONFIG.rglob("*.yaml")) == checked
 
 

@@ -1,4 +1,8 @@
-"""Real DDS between processes: a hand-joints publisher process -> retarget_node process -> commands received here."""
+"""Real DDS between processes: a hand-joints publisher process -> retarget_node process -> commands received here.
+
+Here the node runs with simulate_robot (the commanded-state loop, engaged on activation) and autostart; the
+measured-state start, deadman, hold and lifecycle are tested against a stand-in robot in test_retarget_safety.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ def _call(node, client, request, timeout=10.0):
 
 def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseStamped
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
     from rcl_interfaces.srv import GetParameters, SetParameters
     from rclpy.node import Node
@@ -30,10 +35,13 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     from trajectory_msgs.msg import JointTrajectory
 
     override = tmp_path / "override.yaml"
-    override.write_text("retarget_node:\n  ros__parameters:\n    tracking_timeout: 0.4\n")
+    override.write_text(
+        "retarget_node:\n  ros__parameters:\n    tracking_timeout: 0.4\n    autostart: true\n    simulate_robot: true\n"
+    )
     node = Node("retarget_probe")
-    states, hands, trajectories, diagnostics = [], [], [], []
-    node.create_subscription(JointState, "/joint_states", states.append, 10)
+    states, hands, trajectories, diagnostics, targets = [], [], [], [], []
+    node.create_subscription(JointState, "/retarget_node/joint_command", states.append, 100)
+    node.create_subscription(PoseStamped, "/retarget_node/ee_target", targets.append, 100)
     node.create_subscription(Float64MultiArray, "/retarget_node/hand/commands", hands.append, 10)
     node.create_subscription(JointTrajectory, "/retarget_node/arm/joint_trajectory", trajectories.append, 10)
     node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
@@ -48,7 +56,9 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
         NodeProcess("scalehp_ros.ros.retarget_node", *args) as retarget,
         NodeProcess(str(NODES / "hand_joints_publisher.py"), "--nan-every", "7", "--stamp-base", "1000") as pub,
     ):
-        got = spin_until(node, lambda: len(states) >= 40 and len(hands) >= 40 and len(diagnostics) >= 2, 40.0)
+        got = spin_until(
+            node, lambda: len(targets) >= 40 and len(hands) >= 40 and len(diagnostics) >= 2, 40.0
+        )  # ee_target: one per accepted frame (commands also stream between frames)
         assert retarget.alive() and pub.alive(), retarget.output() + pub.output()
         assert got, f"{len(states)} joint states, {len(hands)} hand commands\n{retarget.output()}"
 
@@ -64,14 +74,17 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
         assert values[0].string_value == "absolute"
         assert retarget.alive(), retarget.output()
         assert "rejected hand joints" in retarget.output()  # the NaN frames: a throttled warning, no crash
+        assert node.count_publishers("/joint_states") == 0  # commands never go to the measured state topic
     # the camera is placed in the robot's TF tree (camera_source: parameter) for RViz
     assert static and static[-1].header.frame_id == ROBOT.arm.base_frame
     assert static[-1].transform.translation.z == pytest.approx(0.4)
     names = list(ROBOT.joint_names)
     for msg in states:
-        assert list(msg.name) == names and len(msg.position) == len(names)
+        assert list(msg.name) == names and len(msg.position) == len(names) == len(msg.velocity)
         assert np.all(np.isfinite(msg.position))
-        # stamps are the input stamps: 1000 + k / 30
+    assert targets and all(m.header.frame_id == ROBOT.arm.base_frame for m in targets)
+    for msg in targets:
+        # the IK target carries the input stamp: 1000 + k / 30
         k = (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 - 1000.0) * 30.0
         assert k == pytest.approx(round(k), abs=1e-3)
         # NaN frames (every 7th) were rejected, not commanded
@@ -79,6 +92,12 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     for msg in hands:
         assert len(msg.data) == len(ROBOT.hand.joints)
     assert trajectories and list(trajectories[-1].joint_names) == list(ROBOT.arm.joints)
+    last = trajectories[-1]  # recent commands, this command one period ahead, two look-ahead points, stamped
+    points = last.points
+    assert len(points) >= 3 and all(len(p.velocities) == len(ROBOT.arm.joints) for p in points)
+    times = [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in points]
+    assert times[-3:] == pytest.approx([0.02, 0.04, 0.06]) and times == sorted(times) and times[0] > 0
+    assert last.header.stamp.sec > 0
     last = diagnostics[-1].status[0]
     values = {kv.key: kv.value for kv in last.values}
     assert int(values["rejected_inputs"]) >= 1 and values["arm_mode"] == "absolute"

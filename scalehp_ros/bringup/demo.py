@@ -2,9 +2,11 @@
 
 Starts the graph of config/teleop_graph.yaml as processes (scalehp_ros.bringup.processes; the nodes that need a
 ROS installation are skipped), plays the clip once through video_source, and records what crosses DDS
-in this process: the CameraInfo stamps (one per frame), both hands' PoseArrays, the robot's JointState
-and the nodes' diagnostics. After the clip ends it renders out/demo.mp4 (input with the reprojected skeleton, the metric
-hand from the front and the top, the robot following it) and writes out/summary.json.
+in this process: the CameraInfo stamps (one per frame), both hands' PoseArrays, the commanded robot state
+(retarget_node's ~/joint_command: there is no real robot, so retarget_node runs with simulate_robot, its
+commanded state standing in for the measured one) and the nodes' diagnostics. After the clip ends it
+renders out/demo.mp4 (input with the reprojected skeleton, the metric hand from the front and the top, the
+robot following it) and writes out/summary.json.
 
 Run it under tools/run_isolated.sh (make demo does), which keeps DDS on loopback.
 """
@@ -32,6 +34,7 @@ from scalehp_ros.perception.frame_source import FrameSource
 from scalehp_ros.ros.video_source import demo_video_path
 
 RECORD_WIDTH = 640  # width of the input panel's source frames (pixels)
+COMMAND_TOPIC = "/retarget_node/joint_command"  # the commanded robot state (never /joint_states by default)
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Recorder:
             node.create_subscription(
                 PoseArray, f"/hand_pose_node/{side}/joints", lambda m, s=side: self._on_hand(s, m), 30
             )
-        node.create_subscription(JointState, "/joint_states", self._on_joint_state, 30)
+        node.create_subscription(JointState, COMMAND_TOPIC, self._on_joint_state, 100)
         node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 30)
 
     def _on_info(self, msg) -> None:
@@ -126,6 +129,9 @@ def _summary(rec: Recorder, wall_s: float, published: int | None) -> dict:
         "retarget_ms_per_frame_p50": number(retarget, "step_p50_ms"),
         "retarget_ms_per_frame_p95": number(retarget, "step_p95_ms"),
         "joint_state_messages": len(rec.joint_states),
+        # image stamp -> robot command published, retarget_node's diagnostics (its last window of frames)
+        "command_latency_p50_ms": number(retarget, "latency_p50_ms"),
+        "command_latency_p95_ms": number(retarget, "latency_p95_ms"),
         "wall_time_s": wall_s,
     }
 
@@ -220,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     source = next(s for s in specs if s.name == "video_source")
     # hand_pose_node and this recorder listen to camera_info: the clip starts once both are connected
     source.parameters.update({"shutdown_at_end": True, "max_frames": opts.max_frames, "wait_for_subscribers": 2})
-    robot_config = package_share() / str(next(s for s in specs if s.name == "retarget_node").parameters["robot_config"])
+    retarget = next(s for s in specs if s.name == "retarget_node")
+    # No robot: the commanded-state loop (engaged on activation, no deadman), see retarget_node.
+    retarget.parameters.update({"simulate_robot": True, "autostart": True})
+    retarget.parameters.pop("joint_command_topic", None)
+    robot_config = package_share() / str(retarget.parameters["robot_config"])
     source.parameters.setdefault("max_width", 640)  # camera-sized frames cross DDS more reliably when smaller
 
     opts.out.mkdir(parents=True, exist_ok=True)

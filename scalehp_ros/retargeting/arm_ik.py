@@ -82,6 +82,11 @@ class ArmIK:
         root_ee = self.robot.placement(q, self.ee_id)
         return self.root_from_base.actInv(root_ee) * self.ee_from_palm
 
+    def ee_frame_pose(self, q: np.ndarray) -> pin.SE3:
+        """Pose of the URDF end-effector frame itself (config arm.ee_frame, not the palm convention) in the base
+        frame at q: what MoveIt Servo's pose tracking of that frame takes."""
+        return self.root_from_base.actInv(self.robot.placement(q, self.ee_id))
+
     def reset(self, q: np.ndarray | None = None) -> None:
         self.q = self.posture.copy() if q is None else self.robot.clip(np.asarray(q, dtype=float))
 

@@ -78,6 +78,17 @@ class Command:
 
 
 @dataclass
+class Target:
+    """What one frame asks for, before any limit: the command loop ramps toward it."""
+
+    stamp: float  # s, copied from the input
+    dt: float  # s, time since the previous input stamp (at most max_step_dt)
+    arm: np.ndarray | None  # rad, IK solution; None while the arm is not to follow (relative mode, disengaged)
+    hand: np.ndarray  # rad, hand retargeting result (inside the position limits)
+    ee_target: pin.SE3 | None  # palm-convention target in the base frame
+
+
+@dataclass
 class Status:
     level: int  # 0 OK, 1 WARN, 2 ERROR (diagnostic_msgs levels)
     message: str
@@ -111,6 +122,7 @@ class Teleoperator:
             self.hand.lower, self.hand.upper, self.hand.robot.velocity * self.settings.velocity_scale, hand_rest
         )
         self._reference: tuple[pin.SE3, pin.SE3] | None = None
+        self._ik_seed: np.ndarray | None = None  # the last IK solution (warm start of the next)
 
     def configure(self, settings: TeleopSettings) -> None:
         """Apply new settings. TeleopSettings validate on construction (`settings.replace(...)` raises ValueError
@@ -153,13 +165,13 @@ class Teleoperator:
             self.engaged, self.engage_requested, self._reference = False, False, None
         return lost
 
-    def _arm_target(self, palm: pin.SE3) -> pin.SE3 | None:
+    def _arm_target(self, palm: pin.SE3, current_arm: np.ndarray) -> pin.SE3 | None:
         s = self.settings
         if s.arm_mode == "absolute":
             target = self.offset * palm
         else:
             if self.engage_requested:
-                self._reference = (palm.copy(), self.ik.forward(self.arm_limiter.last))
+                self._reference = (palm.copy(), self.ik.forward(current_arm))
                 self.engaged, self.engage_requested = True, False
             if not self.engaged or self._reference is None:
                 return None
@@ -170,8 +182,9 @@ class Teleoperator:
         target.translation = np.clip(target.translation, s.workspace_min, s.workspace_max)
         return target
 
-    def step(self, joints_camera: np.ndarray, stamp: float, now: float) -> Command:
-        """One frame of 21 joints (camera optical frame, metres) stamped `stamp` (s), received at `now`.
+    def solve(self, joints_camera: np.ndarray, stamp: float, now: float, current_arm: np.ndarray) -> Target:
+        """Targets (unlimited) for one frame of 21 joints (camera optical frame, metres) stamped `stamp` (s),
+        received at `now`; `current_arm` is the arm's current command (the relative-mode clutch reference).
 
         Raises ValueError for bad input (wrong shape, NaN/inf, degenerate hand, stale stamp); the state is
         then unchanged, so the caller can log it and serve the next frame.
@@ -194,15 +207,28 @@ class Teleoperator:
         self.last_stamp = stamp
         palm = pin.SE3(palm_rotation, wrist)
         keypoints = (joints_base - wrist) @ palm_rotation
-        target = self._arm_target(palm)
+        target = self._arm_target(palm, current_arm)
+        arm = None
         if target is not None:
-            result = self.ik.solve(target, self.arm_limiter.last)
+            result = self.ik.solve(target, self._ik_seed if self._ik_seed is not None else current_arm)
             self.last_ik_error = result.position_error
-            arm = self.arm_limiter.limit(result.q, dt)
-        else:
-            arm = self.arm_limiter.limit(self.arm_limiter.last, dt)
-        hand = self.hand_limiter.limit(self.hand.retarget(keypoints), dt)
-        return Command(stamp, dt, arm, hand, target, target is not None)
+            arm = self._ik_seed = result.q
+        return Target(stamp, dt, arm, self.hand.retarget(keypoints), target)
+
+    def rearm(self) -> None:
+        """Relative mode: take a new clutch reference at the next tracked frame (after any hold or engage)."""
+        self._ik_seed = None
+        if self.settings.arm_mode == "relative":
+            self.engaged, self.engage_requested, self._reference = False, True, None
+
+    def step(self, joints_camera: np.ndarray, stamp: float, now: float) -> Command:
+        """solve() plus the per-frame velocity limits (no command loop): one command per input frame, the time
+        between input stamps (at most max_step_dt) granted to each. The node uses CommandLoop instead."""
+        frame = self.solve(joints_camera, stamp, now, self.arm_limiter.last)
+        desired = frame.arm if frame.arm is not None else self.arm_limiter.last
+        arm = self.arm_limiter.limit(desired, frame.dt)
+        hand = self.hand_limiter.limit(frame.hand, frame.dt)
+        return Command(stamp, frame.dt, arm, hand, frame.ee_target, frame.arm is not None)
 
     def status(self, now: float) -> Status:
         lost = self.tick(now)

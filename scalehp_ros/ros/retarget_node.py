@@ -1,14 +1,22 @@
-"""retarget_node: hand joints (PoseArray) -> arm and hand joint commands, a thin rclpy layer over Teleoperator.
+"""retarget_node: hand joints (PoseArray) -> a safe joint command stream; a lifecycle node over CommandLoop.
 
+Lifecycle: unconfigured -> configure (loads the robot, creates topics and services) -> activate (may command,
+starts disengaged) -> deactivate (stops the stream) -> cleanup. `autostart: true` does configure + activate
+at start (the graph sets it); engaging stays a separate, explicit step.
 Subscribes  joints_topic (geometry_msgs/PoseArray, 21 poses in common.joints order, camera optical frame, m)
-Publishes   joint_states (sensor_msgs/JointState, arm then hand joints, stamp of the input)
-            ~/arm/joint_trajectory (trajectory_msgs/JointTrajectory, one point, for a joint_trajectory_controller)
-            ~/hand/commands (std_msgs/Float64MultiArray, hand joints in the robot YAML's order)
-            ~/ee_target (geometry_msgs/PoseStamped, palm-convention target in the base frame)
+            measured_state_topic (sensor_msgs/JointState, the robot's measured joints; not with simulate_robot)
+            deadman_topic (std_msgs/Bool heartbeat, or sensor_msgs/Joy with deadman: joy)
+Publishes   joint_command_topic (sensor_msgs/JointState: the commanded state, arm then hand, with velocities;
+            stamped at publication) -- never /joint_states unless simulate_robot (a visualisation-only run)
+            arm_command_topic (trajectory_msgs/JointTrajectory: command + look-ahead with velocities)
+            hand_command_topic (std_msgs/Float64MultiArray, hand joints in the robot YAML's order)
+            servo_pose_topic (geometry_msgs/PoseStamped: the URDF ee_frame's commanded pose, when set)
+            ~/ee_target (geometry_msgs/PoseStamped, palm-convention IK target in the base frame, input stamp)
             /diagnostics (diagnostic_msgs/DiagnosticArray)
-Service     ~/engage (std_srvs/SetBool): the relative-mode clutch.
-Parameters  TeleopSettings (scalehp_ros.retargeting.teleop) plus RetargetNodeSettings below; defaults in the
-            dataclasses, config/retarget.yaml generated from them.
+Services    ~/engage (std_srvs/SetBool): start (from the measured state) / stop following, both arm modes;
+            ~/hold (std_srvs/SetBool): true brakes to a stop and holds, false releases.
+Parameters  TeleopSettings, CommandLoopSettings (scalehp_ros.retargeting) plus RetargetNodeSettings below;
+            defaults in the dataclasses, config/retarget.yaml generated from them.
 """
 
 from __future__ import annotations
@@ -19,11 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
-from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64MultiArray, Header
+from sensor_msgs.msg import JointState, Joy
+from std_msgs.msg import Bool, Float64MultiArray, Header
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
@@ -31,6 +39,7 @@ from scalehp_ros.common.joints import NUM_JOINTS
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.share import package_share
 from scalehp_ros.common.stream_stats import RollingPercentiles
+from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings, LoopCommand
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
 from scalehp_ros.ros import parameters
@@ -41,11 +50,12 @@ from scalehp_ros.ros.tf_publisher import StaticTfPublisher
 
 NODE_NAME = "retarget_node"
 CAMERA_SOURCES = ("parameter", "tf")
+MAX_LATENCY_S = 10.0  # image stamps further in the past (or in the future) are another clock: not a latency
 
 
 @dataclass(frozen=True)
 class RetargetNodeSettings(Settings):
-    """The node's own parameters (the teleoperation ones are TeleopSettings)."""
+    """The node's own parameters (the teleoperation ones are TeleopSettings, the stream's CommandLoopSettings)."""
 
     robot_config: str = param(
         "config/robots/scalehp_ur5e_allegro.yaml",
@@ -76,16 +86,53 @@ class RetargetNodeSettings(Settings):
         "camera optical frame published at start-up, before the first hand (the input's frame_id wins later)",
         dynamic=False,
     )
+    autostart: bool = param(
+        False, "configure and activate at start, without a lifecycle manager (still starts disengaged)", dynamic=False
+    )
+    measured_state_topic: str = param(
+        "/joint_states", "the robot's measured joint states (sensor_msgs/JointState)", dynamic=False
+    )
+    joint_command_topic: str = param(
+        "~/joint_command",
+        "commanded state (sensor_msgs/JointState); /joint_states only in a visualisation-only run with simulate_robot",
+        dynamic=False,
+    )
+    arm_command_topic: str = param(
+        "~/arm/joint_trajectory",
+        "arm commands (trajectory_msgs/JointTrajectory), e.g. /arm_controller/joint_trajectory",
+        dynamic=False,
+    )
+    hand_command_topic: str = param(
+        "~/hand/commands",
+        "hand commands (std_msgs/Float64MultiArray), e.g. /hand_controller/commands",
+        dynamic=False,
+    )
+    servo_pose_topic: str = param(
+        "",
+        "MoveIt Servo pose target (geometry_msgs/PoseStamped of the URDF ee_frame, at command_rate), e.g. "
+        "/servo_node/pose_target_cmds; empty = off",
+        dynamic=False,
+    )
+    stamp_trajectories: bool = param(
+        True,
+        "stamp arm trajectories with the command time, so the controller splines exactly along the stream "
+        "(its clock must agree with this node's within a few ms); false: zero stamp, start on receipt",
+        dynamic=False,
+    )
+    deadman_topic: str = param("~/deadman", "deadman input topic (std_msgs/Bool or sensor_msgs/Joy)", dynamic=False)
+    deadman_button: int = param(0, "with deadman joy: the Joy button that must be pressed", 0, 127)
 
 
 @dataclass(frozen=True)
 class _AllSettings(Settings):
     node: RetargetNodeSettings = field(default_factory=RetargetNodeSettings)
     teleop: TeleopSettings = field(default_factory=TeleopSettings)
+    loop: CommandLoopSettings = field(default_factory=CommandLoopSettings)
 
 
 PARAMS = _AllSettings.parameters()
 _TELEOP_NAMES = {s.name for s in TeleopSettings.parameters()}
+_LOOP_NAMES = {s.name for s in CommandLoopSettings.parameters()}
 
 
 def pose_array_to_joints(msg: PoseArray) -> np.ndarray:
@@ -95,67 +142,170 @@ def pose_array_to_joints(msg: PoseArray) -> np.ndarray:
     return np.array([(p.position.x, p.position.y, p.position.z) for p in msg.poses], dtype=float)
 
 
-class RetargetNode(Node):
+class RetargetNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
-        self.settings = settings.node
-        robot_path = package_share() / self.settings.robot_config
-        self.robot = load_robot_config(robot_path)  # ValueError with a clear message on a bad robot YAML
-        self.teleop = Teleoperator(self.robot, settings.teleop)
-        self.base_frame = self.robot.arm.base_frame
+        self._t0_ns = self.get_clock().now().nanoseconds
+        self.all_settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
+        self.settings = self.all_settings.node
+        self.robot = None
+        self.teleop: Teleoperator | None = None
+        self.loop: CommandLoop | None = None
+        self._entities: list = []  # what configure created and cleanup destroys
+        self._tick_timer = None
         self._tf_buffer = None
-        if self.settings.camera_source == "tf":
-            try:
-                from tf2_ros import Buffer, TransformListener
-            except ImportError as exc:
-                raise RuntimeError(
-                    "camera_source 'tf' needs tf2_ros, which is not installed here; use camera_source 'parameter'"
-                ) from exc
-            self._tf_buffer = Buffer()
-            self._tf_listener = TransformListener(self._tf_buffer, self)
-
+        self._camera_frame: str | None = None
+        self._measured: dict[str, tuple[float, float]] = {}  # joint name -> (position, time)
+        self._step_ms = RollingPercentiles()  # retargeting time per frame (IK + hand), ms
+        self._latency_ms = RollingPercentiles()  # image stamp -> command publish, ms
+        self._other_clock = 0  # frames whose stamp is not on this clock (no latency)
+        self._lifecycle = "unconfigured"
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
-        self.static_tf = StaticTfPublisher(self)
-        self._step_ms = RollingPercentiles()  # retargeting time per frame (IK + hand), ms
-        self._camera_frame: str | None = None
-        self.joint_state_pub = self.create_publisher(JointState, "joint_states", 10)
-        self.trajectory_pub = self.create_publisher(JointTrajectory, "~/arm/joint_trajectory", 10)
-        self.hand_pub = self.create_publisher(Float64MultiArray, "~/hand/commands", 10)
-        self.ee_pub = self.create_publisher(PoseStamped, "~/ee_target", 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(PoseArray, self.settings.joints_topic, self._on_joints, qos_profile_sensor_data)
-        self.create_service(SetBool, "~/engage", self._on_engage)
         self.create_timer(self.settings.diagnostics_period, self._publish_diagnostics)
-        self.create_timer(0.05, lambda: self.teleop.tick(time.monotonic()))
+        if self.settings.autostart:
+            self.trigger_configure()
+            if self._lifecycle == "inactive":
+                self.trigger_activate()
+
+    def now(self) -> float:
+        """The node clock in seconds since the node started (epoch seconds as a float lose ~0.2 us, which the
+        acceleration bound checks would see)."""
+        return self._seconds(self.get_clock().now().nanoseconds)
+
+    def _seconds(self, nanoseconds: int) -> float:
+        return (nanoseconds - self._t0_ns) * 1e-9
+
+    # lifecycle --------------------------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        s = self.settings
+        try:
+            robot_path = package_share() / s.robot_config
+            self.robot = load_robot_config(robot_path)  # ValueError with a clear message on a bad robot YAML
+            self.teleop = Teleoperator(self.robot, self.all_settings.teleop)
+            self.loop = CommandLoop(self.teleop, self.all_settings.loop)
+            simulate = self.all_settings.loop.simulate_robot
+            command_topic = self.resolve_topic_name(s.joint_command_topic)
+            if not simulate and command_topic == self.resolve_topic_name(s.measured_state_topic):
+                raise ValueError(
+                    f"joint_command_topic {command_topic} is the measured state topic: commands on the robot's "
+                    "state topic are allowed only with simulate_robot (a visualisation-only run)"
+                )
+            if s.camera_source == "tf":
+                try:
+                    from tf2_ros import Buffer, TransformListener
+                except ImportError as exc:
+                    raise RuntimeError(
+                        "camera_source 'tf' needs tf2_ros, which is not installed here; use camera_source 'parameter'"
+                    ) from exc
+                self._tf_buffer = Buffer()
+                self._tf_listener = TransformListener(self._tf_buffer, self)
+        except (ValueError, RuntimeError, FileNotFoundError) as exc:
+            self.get_logger().error(f"cannot configure: {exc}")
+            self.teleop = self.loop = None
+            return TransitionCallbackReturn.FAILURE
+        self.base_frame = self.robot.arm.base_frame
+        self.static_tf = StaticTfPublisher(self)
+        e = self._entities
+        self.command_pub = self.create_publisher(JointState, s.joint_command_topic, 10)
+        self.trajectory_pub = self.create_publisher(JointTrajectory, s.arm_command_topic, 10)
+        self.hand_pub = self.create_publisher(Float64MultiArray, s.hand_command_topic, 10)
+        self.ee_pub = self.create_publisher(PoseStamped, "~/ee_target", 10)
+        self.servo_pub = self.create_publisher(PoseStamped, s.servo_pose_topic, 10) if s.servo_pose_topic else None
+        e += [self.command_pub, self.trajectory_pub, self.hand_pub, self.ee_pub, self.servo_pub]
+        e.append(self.create_subscription(PoseArray, s.joints_topic, self._on_joints, qos_profile_sensor_data))
+        if not simulate:
+            e.append(self.create_subscription(JointState, s.measured_state_topic, self._on_measured, 50))
+        deadman = self.all_settings.loop.deadman
+        if deadman == "bool":
+            e.append(self.create_subscription(Bool, s.deadman_topic, self._on_deadman_bool, 10))
+        elif deadman == "joy":
+            e.append(self.create_subscription(Joy, s.deadman_topic, self._on_deadman_joy, 10))
+        e.append(self.create_service(SetBool, "~/engage", self._on_engage))
+        e.append(self.create_service(SetBool, "~/hold", self._on_hold))
+        self._tick_timer = self.create_timer(self.loop.period, self._on_tick)
+        e.append(self._tick_timer)
+        e.append(self.create_timer(0.05, lambda: self.teleop is not None and self.teleop.tick(self.now())))
+        self._lifecycle = "inactive"
         if self._tf_buffer is None:  # RViz shows the camera in the robot's tree before the first hand
-            self._publish_camera_transform(self.settings.camera_frame)
+            self._publish_camera_transform(s.camera_frame)
         self.get_logger().info(
-            f"robot {self.robot.name} ({robot_path}), input {self.settings.joints_topic}, "
-            f"arm_mode {self.teleop.settings.arm_mode}, hand retargeting {self.robot.hand.retargeting.type}"
+            f"configured: robot {self.robot.name} ({robot_path}), input {s.joints_topic}, arm_mode "
+            f"{self.teleop.settings.arm_mode}, hand retargeting {self.robot.hand.retargeting.type}, commands on "
+            f"{command_topic}, measured state "
+            f"{'simulated (commanded state)' if simulate else self.resolve_topic_name(s.measured_state_topic)}"
         )
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.loop.activate(self.now())
+        self._lifecycle = "active"
+        self.get_logger().info("active, " + ("engaged (simulated robot)" if self.loop.state.engaged else "disengaged"))
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.loop.deactivate()
+        self._lifecycle = "inactive"
+        self.get_logger().info("inactive: the command stream stopped")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy()
+        self._lifecycle = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.loop is not None:
+            self.loop.deactivate()
+        self._destroy()
+        self._lifecycle = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    def _destroy(self) -> None:
+        for entity in self._entities:
+            if entity is None:
+                continue
+            for destroy in (
+                self.destroy_publisher,
+                self.destroy_subscription,
+                self.destroy_service,
+                self.destroy_timer,
+            ):
+                try:
+                    if destroy(entity):
+                        break
+                except Exception:  # wrong kind of entity for this destroy_* method
+                    continue
+        self._entities.clear()
+        self.teleop = self.loop = None
+        self._measured.clear()
 
     # parameters -------------------------------------------------------------------------------------------
     def _validate_parameters(self, changes):
         result = parameters.check(PARAMS, changes)
         if result.successful:
             try:
-                self.teleop.settings.replace(**self._teleop_changes(changes))
-            except ValueError as exc:  # cross-field rules, e.g. workspace_min below workspace_max
+                values = parameters.changed_values(PARAMS, changes)
+                self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min below workspace_max
+            except ValueError as exc:
                 result.successful, result.reason = False, str(exc)
         return result
 
-    @staticmethod
-    def _teleop_changes(changes) -> dict:
-        return {k: v for k, v in parameters.changed_values(PARAMS, changes).items() if k in _TELEOP_NAMES}
-
     def _apply_parameters(self, changes) -> None:
-        teleop = self._teleop_changes(changes)
-        if teleop:
-            self.teleop.configure(self.teleop.settings.replace(**teleop))
-            if self._camera_frame and {"camera_xyz", "camera_rpy"} & set(teleop):
+        values = parameters.changed_values(PARAMS, changes)
+        if not values:
+            return
+        self.all_settings = self.all_settings.replace(**values)
+        self.settings = self.all_settings.node
+        if self.loop is None:
+            return
+        if set(values) & _TELEOP_NAMES:
+            self.loop.configure_teleop(self.all_settings.teleop)
+            if self._camera_frame and {"camera_xyz", "camera_rpy"} & set(values):
                 self._publish_camera_transform(self._camera_frame)
+        if set(values) & _LOOP_NAMES:
+            self.loop.configure(self.all_settings.loop)
 
     # camera pose ------------------------------------------------------------------------------------------
     def _publish_camera_transform(self, camera_frame: str) -> None:
@@ -178,13 +328,44 @@ class RetargetNode(Node):
             raise ValueError(f"no transform {self.base_frame} <- {msg.header.frame_id}: {exc}") from exc
         self.teleop.set_camera_pose(transform_to_se3(tf.transform))
 
-    # per frame --------------------------------------------------------------------------------------------
+    # inputs -----------------------------------------------------------------------------------------------
+    def _on_measured(self, msg: JointState) -> None:
+        if self.loop is None:
+            return
+        now = self.now()
+        for name, position in zip(msg.name, msg.position, strict=False):
+            self._measured[name] = (float(position), now)
+        arm = [self._measured.get(n) for n in self.robot.arm.joints]
+        if any(v is None for v in arm):
+            return  # not every arm joint measured yet
+        hand = np.array(
+            [
+                self._measured.get(n, (float(q), 0.0))[0]
+                for n, q in zip(self.robot.hand.joints, self.loop.hand.last, strict=True)
+            ]
+        )
+        try:
+            self.loop.set_measured(np.array([v[0] for v in arm]), hand, min(v[1] for v in arm))
+        except ValueError as exc:
+            self.get_logger().warning(f"bad measured joint state: {exc}", throttle_duration_sec=2.0)
+
+    def _on_deadman_bool(self, msg: Bool) -> None:
+        if self.loop is not None:
+            self.loop.set_deadman(bool(msg.data), self.now())
+
+    def _on_deadman_joy(self, msg: Joy) -> None:
+        if self.loop is not None:
+            button = self.settings.deadman_button
+            self.loop.set_deadman(button < len(msg.buttons) and msg.buttons[button] == 1, self.now())
+
     def _on_joints(self, msg: PoseArray) -> None:
+        if self.loop is None or self._lifecycle != "active":
+            return
         try:
             joints = pose_array_to_joints(msg)
             self._camera_pose(msg)
             t0 = time.perf_counter()
-            command = self.teleop.step(joints, stamp_seconds(msg.header.stamp), time.monotonic())
+            target = self.loop.on_frame(joints, stamp_seconds(msg.header.stamp), self.now())
             self._step_ms.add((time.perf_counter() - t0) * 1e3)
         except ValueError as exc:
             self.get_logger().warning(f"rejected hand joints: {exc}", throttle_duration_sec=2.0)
@@ -192,33 +373,89 @@ class RetargetNode(Node):
         except Exception as exc:  # a node never dies on a bad message
             self.get_logger().error(f"retargeting failed: {type(exc).__name__}: {exc}", throttle_duration_sec=2.0)
             return
-        header = Header(stamp=msg.header.stamp)
-        state = np.concatenate((command.arm, command.hand))
-        self.joint_state_pub.publish(robot_command.joint_state(header, self.robot.joint_names, state))
-        self.trajectory_pub.publish(robot_command.arm_trajectory(self.robot.arm.joints, command.arm, command.dt))
-        self.hand_pub.publish(robot_command.hand_command(command.hand))
-        if command.ee_target is not None:
-            header.frame_id = self.base_frame
-            self.ee_pub.publish(robot_command.pose_stamped(header, command.ee_target))
+        if target.ee_target is not None:
+            header = Header(stamp=msg.header.stamp, frame_id=self.base_frame)
+            self.ee_pub.publish(robot_command.pose_stamped(header, target.ee_target))
+        # The new target goes out now (not up to a period later); the timer restarts from here.
+        if self._tick():
+            latency = self.get_clock().now().nanoseconds * 1e-9 - stamp_seconds(msg.header.stamp)
+            if 0.0 <= latency <= MAX_LATENCY_S:
+                self._latency_ms.add(latency * 1e3)
+            else:
+                self._other_clock += 1
+        if self._tick_timer is not None:
+            self._tick_timer.reset()
 
+    # the stream -------------------------------------------------------------------------------------------
+    def _on_tick(self) -> None:
+        self._tick()
+
+    def _tick(self) -> bool:
+        if self.loop is None:
+            return False
+        stamp = self.get_clock().now()
+        command = self.loop.tick(self._seconds(stamp.nanoseconds))
+        if command is None:
+            return False
+        self._publish(command, stamp.to_msg())
+        return True
+
+    def _publish(self, c: LoopCommand, stamp) -> None:
+        robot = self.robot
+        header = Header(stamp=stamp)
+        self.command_pub.publish(
+            robot_command.joint_state(
+                header,
+                robot.joint_names,
+                np.concatenate((c.arm, c.hand)),
+                np.concatenate((c.arm_velocity, c.hand_velocity)),
+            )
+        )
+        self.trajectory_pub.publish(
+            robot_command.streamed_trajectory(
+                robot.arm.joints, c.trajectory(self.loop.period), header if self.settings.stamp_trajectories else None
+            )
+        )
+        self.hand_pub.publish(robot_command.hand_command(c.hand))
+        if self.servo_pub is not None:
+            servo_header = Header(stamp=stamp, frame_id=self.base_frame)
+            self.servo_pub.publish(robot_command.pose_stamped(servo_header, self.teleop.ik.ee_frame_pose(c.arm)))
+
+    # services ---------------------------------------------------------------------------------------------
     def _on_engage(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
-        response.success, response.message = self.teleop.engage(bool(request.data), time.monotonic())
+        response.success, response.message = self.loop.engage(bool(request.data), self.now())
         self.get_logger().info(f"engage({request.data}): {response.message}")
         self._publish_diagnostics()
         return response
 
+    def _on_hold(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        response.success, response.message = self.loop.set_hold(bool(request.data))
+        self.get_logger().info(f"hold({request.data}): {response.message}")
+        self._publish_diagnostics()
+        return response
+
     def _publish_diagnostics(self) -> None:
-        status = self.teleop.status(time.monotonic())
-        values = dict(status.values)
+        if self.loop is None:
+            level, message, values = DiagnosticStatus.WARN, f"{self._lifecycle} (lifecycle): no commands", {}
+        else:
+            status = self.loop.status(self.now())
+            level = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)[status.level]
+            message, values = status.message, dict(status.values)
+        values["lifecycle"] = self._lifecycle
         timing = self._step_ms.summary()
         if timing is not None:
             values["step_p50_ms"], values["step_p95_ms"] = f"{timing[0]:.3f}", f"{timing[1]:.3f}"
-        level = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)[status.level]
+        latency = self._latency_ms.summary()
+        if latency is not None:
+            values["latency_p50_ms"], values["latency_p95_ms"] = f"{latency[0]:.2f}", f"{latency[1]:.2f}"
+        values["latency_window"] = "image stamp -> command publish, last 300 frames"
+        if self._other_clock:
+            values["frames_stamped_on_another_clock"] = str(self._other_clock)
         diag = DiagnosticStatus(
             level=level,
             name=f"{self.get_name()}: retargeting",
-            message=status.message,
-            hardware_id=self.robot.name,
+            message=message,
+            hardware_id=self.robot.name if self.robot is not None else "",
             values=[KeyValue(key=k, value=v) for k, v in values.items()],
         )
         msg = DiagnosticArray(status=[diag])

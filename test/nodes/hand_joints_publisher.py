@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--stamp-base", type=float, default=1000.0)
     parser.add_argument("--frame-id", default="camera_color_optical_frame")
+    parser.add_argument("--stamp-now", action="store_true", help="stamp with the clock at publication (latency)")
     parser.add_argument("--nan-every", type=int, default=0, help="send NaN joints every N-th message (0: never)")
     args = parser.parse_args()
     frames = np.load(DATA)
@@ -41,6 +42,8 @@ def main() -> None:
         msg = PoseArray()
         msg.header.frame_id = args.frame_id
         msg.header.stamp = Time(nanoseconds=round((args.stamp_base + k / args.rate) * 1e9)).to_msg()
+        if args.stamp_now:
+            msg.header.stamp = node.get_clock().now().to_msg()
         joints = frames[k % len(frames)]
         if args.nan_every and k % args.nan_every == args.nan_every - 1:
             joints = np.full_like(joints, np.nan)

@@ -17,9 +17,36 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from scalehp_ros.ros.conversions.geometry import duration, se3_to_pose
 
 
-def joint_state(header: Header, names: Sequence[str], positions: np.ndarray) -> JointState:
-    """JointState of `names` at `positions` (rad)."""
-    return JointState(header=header, name=list(names), position=[float(v) for v in positions])
+def joint_state(
+    header: Header, names: Sequence[str], positions: np.ndarray, velocities: np.ndarray | None = None
+) -> JointState:
+    """JointState of `names` at `positions` (rad), with `velocities` (rad/s) when given."""
+    msg = JointState(header=header, name=list(names), position=[float(v) for v in positions])
+    if velocities is not None:
+        msg.velocity = [float(v) for v in velocities]
+    return msg
+
+
+def streamed_trajectory(
+    names: Sequence[str], points: Sequence[tuple[float, np.ndarray, np.ndarray]], header: Header | None = None
+) -> JointTrajectory:
+    """JointTrajectory of (time_from_start s, position rad, velocity rad/s) points, times increasing and > 0.
+
+    With velocities, joint_trajectory_controller splines through the points (cubic) instead of stopping at
+    each; the next message replaces the rest. `header` None: zero stamp, "start on receipt" (see
+    arm_trajectory); with the command's own time as stamp, the controller anchors the points to the node's
+    clock, so receipt jitter does not bend the path (the clocks must agree).
+    """
+    out = JointTrajectory(joint_names=list(names))
+    if header is not None:
+        out.header = header
+    for t, q, v in points:
+        out.points.append(
+            JointTrajectoryPoint(
+                positions=[float(x) for x in q], velocities=[float(x) for x in v], time_from_start=duration(t)
+            )
+        )
+    return out
 
 
 def arm_trajectory(names: Sequence[str], positions: np.ndarray, time_from_start_s: float) -> JointTrajectory:
