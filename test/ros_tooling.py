@@ -28,6 +28,20 @@ def missing_reason() -> str | None:
     return None
 
 
+def cli_missing_reason(verb: str) -> str | None:
+    """None when `ros2 VERB` can run here; `ros2 topic` and `ros2 lifecycle` import rosidl_runtime_py, which
+    has no registry wheel and is not among the vendored sources."""
+    reason = missing_reason()
+    if reason is not None:
+        return reason
+    if verb in ("topic", "lifecycle") and not (TOOLING / "vendor" / "rosidl_runtime_py").is_dir():
+        import importlib.util
+
+        if importlib.util.find_spec("rosidl_runtime_py") is None:
+            return f"`ros2 {verb}` imports rosidl_runtime_py, which has no wheel and is not in ../shared/vendor/ros2"
+    return None
+
+
 def tooling_env(install: Path | None = None, **extra: str) -> dict[str, str]:
     """ros_env() plus the tooling on PATH/PYTHONPATH and, when given, a colcon install of this package.
 

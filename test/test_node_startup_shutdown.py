@@ -23,7 +23,7 @@ def _wait_ready(proc: NodeProcess, name: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.alive():
         out = proc.output()
-        if f"[{name}]" in out and ("ready" in out or "publishing" in out or "robot " in out):
+        if f"[{name}]" in out and ("ready" in out or "publishing" in out or "active" in out):
             return
         time.sleep(0.2)
     raise AssertionError(f"{name} did not start:\n{proc.output()}")
@@ -32,7 +32,9 @@ def _wait_ready(proc: NodeProcess, name: str, timeout: float = 30.0) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("name", sorted(NODES))
 def test_node_exits_cleanly_on_signal(name, sig):
-    proc = NodeProcess(NODES[name])
+    # retarget_node is a lifecycle node: configured and active (as the graph starts it), robot simulated
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true") if name == "retarget_node" else ()
+    proc = NodeProcess(NODES[name], *args)
     try:
         _wait_ready(proc, name)
         proc.proc.send_signal(sig)

@@ -84,10 +84,22 @@ class Counter:
 
 
 def _specs(out: Path, **extra):
-    args = {"rviz": "false", "record": "true", "record_dir": str(out)}
+    # no robot here: the visualisation-only run, whose commanded state stands in for the measured /joint_states
+    args = {"rviz": "false", "record": "true", "record_dir": str(out), "simulate_robot": "true",
+            "joint_command_topic": "/joint_states"}
     specs = {s.name: s for s in resolve(args) if s.module}
     specs["recorder_node"].parameters.update({"min_free_bytes": 0, **extra})
     return specs
+
+
+# retarget_node's command loop streams these at its command_rate whether or not frames arrive (issue 11), so
+# their count in an episode depends on when the start and stop requests land, to within a few periods.
+STREAMED = {
+    "/joint_states",
+    "/retarget_node/arm/joint_trajectory",
+    "/retarget_node/hand/commands",
+    "/retarget_node/ee_target",
+}
 
 
 def _start(spec) -> NodeProcess:
@@ -144,15 +156,16 @@ def episode(tmp_path_factory):
         assert ready, {n: p.output()[-2000:] for n, p in procs.items()}
         started = _call(node, node.create_client(Trigger, "/recorder_node/start_episode"))
         assert started.success, started.message
+        counter.counts = {t: n for t, n in counter.counts.items() if t == "/tf_static"}  # count the episode only
         with _start(video) as source:
             spin_until(node, lambda: not source.alive(), timeout=60)
             spin_until(node, lambda: False, timeout=2.0)  # the last frames' outputs are in flight
             video_log = source.output()
+        counts = dict(counter.counts)  # streamed topics keep flowing: snapshot before the stop request
         stopped = _call(node, node.create_client(Trigger, "/recorder_node/stop_episode"))
         assert stopped.success, stopped.message
         spin_until(node, lambda: counter.recorder().get("recording") == "false", timeout=5)
         live = {k: v.copy() for k, v in counter.hands.items()}
-        counts = dict(counter.counts)
         for name in ("hand_pose_node", "retarget_node"):  # the replay runs on a fresh graph
             procs.pop(name).stop()
         yield {
@@ -188,7 +201,10 @@ def test_the_bag_holds_every_topic_with_the_published_counts(episode):
         assert topics["/camera/camera_info"][1] == published - dropped.get("/camera/camera_info", 0)
         assert sum(dropped.values()) == 0, dropped  # none at 30 Hz here; the bench measures the margin
         for topic, n in counts.items():
-            assert topics[topic][1] == n, (topic, topics[topic], n)
+            if topic in STREAMED:  # 50 Hz command stream: the episode's edges are a service call apart
+                assert abs(topics[topic][1] - n) <= 0.1 * n + 10, (topic, topics[topic], n)
+            else:  # one message per camera frame (or latched): exactly what the graph published
+                assert topics[topic][1] == n, (topic, topics[topic], n)
         # the graph really ran (how many frames perception keeps up with on 2 loaded cores varies)
         assert counts["/hand_pose_node/right/joints"] >= 5 and counts["/joint_states"] >= 5
         for topic, (msgtype, _) in topics.items():
@@ -251,10 +267,15 @@ def test_export_writes_one_parquet_table_per_episode(episode, tmp_path):
     assert table["stamp_ns"] == sorted(table["stamp_ns"]) and table["next.done"][-1]
     hands = [h for h in table["observation.hand.right"] if h is not None]
     assert len(hands) == topics["/hand_pose_node/right/joints"][1] and len(hands[0]) == 63
+    # the state and the commands stream at the command rate: each frame holds the last one (sample and hold)
     states = [s for s in table["observation.state"] if s is not None]
-    assert len(states) == topics["/joint_states"][1]
+    assert len(states) >= len(table["frame_index"]) - 2 and len(states[0]) == 22  # 6 arm + 16 hand joints
+    with BagReader(episode["bag"]) as bag:
+        first_state = min(_header_key(BagReader.decode(m)) for m in bag.messages({"/joint_states"}))
+    assert all(s is not None for s, k in zip(table["observation.state"], table["stamp_ns"], strict=True)
+               if k >= first_state)
     actions = [a for a in table["action.hand"] if a is not None]
-    assert len(actions) == topics["/retarget_node/hand/commands"][1] and len(actions[0]) == 16
+    assert len(actions) >= len(table["frame_index"]) - 2 and len(actions[0]) == 16
     assert table["observation.image"][0][:2] == b"\xff\xd8"  # JPEG
     info = json.loads((tmp_path / "dataset" / "meta" / "info.json").read_text())
     assert info["episodes"] == 1 and 20 < info["fps"] < 40 and len(info["joint_names"]) == 22

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+import ros_tooling
 from ros_harness import REPO, NodeProcess, ros_env, spin_until
 
 from scalehp_ros.retargeting.robot_config import load_robot_config
@@ -211,12 +212,13 @@ def test_lifecycle_measured_start_ramp_deadman_hold_and_losses(ros):
 
 
 @pytest.mark.skipif(
-    shutil.which("ros2") is None,
-    reason="the ros2 CLI is not installed (pip-only ROS); the lifecycle "
-    "services are tested directly in test_lifecycle_measured_start_ramp_deadman_hold_and_losses",
+    shutil.which("ros2") is None and ros_tooling.cli_missing_reason("lifecycle") is not None,
+    reason=f"no `ros2 lifecycle`: {ros_tooling.cli_missing_reason('lifecycle')}; the lifecycle services are "
+    "tested directly in test_lifecycle_measured_start_ramp_deadman_hold_and_losses",
 )
 def test_lifecycle_from_the_ros2_cli(ros):
-    env = ros_env()
+    # the real `ros2 lifecycle` (ros2cli's), from a ROS install or the test tooling (test/ros_tooling.py)
+    env = ros_env() if shutil.which("ros2") else ros_tooling.tooling_env()
     with NodeProcess("scalehp_ros.ros.retarget_node", "--ros-args", "--params-file", "config/retarget.yaml") as node:
 
         def cli(*args):

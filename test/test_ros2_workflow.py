@@ -7,7 +7,6 @@ robot_state_publisher and RViz have no wheel here: the launch leaves them out wi
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from ros_harness import spin_until
-from ros_tooling import colcon_build, missing_reason, ros2, tooling_env
+from ros_tooling import cli_missing_reason, colcon_build, missing_reason, ros2, tooling_env
 
 REASON = missing_reason()
 pytestmark = [
@@ -28,7 +27,7 @@ pytestmark = [
 NO_ROS_ONLY_NODES = ("rviz:=false", "robot_state_publisher:=false")
 # `ros2 topic` imports rosidl_runtime_py, which has neither a registry wheel nor a copy in ../shared/vendor:
 # the topics are checked through `ros2 node info` instead, and `ros2 topic list` runs where it can.
-TOPIC_CLI = importlib.util.find_spec("rosidl_runtime_py") is not None
+TOPIC_CLI = cli_missing_reason("topic") is None
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +91,10 @@ def test_ros2_launch_runs_the_graph_and_the_cli_reaches_it(install, ros):
     states: list = []
     node.create_subscription(TFMessage, "/tf", lambda m: frames.update(t.child_frame_id for t in m.transforms), 100)
     node.create_subscription(JointState, "/joint_states", states.append, 10)
-    launch = Launch(install, *NO_ROS_ONLY_NODES, "loop:=true")
+    # no robot here: the visualisation-only run (commanded state on /joint_states, as RViz needs it)
+    launch = Launch(
+        install, *NO_ROS_ONLY_NODES, "loop:=true", "simulate_robot:=true", "joint_command_topic:=/joint_states"
+    )
     env = tooling_env(install)
     try:
         assert spin_until(node, lambda: "right_hand_wrist" in frames and len(states) >= 3, 120.0), launch.output()

@@ -13,17 +13,18 @@ not a LeRobot dataset.
         observation.image (binary: JPEG; raw-recorded frames are JPEG-encoded at quality 90),
         observation.hand.right / observation.hand.left (list<float64>[63]: 21 joints x y z in the camera
             optical frame, metres; null when that hand was not seen in this frame),
-        observation.state (list<float64>: /joint_states positions computed from this frame; null if none),
-        action.arm (list<float64>: the arm trajectory point), action.hand (list<float64>: the hand command),
-        action.ee_target (list<float64>[7]: x y z qx qy qz qw in the arm base frame) -- each from this
-            frame's retargeting, null when the frame gave none,
+        observation.state (list<float64>: the last /joint_states (the robot's measured state) stamped at or
+            before the image; null before the first),
+        action.arm (list<float64>: the arm trajectory's first point), action.hand (list<float64>: the hand
+            command), action.ee_target (list<float64>[7]: x y z qx qy qz qw in the arm base frame) -- each the
+            last one recorded before the next frame (retarget_node streams commands at its own rate, with no
+            image stamp), null before the first,
         next.done (bool: the last frame of the episode)
     DIR/meta/info.json                fps, features, joint names, episode count
     DIR/meta/episodes.jsonl           one line per episode: index, bag name, frames, and the bag's metadata
     DIR/mcap/<bag name>/              the bags themselves (rosbag2 MCAP), copied unchanged
 
-Commands without a header stamp (the trajectory and the hand command) are paired with the /joint_states
-message that retarget_node publishes just before them in the same callback.
+States are paired with frames by header stamp, commands by the time they were recorded (sample and hold).
 """
 
 from __future__ import annotations
@@ -66,53 +67,65 @@ def _jpeg(msg, msgtype: str) -> bytes:
     return cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
+def _held(times: list[int], values: list, at: list[int]) -> list:
+    """For each time in `at`, the last value whose time is <= it (sample and hold); None before the first."""
+    order = np.argsort(times, kind="stable")
+    times_sorted = np.asarray(times, dtype=np.int64)[order]
+    idx = np.searchsorted(times_sorted, np.asarray(at, dtype=np.int64), side="right") - 1
+    return [values[order[i]] if i >= 0 else None for i in idx]
+
+
 def episode_rows(bag: BagReader, index: int) -> tuple[dict[str, list], dict]:
     """Columns of one episode's table and its extra info (joint names)."""
-    frames: list[tuple[int, bytes]] = []
+    frames: list[tuple[int, int, bytes]] = []  # (image stamp, log time, jpeg)
     hands: dict[str, dict[int, list[float]]] = {c: {} for c in HANDS.values()}
-    state: dict[int, list[float]] = {}
-    arm: dict[int, list[float]] = {}
-    hand_cmd: dict[int, list[float]] = {}
-    ee: dict[int, list[float]] = {}
+    by_stamp: dict[str, tuple[list[int], list]] = {"observation.state": ([], [])}
+    by_log: dict[str, tuple[list[int], list]] = {c: ([], []) for c in ("action.arm", "action.hand", "action.ee_target")}
     names: list[str] = []
-    current = None  # stamp of the last /joint_states: the frame the next commands belong to
     image_topics = {IMAGE_TOPIC, f"{IMAGE_TOPIC}/compressed"}
     for m in bag.messages():
         if m.topic not in image_topics | set(HANDS) | {JOINT_STATES, ARM, HAND_CMD, EE}:
             continue
         msg = BagReader.decode(m)
         if m.topic in image_topics:
-            frames.append((_key(msg.header.stamp), _jpeg(msg, m.msgtype)))
+            frames.append((_key(msg.header.stamp), m.log_time_ns, _jpeg(msg, m.msgtype)))
         elif m.topic in HANDS:
             hands[HANDS[m.topic]][_key(msg.header.stamp)] = [
                 v for p in msg.poses for v in (p.position.x, p.position.y, p.position.z)
             ]
         elif m.topic == JOINT_STATES:
-            current = _key(msg.header.stamp)
-            state[current] = [float(v) for v in msg.position]
+            by_stamp["observation.state"][0].append(_key(msg.header.stamp))
+            by_stamp["observation.state"][1].append([float(v) for v in msg.position])
             names = list(msg.name)
-        elif m.topic == ARM and current is not None and len(msg.points):
-            arm[current] = [float(v) for v in msg.points[0].positions]
-        elif m.topic == HAND_CMD and current is not None:
-            hand_cmd[current] = [float(v) for v in msg.data]
+        elif m.topic == ARM and len(msg.points):
+            by_log["action.arm"][0].append(m.log_time_ns)
+            by_log["action.arm"][1].append([float(v) for v in msg.points[0].positions])
+        elif m.topic == HAND_CMD:
+            by_log["action.hand"][0].append(m.log_time_ns)
+            by_log["action.hand"][1].append([float(v) for v in msg.data])
         elif m.topic == EE:
             p, q = msg.pose.position, msg.pose.orientation
-            ee[_key(msg.header.stamp)] = [p.x, p.y, p.z, q.x, q.y, q.z, q.w]
+            by_log["action.ee_target"][0].append(m.log_time_ns)
+            by_log["action.ee_target"][1].append([p.x, p.y, p.z, q.x, q.y, q.z, q.w])
     frames.sort(key=lambda f: f[0])
     t0 = frames[0][0] if frames else 0
+    stamps = [k for k, _, _ in frames]
+    logs = [log for _, log, _ in frames]
+    # the action of frame i: what was commanded up to the next frame (the last frame: up to the episode's end)
+    until = [*logs[1:], max([logs[-1], *[t for ts, _ in by_log.values() for t in ts]])] if frames else []
     cols: dict[str, list] = {
         "episode_index": [index] * len(frames),
         "frame_index": list(range(len(frames))),
-        "timestamp": [(k - t0) * 1e-9 for k, _ in frames],
-        "stamp_ns": [k for k, _ in frames],
-        "observation.image": [jpeg for _, jpeg in frames],
+        "timestamp": [(k - t0) * 1e-9 for k in stamps],
+        "stamp_ns": stamps,
+        "observation.image": [jpeg for _, _, jpeg in frames],
     }
-    for col, by_stamp in hands.items():
-        cols[col] = [by_stamp.get(k) for k, _ in frames]
-    cols["observation.state"] = [state.get(k) for k, _ in frames]
-    cols["action.arm"] = [arm.get(k) for k, _ in frames]
-    cols["action.hand"] = [hand_cmd.get(k) for k, _ in frames]
-    cols["action.ee_target"] = [ee.get(k) for k, _ in frames]
+    for col, by_key in hands.items():
+        cols[col] = [by_key.get(k) for k in stamps]
+    for col, (times, values) in by_stamp.items():
+        cols[col] = _held(times, values, stamps)
+    for col, (times, values) in by_log.items():
+        cols[col] = _held(times, values, until)
     cols["next.done"] = [i == len(frames) - 1 for i in range(len(frames))]
     return cols, {"joint_names": names}
 
