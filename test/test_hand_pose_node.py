@@ -225,3 +225,59 @@ def test_parameters_are_validated_at_run_time(running_node):
     assert [v.integer_value for v in future.result().values][:1] == [1]
     assert future.result().values[1].string_value == "fixed"
     assert proc.alive()
+
+
+def _served(h: Harness, proc, rgb, timeout=15.0):
+    """Send `rgb` until a right-hand PoseArray comes back for one of the sent stamps; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stamp = h.send(rgb)
+        if spin_until(h.node, lambda s=stamp: any(p.header.stamp == s for p in h.poses), timeout=0.5):
+            return next(p for p in h.poses if p.header.stamp == stamp)
+    raise AssertionError(f"no frame was served\n{proc.output()[-3000:]}")
+
+
+def test_a_replayed_stream_starts_afresh_instead_of_freezing(running_node, clip_frames):
+    """A second `ros2 bag play` (or --loop, a simulator reset) sends the same stamps again: served, not dropped."""
+    proc, h = running_node
+    h.wait_ready(proc)
+    h.k = 60  # the first play: 1002 s on
+    _served(h, proc, clip_frames[5])
+    h.k = 0  # the second play: the stamps start over from 1000 s
+    h.poses.clear()
+    _served(h, proc, clip_frames[5])
+    assert "a new stream" in proc.output(), proc.output()[-3000:]
+
+
+def test_camera_info_distortion_is_applied_and_an_uncalibrated_camera_is_explained(ros, clip_frames):
+    from rclpy.node import Node
+
+    def wrist(pose):
+        return np.array([pose.poses[0].position.x, pose.poses[0].position.y, pose.poses[0].position.z])
+
+    args = ["--ros-args", "-p", "max_image_pixels:=240000"]
+    with NodeProcess("scalehp_ros.ros.hand_pose_node", *args) as proc:
+        node = Node("distortion_probe")
+        h = Harness(node)
+        h.wait_ready(proc)
+        plain = wrist(_served(h, proc, clip_frames[5]))
+        h.model.D = [-0.4, 0.2, 0.0, 0.0, 0.0]  # strong barrel distortion (plumb_bob)
+        h.k += 100  # a later stream time, so the filters pass the new pose through
+        distorted = wrist(_served(h, proc, clip_frames[5]))
+        # the keypoints are undistorted before the solve: the same pixels mean other rays, another position
+        assert np.linalg.norm(distorted - plain) > 0.005, (plain, distorted)
+        # usb_cam without a calibration file publishes K = 0: refused with what to do about it
+        h.model.K = np.zeros((3, 3))
+        deadline = time.monotonic() + 10.0
+        while "uncalibrated" not in proc.output() and time.monotonic() < deadline:
+            h.send(clip_frames[5])
+            h.pump(0.3)
+        assert "uncalibrated_hfov_deg" in proc.output(), proc.output()[-3000:]
+        node.destroy_node()
+    with NodeProcess("scalehp_ros.ros.hand_pose_node", *args, "-p", "uncalibrated_hfov_deg:=60.0") as proc:
+        node = Node("uncalibrated_probe")
+        h = Harness(node)
+        h.model.K = np.zeros((3, 3))
+        h.wait_ready(proc)
+        assert 0.1 < wrist(_served(h, proc, clip_frames[5]))[2] < 2.0  # an ideal 60-degree pinhole stands in
+        node.destroy_node()

@@ -91,11 +91,10 @@ def validate_distortion(distortion: Any) -> Distortion | None:
         raise ValueError("distortion coefficients must be finite")
     if D.size == 0 or not np.any(D):
         return None
-    kind = DISTORTION_MODELS[model.lower()]
-    sizes = (4,) if kind == "fisheye" else _PINHOLE_SIZES
+    sizes = (4,) if DISTORTION_MODELS[model.lower()] == "fisheye" else _PINHOLE_SIZES
     if D.size not in sizes:
         raise ValueError(f"{model} distortion needs {' or '.join(map(str, sizes))} coefficients, got {D.size}")
-    return kind, D
+    return model.lower(), D  # validating it again gives the same pair
 
 
 def normalize_pixels(uv: np.ndarray, K: np.ndarray, distortion: Distortion | None = None) -> np.ndarray:
@@ -107,7 +106,8 @@ def normalize_pixels(uv: np.ndarray, K: np.ndarray, distortion: Distortion | Non
     xy = pixels_to_normalized(uv, K)
     if distortion is None:
         return xy
-    kind, D = distortion
+    model, D = distortion
+    kind = DISTORTION_MODELS[model]
     pts = np.ascontiguousarray(xy.reshape(-1, 1, 2), dtype=np.float64)
     eye = np.eye(3)
     if kind == "fisheye":
@@ -121,7 +121,8 @@ def distort_normalized(xy: np.ndarray, distortion: Distortion | None) -> np.ndar
     """The forward lens model: distorted normalised coordinates of ideal ones (..., 2) (tests, synthesis)."""
     if distortion is None:
         return np.array(xy, dtype=np.float64)
-    kind, D = distortion
+    model, D = distortion
+    kind = DISTORTION_MODELS[model]
     pts = np.concatenate((xy.reshape(-1, 2), np.ones((xy.size // 2, 1))), axis=1).reshape(-1, 1, 3)
     zero = np.zeros(3)
     if kind == "fisheye":

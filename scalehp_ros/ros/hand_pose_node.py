@@ -21,7 +21,12 @@ from visualization_msgs.msg import MarkerArray
 from scalehp_ros.common.joints import SIDES
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.stream_stats import StreamStats
-from scalehp_ros.perception.camera import intrinsics_for_image, intrinsics_from_hfov, validate_intrinsics
+from scalehp_ros.perception.camera import (
+    intrinsics_for_image,
+    intrinsics_from_hfov,
+    validate_distortion,
+    validate_intrinsics,
+)
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.ros import parameters
@@ -51,6 +56,11 @@ class HandPoseNodeSettings(Settings):
     compressed: bool = param(False, "Subscribe sensor_msgs/CompressedImage on image/compressed instead of image.")
     max_image_pixels: int = param(4096 * 2160, "Frames with more pixels are rejected.", 1, 100_000_000)
     diagnostics_period: float = param(1.0, "Seconds between /diagnostics messages.", 0.1, 60.0, dynamic=False)
+    rectified_input: bool = param(
+        False,
+        "The image topic is rectified (image_rect): use CameraInfo's P[:3, :3] as K and no distortion. False "
+        "(image_raw): K, and the keypoints are undistorted with D (plumb_bob, rational_polynomial, equidistant).",
+    )
     uncalibrated_hfov_deg: float = param(
         0.0,
         "Horizontal field of view (degrees) of an ideal pinhole used when CameraInfo is uncalibrated (K all "
@@ -91,6 +101,7 @@ class HandPoseNode(Node):
         self.stats = StreamStats()
         self.K: np.ndarray | None = None
         self.info_size: tuple[int, int] | None = None
+        self.distortion: tuple[str, np.ndarray] | None = None  # lens model and D of image_raw, from CameraInfo
         self.visible: set[str] = set()
         self.last_hands: list = []
         self.problems: dict[str, int] = {}
@@ -159,7 +170,8 @@ class HandPoseNode(Node):
             if msg.width <= 0 or msg.height <= 0:
                 raise ValueError(f"size {msg.width}x{msg.height}")
             K = np.array(msg.k, dtype=float).reshape(3, 3)
-            if not np.any(K):  # an uncalibrated driver (usb_cam, v4l2_camera without a calibration file)
+            calibrated = bool(np.any(K))
+            if not calibrated:  # an uncalibrated driver (usb_cam, v4l2_camera without a calibration file)
                 hfov = self.params["uncalibrated_hfov_deg"]
                 if not hfov:
                     raise ValueError(
@@ -167,11 +179,16 @@ class HandPoseNode(Node):
                         "camera_info_url) or set uncalibrated_hfov_deg (launch argument hfov_deg)"
                     )
                 K = intrinsics_from_hfov(msg.width, msg.height, hfov)
+            distortion = None
+            if self.params["rectified_input"]:
+                K = np.array(msg.p, dtype=float).reshape(3, 4)[:, :3]
+            elif calibrated:
+                distortion = validate_distortion((msg.distortion_model, np.array(msg.d, dtype=float)))
             K = validate_intrinsics(K)
         except ValueError as exc:
             self._problem("bad_camera_info", f"CameraInfo rejected: {exc}")
             return
-        self.K, self.info_size = K, (int(msg.width), int(msg.height))
+        self.K, self.info_size, self.distortion = K, (int(msg.width), int(msg.height)), distortion
 
     def _on_image(self, msg: Image) -> None:
         self._process(msg.header, lambda: image_msg_to_rgb(msg, self.params["max_image_pixels"]))
@@ -196,7 +213,7 @@ class HandPoseNode(Node):
         try:
             rgb = decode()
             K = intrinsics_for_image(self.K, self.info_size, (rgb.shape[1], rgb.shape[0]))
-            hands = self.estimator.estimate(rgb, K, stamp=stamp)
+            hands = self.estimator.estimate(rgb, K, stamp=stamp, distortion=self.distortion)
         except ValueError as exc:
             self._problem("bad_image", f"frame rejected: {exc}")
             return
