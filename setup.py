@@ -1,5 +1,8 @@
 """ament_python build of scalehp_ros: `colcon build` on a ROS 2 machine, `pip install -e .` in the venv."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -18,6 +21,23 @@ def _tree(folder: str, patterns: tuple[str, ...] = ("*",)) -> list[tuple[str, li
                 entries.setdefault(f"share/{PACKAGE}/{rel.parent}", []).append(str(rel))
     return sorted(entries.items())
 
+
+def _model_bundle() -> None:
+    """Build models/hand_landmarker.task if it is missing, so a plain `colcon build` installs it.
+
+    The builder downloads the mediapipe 0.10.21 wheel with pip (a package registry, at build time, never at
+    run time) and checks the model files' SHA-256. SCALEHP_SKIP_MODEL_BUILD=1 skips it; without the bundle the
+    node refuses to start and says how to build it.
+    """
+    bundle = HERE / "models" / "hand_landmarker.task"
+    if bundle.is_file() or os.environ.get("SCALEHP_SKIP_MODEL_BUILD") == "1" or "egg_info" in sys.argv:
+        return
+    cmd = [sys.executable, "-m", "scalehp_ros.perception.model_bundle", "build", "--out", str(bundle)]
+    if subprocess.run(cmd, cwd=HERE).returncode != 0:
+        print(f"warning: could not build {bundle}; run `{' '.join(cmd[1:])}` before launching", file=sys.stderr)
+
+
+_model_bundle()
 
 setup(
     name=PACKAGE,
