@@ -102,3 +102,29 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     values = {kv.key: kv.value for kv in last.values}
     assert int(values["rejected_inputs"]) >= 1 and values["arm_mode"] == "absolute"
     node.destroy_node()
+
+
+@pytest.mark.parametrize("publish", [True, False])
+def test_camera_tf_before_the_first_hand_or_left_to_the_driver(ros, publish):
+    """RViz places the camera before any hand arrives; publish_camera_tf:=false leaves the optical frame to the
+    camera driver's own TF tree (realsense2_camera's camera_link -> ...), so it never has two parents."""
+    from rclpy.node import Node
+    from tf2_msgs.msg import TFMessage
+
+    from scalehp_ros.ros.tf_publisher import TF_STATIC_QOS
+
+    node = Node("camera_tf_probe")
+    static = []
+    node.create_subscription(TFMessage, "/tf_static", lambda m: static.extend(m.transforms), TF_STATIC_QOS)
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true",
+            "-p", f"publish_camera_tf:={str(publish).lower()}")
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:  # no hand joints are ever sent
+        got = spin_until(node, lambda: bool(static), timeout=15.0 if publish else 6.0)
+        assert proc.alive(), proc.output()
+    if publish:
+        assert got, proc.output()
+        t = static[-1]
+        assert (t.header.frame_id, t.child_frame_id) == (ROBOT.arm.base_frame, "camera_color_optical_frame")
+    else:
+        assert not static, [t.child_frame_id for t in static]
+    node.destroy_node()
