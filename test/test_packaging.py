@@ -43,3 +43,14 @@ def test_no_declared_ros_dependency_goes_unused():
     declared = {d for d in _exec_depends() if not d.startswith("python3-") and d != "pinocchio"}
     used = {ROS_KEYS.get(m, m) for m in _ros_imports()} | STARTED
     assert declared <= used, f"declared but not used: {sorted(declared - used)}"
+
+
+def test_dds_profiles_loopback_for_tests_open_for_robots():
+    """The tests' profile keeps UDP on 127.0.0.1 (DDS isolation); the robot's must not (other hosts)."""
+    ns = {"d": "http://www.eprosima.com"}
+    for name, loopback in (("fastdds_profile.xml", True), ("fastdds_robot_profile.xml", False)):
+        root = ET.parse(REPO / "config" / name).getroot()
+        whitelist = [a.text for a in root.iterfind(".//d:interfaceWhiteList/d:address", ns)]
+        assert (whitelist == ["127.0.0.1"]) if loopback else not whitelist, (name, whitelist)
+        sizes = [int(s.text) for s in root.iterfind(".//d:segment_size", ns)]
+        assert sizes and sizes[0] >= 32 * 1024 * 1024, name  # camera-sized messages over shared memory
