@@ -25,11 +25,6 @@ from scalehp_ros.simulation.scene import Scene, build_scene
 class SimSettings(Settings):
     """The sandbox's physics and camera (the node adds its topics and rates)."""
 
-    robot_urdf: str = param(
-        "urdf/scalehp_ur5e_allegro.urdf",
-        "robot URDF (relative to the package share directory or absolute): urdf/scalehp_bimanual.urdf for two arms",
-        dynamic=False,
-    )
     timestep: float = param(0.002, "physics time step (s)", 0.0005, 0.01, dynamic=False)
     camera_width: int = param(320, "rendered camera image width (px)", 16, 1920, dynamic=False)
     camera_height: int = param(240, "rendered camera image height (px)", 16, 1080, dynamic=False)
