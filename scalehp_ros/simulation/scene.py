@@ -65,13 +65,13 @@ class ArmMount:
 def _gain(effort: float) -> tuple[float, float]:
     """(kp N m/rad, kv N m s/rad) of a position actuator for a joint of this effort limit (N m)."""
     if effort >= 100.0:  # shoulder and elbow
-        return 3000.0, 300.0
+        return 6000.0, 200.0
     if effort >= 20.0:  # wrists
-        return 400.0, 30.0
+        return 800.0, 25.0
     return 3.0, 0.08  # fingers (Allegro-like: fractions of a newton metre in practice)
 
 
-ACTUATOR_GAINS = "kp, kv by URDF effort: >= 100 N m: 3000, 300; >= 20 N m: 400, 30; fingers 3, 0.08"
+ACTUATOR_GAINS = "kp, kv by URDF effort: >= 100 N m: 6000, 200; >= 20 N m: 800, 25; fingers 3, 0.08"
 
 
 def _urdf_efforts(urdf: Path) -> dict[str, tuple[float, float]]:
