@@ -11,7 +11,8 @@ Subscribes  <prefix>/arm/joint_trajectory (trajectory_msgs/JointTrajectory; its 
             would take), so a real robot driver replaces this node with no other change.
 Publishes   joint_states_topic (sensor_msgs/JointState: the MEASURED state, every tick, node clock stamp),
             ~/image + ~/camera_info (sensor_msgs: the scene camera, rgb8, every render_period; 0 = off),
-            /diagnostics (1 Hz: real-time factor, simulated time, commands, rejected commands).
+            /diagnostics (1 Hz: real-time factor since start and over the last second, simulated
+            time, time lost (not caught up), commands, rejected commands).
 Targets are clipped to the URDF's position limits and followed at most at its velocity limits by position
 actuators within its effort limits (scalehp_ros.simulation.sim).
 """
@@ -57,8 +58,14 @@ class SimNodeSettings(Settings):
     )
     joint_states_topic: str = param("/joint_states", "measured joint states (sensor_msgs/JointState)", dynamic=False)
     step_period: float = param(0.01, "physics catch-up and joint-state period (s)", 0.001, 0.1, dynamic=False)
-    max_catch_up: float = param(0.1, "most simulated time one tick may advance (s)", 0.005, 1.0, dynamic=False)
-    render_period: float = param(0.1, "camera image period (s); 0 = no rendering", 0.0, 10.0, dynamic=False)
+    max_catch_up: float = param(
+        0.25,
+        "most simulated time one tick may advance (s): a longer stall is lost, not caught up",
+        0.005,
+        1.0,
+        dynamic=False,
+    )
+    render_period: float = param(0.2, "camera image period (s); 0 = no rendering", 0.0, 10.0, dynamic=False)
     frame_id: str = param("sim_camera_optical_frame", "frame_id of the rendered image", dynamic=False)
 
 
@@ -105,6 +112,7 @@ class SimNode(Node):
             self.image_pub = self.create_publisher(Image, "~/image", qos)
             self.info_pub = self.create_publisher(CameraInfo, "~/camera_info", qos)
             self.create_timer(s.render_period, self._render)
+            self.sim.render()  # the GL context (~0.3 s) is made before the real-time clock starts
         self._wall0 = time.monotonic()
         self._sim0 = self.sim.time
         self.lost_s = 0.0  # wall time the physics could not catch up with
@@ -171,8 +179,13 @@ class SimNode(Node):
 
     def _diagnostics(self) -> None:
         rtf = self.real_time_factor()
+        wall, sim_time = time.monotonic(), self.sim.time
+        last = getattr(self, "_last_window", None)
+        window = (sim_time - last[1]) / (wall - last[0]) if last and wall > last[0] else rtf
+        self._last_window = (wall, sim_time)
         values = {
             "real_time_factor": f"{rtf:.3f}",
+            "real_time_factor_last_s": f"{window:.3f}",
             "sim_time_s": f"{self.sim.time:.3f}",
             "lost_s": f"{self.lost_s:.3f}",
             "commands": str(self.sim.commands),

@@ -142,6 +142,16 @@ class Simulation:
         flags[self._mj.mjtRndFlag.mjRND_REFLECTION] = 0
         return self._renderer.render().copy()
 
+    def render_state(self, positions: dict[str, float]) -> np.ndarray:
+        """Render the robot at the given joint positions (rad, by name; others unchanged), kinematically: no
+        physics step, the objects where they are. For replaying recorded joint states (the demo)."""
+        for name, value in positions.items():
+            i = self._index.get(name)
+            if i is not None:
+                self.data.qpos[self._qadr[i]] = value
+        self._mj.mj_forward(self.model, self.data)
+        return self.render()
+
     def intrinsics(self) -> np.ndarray:
         from scalehp_ros.simulation.scene import camera_intrinsics
 
