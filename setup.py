@@ -68,6 +68,7 @@ setup(
             "video_source = scalehp_ros.ros.video_source:main",
             "retarget_node = scalehp_ros.ros.retarget_node:main",
             "recorder_node = scalehp_ros.ros.recorder_node:main",
+            "sim_node = scalehp_ros.ros.sim_node:main",
             "scalehp-replay = scalehp_ros.bringup.replay:main",
             "scalehp-export = scalehp_ros.recording.export:main",
             "scalehp-bringup = scalehp_ros.bringup.processes:main",

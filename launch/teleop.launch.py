@@ -60,6 +60,7 @@ def _nodes(context):
                 package=spec.package,
                 executable=spec.executable,
                 name=spec.name,
+                namespace=spec.namespace or None,
                 parameters=parameters,
                 remappings=list(spec.remappings.items()),
                 arguments=spec.arguments,

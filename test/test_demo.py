@@ -32,8 +32,36 @@ def test_demo_on_an_excerpt_writes_video_and_summary(tmp_path):
     assert summary["joint_state_messages"] >= 10
     assert 30 < summary["hand_size_mean_bone_mm"] < 60  # an adult hand's mean bone length, mm
     assert summary["latency_p50_ms"] > 0 and summary["retarget_ms_per_frame_p50"] > 0
-    assert set(summary["exit_codes"]) == {"video_source", "hand_pose_node", "retarget_node"}
+    assert set(summary["exit_codes"]) == {"video_source", "hand_pose_node", "retarget_node", "sim_node"}
+    # robot:=sim (the default): MuJoCo executed the commands in real time; every command inside the limits
+    assert summary["robot"] == "sim" and summary["engaged"] == {"robot": True}
+    assert summary["robot_commands_within_limits"] and summary["robot_arm_commands"] > 0
+    assert summary["sim_real_time_factor"] >= 0.95
     video = cv2.VideoCapture(str(out / "demo.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == summary["video_frames"] == 45
     ok, frame = video.read()
     assert ok and frame.shape[1] > frame.shape[0]
+
+
+def test_two_hand_demo_on_an_excerpt_drives_both_sides_of_the_simulated_robot(tmp_path):
+    out = tmp_path / "two"
+    result = subprocess.run(
+        [sys.executable, "-m", "scalehp_ros.bringup.demo", "--out", str(out), "--max-frames", "60", "--hands", "two"],
+        env=ros_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["exit_codes"]) == {
+        "video_source", "hand_pose_node", "left_retarget_node", "right_retarget_node", "sim_node"
+    }  # fmt: skip
+    # both hands, each on its side, in the frames perception processed (it skips frames under load)
+    assert summary["both_hands_right_sides_rate"] > 0.3
+    assert summary["engaged"] == {"left": True, "right": True}
+    for side in ("left", "right"):
+        assert summary[f"{side}_arm_commands"] > 0 and summary[f"{side}_hand_commands"] > 0
+        assert summary[f"{side}_commands_within_limits"]
+    assert summary["video_frames"] == 60

@@ -101,3 +101,33 @@ def test_launch_file_builds_its_description():
     assert len(nodes) == len(graph.resolve())
     declared = {a.name for a in description.get_launch_arguments()}
     assert declared == {a.name for a in graph.arguments()}
+
+
+def test_two_hands_one_pipeline_per_side_under_its_namespace():
+    specs = {s.key: s for s in graph.resolve({"hands": "two", "robot": "sim", "deadman": "none"})}
+    left, right, sim = specs["left_retarget_node"], specs["right_retarget_node"], specs["sim_node"]
+    assert (left.namespace, right.namespace) == ("/left", "/right")
+    assert left.name == right.name == "retarget_node"
+    assert "-r" in left.ros_args() and "__ns:=/left" in left.ros_args()
+    assert left.parameters["robot_config"].endswith("scalehp_bimanual_left.yaml")
+    assert right.parameters["robot_config"].endswith("scalehp_bimanual_right.yaml")
+    # direct binding (default): each side's own hand, no mirroring, each arm's offset toward its hand
+    assert left.parameters["joints_topic"] == "/hand_pose_node/left/joints"
+    assert right.parameters["joints_topic"] == "/hand_pose_node/right/joints"
+    assert left.parameters["mirror_input"] is False and left.parameters["offset_xyz"] == [0.0, -0.5, 0.0]
+    assert left.parameters["publish_camera_tf"] is False  # one parent for the camera frame
+    assert left.parameters["deadman"] == right.parameters["deadman"] == "none"
+    assert sim.parameters["command_prefixes"] == "/left/retarget_node,/right/retarget_node"
+    assert "retarget_node" not in specs  # the one-handed node is replaced, not doubled
+    mirror = {s.key: s for s in graph.resolve({"hands": "two", "binding": "mirror"})}
+    assert mirror["left_retarget_node"].parameters["joints_topic"] == "/hand_pose_node/right/joints"
+    assert mirror["right_retarget_node"].parameters["joints_topic"] == "/hand_pose_node/left/joints"
+    assert mirror["left_retarget_node"].parameters["mirror_input"] is True
+
+
+def test_one_hand_stays_the_default_and_robot_sim_adds_the_simulator():
+    default = {s.key for s in graph.resolve({})}
+    assert "retarget_node" in default and "sim_node" not in default and "left_retarget_node" not in default
+    sim = {s.key: s for s in graph.resolve({"robot": "sim"})}
+    assert sim["sim_node"].parameters["robot_configs"] == "config/robots/scalehp_ur5e_allegro.yaml"
+    assert sim["sim_node"].parameters["command_prefixes"] == "/retarget_node"

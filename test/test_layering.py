@@ -3,6 +3,7 @@
 Layers (an arrow means "may import"):
 
     common  <-  perception, retargeting, recording  <-  evaluation, visualization  <-  ros  <-  bringup
+    common, retargeting  <-  simulation (the MuJoCo sandbox)  <-  ros, bringup
 
 common is the shared base (joint convention, palm frame, share folder, parameter system); perception and
 retargeting are the ROS-free cores; recording writes and reads episode bags (rosbags, no rclpy); evaluation
@@ -25,12 +26,13 @@ ALLOWED: dict[str, set[str]] = {
     "perception": {"common"},
     "retargeting": {"common"},
     "recording": {"common"},
+    "simulation": {"common", "retargeting"},
     "evaluation": {"common", "perception", "recording"},
     "visualization": {"common", "perception", "retargeting"},
-    "ros": {"common", "perception", "retargeting", "recording", "visualization"},
-    "bringup": {"common", "perception", "retargeting", "recording", "visualization", "ros"},
+    "ros": {"common", "perception", "retargeting", "recording", "simulation", "visualization"},
+    "bringup": {"common", "perception", "retargeting", "recording", "simulation", "visualization", "ros"},
 }
-ROS_FREE = ("common", "perception", "retargeting", "recording", "evaluation", "visualization")
+ROS_FREE = ("common", "perception", "retargeting", "recording", "simulation", "evaluation", "visualization")
 # Python packages that exist only with ROS 2 (rclpy and the message/middleware packages the nodes use).
 ROS_MODULES = (
     "rclpy",

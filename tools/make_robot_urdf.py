@@ -1,7 +1,21 @@
-"""Writes urdf/scalehp_ur5e_allegro.urdf: a UR5e-like 6-DOF arm with an Allegro-like 16-DOF hand on its flange.
+"""Writes the project's robot descriptions (urdf/): UR5e-like 6-DOF arms with Allegro-like 16-DOF hands.
 
-Run `python tools/make_robot_urdf.py` after changing a number here; the URDF is the committed output (the
-robot description robot_state_publisher, RViz and the retargeting core load). Only primitive geometry.
+- urdf/scalehp_ur5e_allegro.urdf: one arm with a right hand on its flange (the default robot);
+- urdf/scalehp_ur5e_allegro_left.urdf: the same arm with a left hand;
+- urdf/scalehp_bimanual.urdf: two arms side by side on a common `base_link` (a pedestal), the robot's right
+  arm (right hand) at y = +MOUNT_Y and its left arm (left hand) at y = -MOUNT_Y; the robot faces -x, its
+  workspace, as the single arm does. Every link and joint of a side is prefixed `left_` / `right_`.
+
+The left hand is a true mirror of the right one, not a relabelled copy: every frame below the hand's palm
+(hand_palm: z along the fingers, x out of the palm, y toward the index finger) is reflected through the
+palm's x-z plane (M = diag(1, -1, 1): frame T -> M T M, geometry centres -> M c) and every joint axis a
+becomes -M a, so that the same joint angle gives the mirror image (M R_a(q) M = R_{-Ma}(q)) and the joint
+limits stay those of the right hand (flexion positive on both). test/test_bimanual.py checks the forward
+kinematics of the two hands against each other through M for random joint angles.
+
+Run `python tools/make_robot_urdf.py` after changing a number here; the URDFs are the committed output (the
+robot descriptions robot_state_publisher, RViz, the retargeting core and the MuJoCo sandbox load). Only
+primitive geometry.
 
 Sources of the numbers (facts, not code, taken from):
 - Arm kinematics: Universal Robots, "DH parameters for calculations of kinematics and dynamics" (UR5e):
@@ -24,8 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parent.parent / "urdf" / "scalehp_ur5e_allegro.urdf"
+URDF_DIR = Path(__file__).resolve().parent.parent / "urdf"
 PI = math.pi
+MOUNT_Y = 0.35  # m: each arm's base from the bimanual robot's centre line (the right arm at +y)
+MIRROR = np.diag([1.0, -1.0, 1.0])  # the left hand: reflection through the hand_palm x-z plane
 
 # UR5e DH parameters (standard DH: T_i = Rz(theta_i) Tz(d_i) Tx(a_i) Rx(alpha_i)).
 DH_D = (0.1625, 0.0, 0.0, 0.1333, 0.0997, 0.0996)
@@ -70,6 +86,27 @@ def _fmt(values) -> str:
 def _rot_x(a: float) -> np.ndarray:
     c, s = math.cos(a), math.sin(a)
     return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _matrix(rpy) -> np.ndarray:
+    """Rotation matrix of URDF rpy (R = Rz(yaw) Ry(pitch) Rx(roll))."""
+    r, p, y = rpy
+    cr, sr, cp, sp, cy, sy = math.cos(r), math.sin(r), math.cos(p), math.sin(p), math.cos(y), math.sin(y)
+    rz = np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
+    ry = np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
+    rx = np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]])
+    return rz @ ry @ rx
+
+
+def _mirror(xyz, rpy=(0.0, 0.0, 0.0)) -> tuple[tuple[float, ...], tuple[float, float, float]]:
+    """A frame (xyz, rpy) reflected by MIRROR: T -> M T M."""
+    return tuple(MIRROR @ np.asarray(xyz, dtype=float)), _rpy(MIRROR @ _matrix(rpy) @ MIRROR)
+
+
+def _mirror_axis(axis: str) -> str:
+    """Joint axis of the mirrored joint: -M a (the same angle turns the mirror image)."""
+    a = -MIRROR @ np.array([float(v) for v in axis.split()])
+    return " ".join(f"{0.0 if v == 0 else v:g}" for v in a)
 
 
 def _rpy(matrix: np.ndarray) -> tuple[float, float, float]:
@@ -129,14 +166,15 @@ def _joint(name, kind, parent, child, xyz, rpy, axis=None, limit=None) -> str:
     return text + "  </joint>\n"
 
 
-def arm() -> str:
+def arm(prefix: str = "") -> str:
     """Links carry the joint frames: link i's frame is DH frame i-1 turned by theta_i about its z axis."""
+    n = prefix
     out = _link(
-        "base_link",
+        f"{n}base_link",
         _both('<cylinder radius="0.075" length="0.02"/>', (0, 0, 0.01), material="grey")
         + _inertial(4.0, (0, 0, 0.01), _cylinder_inertia(4.0, 0.075, 0.02, "z")),
     )
-    parent, offset = "base_link", (np.zeros(3), np.eye(3))
+    parent, offset = f"{n}base_link", (np.zeros(3), np.eye(3))
     for i in range(6):
         d, a, alpha, r = DH_D[i], DH_A[i], DH_ALPHA[i], ARM_RADIUS[i]
         # The part of the DH transform after the joint rotation: Tz(d) Tx(a) Rx(alpha), in this link's frame.
@@ -149,34 +187,49 @@ def arm() -> str:
         length, axis = (abs(a), "x") if a != 0 else (max(d, 2 * r), "z")
         body += _inertial(ARM_MASS[i], com, _cylinder_inertia(ARM_MASS[i], r, length, axis))
         out += _joint(
-            ARM_JOINTS[i],
+            n + ARM_JOINTS[i],
             "revolute",
             parent,
-            ARM_LINKS[i],
+            n + ARM_LINKS[i],
             offset[0],
             _rpy(offset[1]),
             "0 0 1",
             (-ARM_LIMIT[i], ARM_LIMIT[i], ARM_EFFORT[i], ARM_VELOCITY[i]),
         )
-        out += _link(ARM_LINKS[i], body)
-        parent, offset = ARM_LINKS[i], (np.array([a, 0.0, d]), _rot_x(alpha))
+        out += _link(n + ARM_LINKS[i], body)
+        parent, offset = n + ARM_LINKS[i], (np.array([a, 0.0, d]), _rot_x(alpha))
     # tool0: the flange frame (ROS-Industrial convention: z out of the flange), DH frame 6.
-    out += _joint("wrist_3_link-tool0_fixed_joint", "fixed", parent, "tool0", offset[0], _rpy(offset[1]))
-    out += _link("tool0")
+    out += _joint(f"{n}wrist_3_link-tool0_fixed_joint", "fixed", parent, f"{n}tool0", offset[0], _rpy(offset[1]))
+    out += _link(f"{n}tool0")
     return out
 
 
-def hand() -> str:
+def hand(prefix: str = "", side: str = "right") -> str:
     # hand_wrist: at the flange, in the human palm-frame convention used by scalehp_ros.retargeting.transforms
     # (x toward the middle finger, z out of the palm, y = z x x); hand_palm: the Allegro base frame
     # (z along the fingers, x out of the palm, y toward the index finger), at the knuckle line.
+    # Both conventions are the same on either side (the palm frame's y = z x x points toward the thumb on a
+    # left hand), so only what lies below hand_palm is mirrored for the left hand.
+    n = prefix
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    left = side == "left"
+
+    def frame(xyz, rpy=(0.0, 0.0, 0.0)):
+        return _mirror(xyz, rpy) if left else (tuple(xyz), tuple(rpy))
+
+    def axis_of(axis: str) -> str:
+        return _mirror_axis(axis) if left else axis
+
     swap = (0.0, -PI / 2, PI)  # rotation with columns (z, -y, x): maps one convention to the other
-    out = _joint("tool0-hand_wrist_fixed_joint", "fixed", "tool0", "hand_wrist", (0, 0, 0), swap)
-    out += _link("hand_wrist")
-    out += _joint("hand_wrist-hand_palm_fixed_joint", "fixed", "hand_wrist", "hand_palm", (PALM_SIZE[2], 0, 0), swap)
+    out = _joint(f"{n}tool0-hand_wrist_fixed_joint", "fixed", f"{n}tool0", f"{n}hand_wrist", (0, 0, 0), swap)
+    out += _link(f"{n}hand_wrist")
+    out += _joint(
+        f"{n}hand_wrist-hand_palm_fixed_joint", "fixed", f"{n}hand_wrist", f"{n}hand_palm", (PALM_SIZE[2], 0, 0), swap
+    )
     palm_centre = (-0.0093, 0.0, -PALM_SIZE[2] / 2)
     out += _link(
-        "hand_palm",
+        f"{n}hand_palm",
         _both(f'<box size="{_fmt(PALM_SIZE)}"/>', palm_centre, material="black")
         + _inertial(PALM_MASS, palm_centre, _box_inertia(PALM_MASS, PALM_SIZE)),
     )
@@ -185,41 +238,79 @@ def hand() -> str:
     thumb_lengths = tuple(float(np.linalg.norm(o)) for o in THUMB_OFFSETS)
     chains["thumb"] = (THUMB_MOUNT, thumb_lengths, THUMB_LIMITS, THUMB_MASSES, THUMB_AXES)
     for finger, (mount, lengths, limits, masses, axes) in chains.items():
-        parent, xyz, rpy = "hand_palm", mount[0], mount[1]
+        parent, xyz, rpy = f"{n}hand_palm", mount[0], mount[1]
         for k in range(4):
-            link = f"{finger}_link_{k}"
+            link = f"{n}{finger}_link_{k}"
             nxt = THUMB_OFFSETS[k] if finger == "thumb" else (0.0, 0.0, lengths[k])
             size = (*FINGER_WIDTH, max(abs(nxt[2]), 0.01))
-            centre = (nxt[0] / 2, nxt[1] / 2, nxt[2] / 2)
+            centre = frame((nxt[0] / 2, nxt[1] / 2, nxt[2] / 2))[0]
             body = _both(f'<box size="{_fmt(size)}"/>', centre, material="black")
             body += _inertial(masses[k], centre, _box_inertia(masses[k], size))
             limit = (limits[k][0], limits[k][1], HAND_EFFORT, HAND_VELOCITY)
-            out += _joint(f"{finger}_joint_{k}", "revolute", parent, link, xyz, rpy, axes[k], limit)
+            origin = frame(xyz, rpy)
+            out += _joint(f"{n}{finger}_joint_{k}", "revolute", parent, link, *origin, axis_of(axes[k]), limit)
             out += _link(link, body)
             parent, xyz, rpy = link, nxt, (0.0, 0.0, 0.0)
-        tip = f"{finger}_tip"
-        out += _joint(f"{finger}_tip_fixed_joint", "fixed", parent, tip, xyz, (0, 0, 0))
+        tip = f"{n}{finger}_tip"
+        out += _joint(f"{n}{finger}_tip_fixed_joint", "fixed", parent, tip, frame(xyz)[0], (0, 0, 0))
         tip_body = _both(f'<sphere radius="{TIP_RADIUS}"/>', (0, 0, 0), material="white")
         tip_body += _inertial(TIP_MASS, (0, 0, 0), (0.4 * TIP_MASS * TIP_RADIUS**2,) * 3)
         out += _link(tip, tip_body)
     return out
 
 
-def main() -> None:
-    header = (
+MATERIALS = (
+    '  <material name="grey"><color rgba="0.7 0.7 0.7 1"/></material>\n'
+    '  <material name="blue"><color rgba="0.2 0.4 0.8 1"/></material>\n'
+    '  <material name="black"><color rgba="0.15 0.15 0.15 1"/></material>\n'
+    '  <material name="white"><color rgba="0.95 0.95 0.95 1"/></material>\n'
+)
+
+
+def _header(name: str) -> str:
+    return (
         '<?xml version="1.0"?>\n'
         "<!-- Generated by tools/make_robot_urdf.py (edit that file, not this one); sources of every number are\n"
         "     listed in its docstring: UR5e DH parameters, masses and limits from Universal Robots, hand kinematics,\n"
         "     limits and masses from the BSD allegro_hand_description (Wonik Robotics). Primitive geometry only. -->\n"
-        '<robot name="scalehp_ur5e_allegro">\n'
-        '  <material name="grey"><color rgba="0.7 0.7 0.7 1"/></material>\n'
-        '  <material name="blue"><color rgba="0.2 0.4 0.8 1"/></material>\n'
-        '  <material name="black"><color rgba="0.15 0.15 0.15 1"/></material>\n'
-        '  <material name="white"><color rgba="0.95 0.95 0.95 1"/></material>\n'
+        f'<robot name="{name}">\n' + MATERIALS
     )
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(header + arm() + hand() + "</robot>\n")
-    print(f"wrote {OUT}")
+
+
+def bimanual() -> str:
+    """Two arms on a common base_link: a pedestal box under both arm bases, the right arm at y = +MOUNT_Y."""
+    pedestal = (0.3, 2 * MOUNT_Y + 0.3, 0.05)
+    out = _link(
+        "base_link",
+        _both(f'<box size="{_fmt(pedestal)}"/>', (0, 0, -pedestal[2] / 2), material="grey")
+        + _inertial(20.0, (0, 0, -pedestal[2] / 2), _box_inertia(20.0, pedestal)),
+    )
+    for side, y in (("right", MOUNT_Y), ("left", -MOUNT_Y)):
+        prefix = f"{side}_"
+        out += _joint(
+            f"base_link-{prefix}base_link_fixed_joint", "fixed", "base_link", f"{prefix}base_link", (0, y, 0), (0, 0, 0)
+        )
+        out += arm(prefix) + hand(prefix, side)
+    return out
+
+
+def descriptions() -> dict[str, str]:
+    """File name -> URDF text of every robot description the project ships."""
+    return {
+        "scalehp_ur5e_allegro.urdf": _header("scalehp_ur5e_allegro") + arm() + hand() + "</robot>\n",
+        "scalehp_ur5e_allegro_left.urdf": _header("scalehp_ur5e_allegro_left")
+        + arm()
+        + hand(side="left")
+        + "</robot>\n",
+        "scalehp_bimanual.urdf": _header("scalehp_bimanual") + bimanual() + "</robot>\n",
+    }
+
+
+def main() -> None:
+    URDF_DIR.mkdir(exist_ok=True)
+    for name, text in descriptions().items():
+        (URDF_DIR / name).write_text(text)
+        print(f"wrote {URDF_DIR / name}")
 
 
 if __name__ == "__main__":

@@ -58,10 +58,19 @@ class NodeSpec:
     parameters: dict[str, object] = field(default_factory=dict)
     remappings: dict[str, str] = field(default_factory=dict)
     arguments: list[str] = field(default_factory=list)
+    namespace: str = ""  # e.g. "/left" for one side of a two-handed graph; "" = the graph's own namespace
+
+    @property
+    def key(self) -> str:
+        """Unique name of this process in the graph (namespace and node name, e.g. 'left_retarget_node')."""
+        ns = self.namespace.strip("/").replace("/", "_")
+        return f"{ns}_{self.name}" if ns else self.name
 
     def ros_args(self) -> list[str]:
         """Command-line ROS arguments equivalent to this spec (node name, params file, parameters, remaps)."""
         args = ["--ros-args", "-r", f"__node:={self.name}"]
+        if self.namespace:
+            args += ["-r", f"__ns:={self.namespace}"]
         if self.params_file is not None:
             args += ["--params-file", str(self.params_file)]
         for key, value in self.parameters.items():
@@ -119,6 +128,34 @@ def _camera_values(env: dict[str, str]) -> dict[str, str]:
     return {"video_device": video_device, "camera_info_url": url}
 
 
+BIMANUAL_CONFIGS = {
+    "left": "config/robots/scalehp_bimanual_left.yaml",
+    "right": "config/robots/scalehp_bimanual_right.yaml",
+}
+# direct binding: each side's arm placed in front of the hand that drives it (the camera faces the operator,
+# so the operator's right hand is seen on the robot's left, -y); mirror binding: none needed
+_DIRECT_OFFSET_Y = {"left": -0.5, "right": 0.5}
+
+
+def _side_values(env: dict[str, str]) -> dict[str, str]:
+    """Derived values for the per-side nodes of `hands:=two` and for sim_node: ${left_joints_topic},
+    ${right_joints_topic} (which operator hand drives each robot side), ${mirror_input}, ${left_offset},
+    ${right_offset}, ${sim_robot_configs}, ${sim_command_prefixes}."""
+    mirror = env.get("binding") == "mirror"
+    other = {"left": "right", "right": "left"}
+    out = {"mirror_input": "true" if mirror else "false"}
+    for side in ("left", "right"):
+        out[f"{side}_joints_topic"] = f"/hand_pose_node/{other[side] if mirror else side}/joints"
+        out[f"{side}_offset"] = f"[0.0, {0.0 if mirror else _DIRECT_OFFSET_Y[side]}, 0.0]"
+    if env.get("hands") == "two":
+        out["sim_robot_configs"] = f"{BIMANUAL_CONFIGS['left']},{BIMANUAL_CONFIGS['right']}"
+        out["sim_command_prefixes"] = "/left/retarget_node,/right/retarget_node"
+    else:
+        out["sim_robot_configs"] = env.get("robot_config", "")
+        out["sim_command_prefixes"] = "/retarget_node"
+    return out
+
+
 def _typed(text: str) -> object:
     """A parameter value from its text, read as YAML scalar ("0.19" -> 0.19, "true" -> True, "" -> "")."""
     if text == "" or "\n" in text:
@@ -127,7 +164,9 @@ def _typed(text: str) -> object:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
-    return text if value is None or isinstance(value, (dict, list)) else value
+    if isinstance(value, list) and not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return text
+    return text if value is None or isinstance(value, dict) else value
 
 
 def resolve(
@@ -144,13 +183,15 @@ def resolve(
     env = {name: a.normalise(values.get(name, a.default)) for name, a in declared.items()}
     env["share"] = str(share)
     env.update(_camera_values(env))
+    env.update(_side_values(env))
     lazy = {"robot_urdf", "robot_description"}
 
     def sub(text: str) -> str:
         def one(m: re.Match) -> str:
             key = m.group(1)
             if key in lazy and key not in env:
-                env["robot_urdf"] = str(robot_urdf(share, env["robot_config"]))
+                config = BIMANUAL_CONFIGS["left"] if env.get("hands") == "two" else env["robot_config"]
+                env["robot_urdf"] = str(robot_urdf(share, config))
                 env["robot_description"] = Path(env["robot_urdf"]).read_text()
             if key not in env:
                 raise ValueError(f"graph uses ${{{key}}}, which is neither an argument nor a derived value")
@@ -176,6 +217,7 @@ def resolve(
                 },
                 remappings={sub(k): sub(v) for k, v in (node.get("remappings") or {}).items()},
                 arguments=[sub(str(a)) for a in node.get("arguments") or []],
+                namespace=sub(str(node.get("namespace", ""))),
             )
         )
     return specs

@@ -24,7 +24,8 @@ from scalehp_ros.bringup.graph import NodeSpec, arguments, resolve
 
 
 class GraphProcesses:
-    """The graph's runnable nodes as child processes, with their output in `log_dir/<name>.log`."""
+    """The graph's runnable nodes as child processes, with their output in `log_dir/<key>.log` (the node name,
+    prefixed by its namespace: `left_retarget_node.log`)."""
 
     def __init__(self, specs: list[NodeSpec], log_dir: Path | None = None, env: dict[str, str] | None = None):
         self.specs = [s for s in specs if not s.ros_only and s.module]
@@ -36,14 +37,14 @@ class GraphProcesses:
     def start(self, names: set[str] | None = None) -> None:
         """Start the runnable nodes (only those in `names` when given) that are not running yet."""
         for spec in self.specs:
-            if (names is not None and spec.name not in names) or spec.name in self.procs:
+            if (names is not None and spec.key not in names) or spec.key in self.procs:
                 continue
             cmd = [sys.executable, "-m", spec.module, *spec.ros_args()]
             out = None
             if self.log_dir is not None:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
-                out = open(self.log_dir / f"{spec.name}.log", "w")
-            self.procs[spec.name] = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+                out = open(self.log_dir / f"{spec.key}.log", "w")
+            self.procs[spec.key] = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
 
     def exited(self) -> dict[str, int]:
         """{name: return code} of the processes that have ended."""

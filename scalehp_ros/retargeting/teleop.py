@@ -11,6 +11,10 @@ Units: metres, radians, seconds. Arm modes:
   frame, and turns by the palm's rotation since that frame. Tracking lost (no input for tracking_timeout)
   disengages it: the operator must engage again.
 While tracking is lost, or in relative mode while disengaged, the arm holds its last command.
+Binding: which operator hand drives this robot side is the caller's choice (the node's joints_topic); with
+`mirror_input` the hand is first reflected through the plane z = mirror_depth of the camera optical frame (a
+mirror between operator and robot), so the operator's right hand becomes a left hand and drives a left robot
+hand facing the operator (mirror mode), and the other way round.
 """
 
 from __future__ import annotations
@@ -58,6 +62,14 @@ class TeleopSettings(Settings):
     )
     max_step_dt: float = param(0.1, "longest time step (s) the velocity clamp grants one command", min=0.005, max=1.0)
     velocity_scale: float = param(0.5, "fraction of the URDF joint velocity limits commands may use", min=0.01, max=1.0)
+    mirror_input: bool = param(
+        False,
+        "mirror binding: reflect the input hand through the plane z = mirror_depth of the camera optical frame "
+        "before retargeting (an operator's right hand then drives a left robot hand, as in a mirror)",
+    )
+    mirror_depth: float = param(
+        0.5, "mirror binding: distance of the mirror plane from the camera along its optical axis (m)", min=0.0, max=5.0
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -191,6 +203,8 @@ class Teleoperator:
         """
         try:
             joints = check_joints(joints_camera)
+            if self.settings.mirror_input:
+                joints = joints * (1.0, 1.0, -1.0) + (0.0, 0.0, 2.0 * self.settings.mirror_depth)
             if self.last_stamp is not None and not stamp > self.last_stamp:
                 raise ValueError(f"stamp {stamp:.6f} is not newer than the previous one {self.last_stamp:.6f}")
             rotation = self.base_from_camera.rotation

@@ -134,13 +134,14 @@ def params_file_text(node_name: str, specs: Sequence[ParamSpec]) -> str:
 
 def node_tables() -> dict[str, tuple[ParamSpec, ...]]:
     """{node name: parameter table} of the project's nodes (imports them: needs rclpy)."""
-    from scalehp_ros.ros import hand_pose_node, recorder_node, retarget_node, video_source
+    from scalehp_ros.ros import hand_pose_node, recorder_node, retarget_node, sim_node, video_source
 
     return {
         "hand_pose_node": hand_pose_node.PARAMS,
         "retarget_node": retarget_node.PARAMS,
         "video_source": video_source.PARAMS,
         "recorder_node": recorder_node.PARAMS,
+        "sim_node": sim_node.PARAMS,
     }
 
 
@@ -149,6 +150,7 @@ PARAMS_FILES = {
     "retarget_node": "retarget.yaml",
     "video_source": "video_source.yaml",
     "recorder_node": "recorder.yaml",
+    "sim_node": "sim.yaml",
 }
 
 

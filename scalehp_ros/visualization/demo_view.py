@@ -334,8 +334,12 @@ class DemoRenderer:
         hands: Sequence,
         q: np.ndarray | None = None,
         info: Mapping[str, object] | None = None,
+        robot_image: np.ndarray | None = None,
     ) -> np.ndarray:
         """One composite frame, (height, width, 3) uint8 RGB.
+
+        robot_image: (h, w, 3) uint8 RGB view of a simulated robot (sim_node's MuJoCo camera): drawn in the
+          robot panel, fitted to its width, in place of the stick figure of q.
 
         image_rgb: (h, w, 3) uint8 RGB input image, or None (panel says so).
         hands: HandPose-like objects (see the module docstring); [] when no hand was detected.
@@ -351,9 +355,34 @@ class DemoRenderer:
         self._draw_grid(canvas, self.front, ("x", "y"))
         self._draw_hands_3d(canvas, self.front, hands, "front")
         self._draw_hands_3d(canvas, self.top, hands, "top")
-        self._draw_robot(canvas, q)
+        if robot_image is not None:
+            self._draw_sim(canvas, robot_image)
+        else:
+            self._draw_robot(canvas, q)
         self._draw_info(canvas, info or {})
         return canvas
+
+    def _draw_sim(self, canvas: np.ndarray, image_rgb: np.ndarray) -> None:
+        if image_rgb.dtype != np.uint8 or image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+            raise ValueError(f"robot_image must be HxWx3 uint8, got {image_rgb.dtype} {image_rgb.shape}")
+        rect = self.rects["robot"]
+        bar = Rect(rect.x, rect.y, rect.w, self._title_h()).of(canvas)
+        bar[:] = TITLE_BAR_RGB
+        title = _fit_text(f"Robot (MuJoCo): {self.robot.model.name}", rect.w - round(20 * self._ui), 0.55 * self._ui)
+        self._text(bar, title, (round(10 * self._ui), round(19 * self._ui)), 0.55, TITLE_RGB)
+        panel = self._content(rect).of(canvas)
+        ph, pw = panel.shape[:2]
+        top = round(56 * self._ui)
+        scale = min(pw / image_rgb.shape[1], (ph - top) / image_rgb.shape[0])
+        w, h = max(1, round(image_rgb.shape[1] * scale)), max(1, round(image_rgb.shape[0] * scale))
+        panel[top : top + h, (pw - w) // 2 : (pw - w) // 2 + w] = cv2.resize(
+            image_rgb, (w, h), interpolation=cv2.INTER_LINEAR
+        )
+        x = round(10 * self._ui)
+        self._text(panel, "simulated robot (sim_node), measured joint states", (x, round(22 * self._ui)), 0.5, TEXT_RGB)
+        self._text(
+            panel, "MuJoCo scene from the project's URDF, table, objects", (x, round(44 * self._ui)), 0.42, DIM_TEXT_RGB
+        )
 
     def _draw_image(self, canvas: np.ndarray, image_rgb: np.ndarray | None, hands: list) -> None:
         area = self._content(self.rects["image"]).of(canvas)

@@ -25,12 +25,15 @@ def main() -> None:
     parser.add_argument("--stamp-base", type=float, default=1000.0)
     parser.add_argument("--frame-id", default="camera_color_optical_frame")
     parser.add_argument("--stamp-now", action="store_true", help="stamp with the clock at publication (latency)")
+    parser.add_argument("--mirror", action="store_true", help="mirror image (x -> -x): a left hand")
     parser.add_argument("--nan-every", type=int, default=0, help="send NaN joints every N-th message (0: never)")
     args = parser.parse_args()
     frames = np.load(DATA)
     # Wrist frame (z along the fingers) -> camera: fingers up (-y), palm toward the camera, 0.5 m away.
     rotation = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
     frames = frames @ rotation.T + np.array([0.0, 0.05, 0.5])
+    if args.mirror:
+        frames = frames * np.array([-1.0, 1.0, 1.0])
 
     rclpy.init()
     node = Node("hand_joints_publisher")

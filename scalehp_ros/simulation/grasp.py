@@ -1,0 +1,101 @@
+"""A scripted grasp: a generated hand closing over an object, sent through the robot command interface.
+
+The arm follows a Cartesian path (the palm-convention frame, retargeting.arm_ik on pinocchio, one IK solve
+per command at `rate` Hz, warm-started, like retarget_node's stream) and the hand goes from open to closed
+in `close_s` seconds, both as position commands to the simulated robot (Simulation.command), which applies
+them under the URDF's velocity and effort limits. Steps: above the object, down to the grasp pose (palm
+down, fingers forward, the object under the palm), close, lift by `lift_m`. Used by test_simulation and
+bench/sim.py.
+
+CLOSED: the hand posture whose thumb, index and middle fingertips meet at one point 0.12 m along the fingers
+and 0.06 m out of the palm from the wrist (least squares over the hand's joint limits on the URDF, rounded);
+the object's grasp point is put there, so the closing fingers squeeze it. The ring finger curls out of the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pinocchio as pin
+
+from scalehp_ros.retargeting.arm_ik import ArmIK
+from scalehp_ros.retargeting.robot_config import RobotConfig
+
+# hand.joints order of the project's hands (index, middle, ring, thumb; joints 0..3 each), rad
+CLOSED = np.array([-0.47, 0.6, 1.31, 0.95, 0.0, 0.43, 1.53, 1.1, 0.14, 1.2, 1.2, 1.2, 1.4, 0.34, 1.42, 0.0])
+OPEN = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.14, 1.2, 1.2, 1.2, 0.263, 0.0, 0.0, 0.0])
+GRASP_POINT = np.array([0.12, 0.0, 0.06])  # m, in the palm-convention frame (x along the fingers, z out of palm)
+
+
+@dataclass
+class GraspResult:
+    object_start: np.ndarray  # m, world position of the object before
+    object_end: np.ndarray  # m, after the lift
+    commands: int  # position commands sent (arm and hand each count once per tick)
+
+    @property
+    def lifted_m(self) -> float:
+        return float(self.object_end[2] - self.object_start[2])
+
+
+class ScriptedGrasp:
+    """Drives one arm + hand of a Simulation; see the module docstring."""
+
+    def __init__(self, sim, config: RobotConfig, rate: float = 30.0):
+        self.sim, self.config, self.rate = sim, config, rate
+        self.ik = ArmIK(config.arm)
+        q = sim.joint_state()
+        index = {n: i for i, n in enumerate(q.names)}
+        self.seed = np.array([q.position[index[j]] for j in config.arm.joints])
+        self.pose = self.ik.forward(self.seed)
+        self.hand = OPEN.copy()
+        self.commands = 0
+        # the arm base frame in the world (MuJoCo's world is the URDF root)
+        self.world_from_base = self.ik.root_from_base
+
+    def _tick(self) -> None:
+        self.sim.command(self.config.hand.joints, self.hand)
+        self.sim.advance(1.0 / self.rate)
+        self.commands += 1
+
+    def move(self, goal: pin.SE3, seconds: float) -> None:
+        """Palm-convention frame to `goal` (arm base frame) along the SE3 geodesic."""
+        n = max(1, round(seconds * self.rate))
+        start = self.pose
+        delta = pin.log6(start.actInv(goal))
+        for k in range(1, n + 1):
+            result = self.ik.solve(start * pin.exp6(delta * (k / n)), self.seed)
+            self.seed = result.q
+            self.sim.command(self.config.arm.joints, result.q)
+            self._tick()
+        self.pose = goal
+
+    def close_hand(self, seconds: float) -> None:
+        n = max(1, round(seconds * self.rate))
+        for k in range(1, n + 1):
+            self.hand = OPEN + (CLOSED - OPEN) * (k / n)
+            self._tick()
+
+    def hold(self, seconds: float) -> None:
+        for _ in range(max(1, round(seconds * self.rate))):
+            self._tick()
+
+    def run(self, obj: str, grasp_height_m: float = 0.05, lift_m: float = 0.15, close_s: float = 1.0) -> GraspResult:
+        """Grasp `obj` (a scene object name) `grasp_height_m` above its centre and lift it by `lift_m`."""
+        start = self.sim.object_position(obj)
+        point = self.world_from_base.actInv(start + np.array([0.0, 0.0, grasp_height_m]))
+        x, z = np.array([-1.0, 0.0, 0.0]), np.array([0.0, 0.0, -1.0])  # fingers forward (-x), palm down
+        rotation = np.column_stack([x, np.cross(z, x), z])  # y = z x x on either hand
+        wrist = point - rotation @ GRASP_POINT
+        above = pin.SE3(rotation, wrist + np.array([0.0, 0.0, 0.25]))
+        self.sim.command(self.config.hand.joints, self.hand)
+        self.move(above, 2.0)
+        self.move(pin.SE3(rotation, wrist + np.array([0.0, 0.0, 0.1])), 1.0)
+        self.move(pin.SE3(rotation, wrist), 1.0)
+        self.hold(0.3)
+        self.close_hand(close_s)
+        self.hold(0.5)
+        self.move(pin.SE3(rotation, wrist + np.array([0.0, 0.0, lift_m])), 2.0)
+        self.hold(1.0)
+        return GraspResult(start, self.sim.object_position(obj), self.commands)
