@@ -41,8 +41,8 @@ from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.anthropometry import PRIOR_MEAN_BONE_M
 
 PALM_JOINTS = (WRIST, 1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)  # wrist, thumb CMC, four MCPs
-_IS_PALM = np.zeros(NUM_JOINTS, dtype=bool)
-_IS_PALM[list(PALM_JOINTS)] = True
+IS_PALM = np.zeros(NUM_JOINTS, dtype=bool)
+IS_PALM[list(PALM_JOINTS)] = True
 DEPTH_MIN_VALID_FRACTION = 0.5  # of a window's pixels, for its median to count
 # Joint centre behind the visible surface, metres, for the reference hand (mean bone PRIOR_MEAN_BONE_M):
 # half the wrist thickness (about 40 mm), half the hand thickness at the metacarpals (about 30 mm, Pheasant &
@@ -124,15 +124,18 @@ def sample_depth(depth: np.ndarray, uv: np.ndarray, settings: DepthSettings) -> 
     inside = (u >= 0) & (u < cols) & (v >= 0) & (v < rows)
     win = depth[np.clip(v, 0, rows - 1), np.clip(u, 0, cols - 1)].astype(np.float64)  # (N, 21, w, w)
     ok = inside & np.isfinite(win) & (win >= settings.depth_min_m) & (win <= settings.depth_max_m)
-    win = np.where(ok, win, np.nan).reshape(*uv.shape[:-1], -1)
-    count = ok.reshape(*uv.shape[:-1], -1).sum(-1)
-    enough = count >= max(1, DEPTH_MIN_VALID_FRACTION * win.shape[-1])
-    out = np.full(uv.shape[:-1], np.nan)
-    if np.any(enough):
-        w = win[enough]
-        lo, med, hi = np.nanpercentile(w, [10, 50, 90], axis=-1)
-        out[enough] = np.where(hi - lo <= settings.depth_edge_m, med, np.nan)
-    return out
+    win = np.sort(np.where(ok, win, np.inf).reshape(-1, ok.shape[-1] * ok.shape[-2]), axis=-1)  # holes last
+    count = ok.reshape(len(win), -1).sum(-1)
+    rows_i = np.arange(len(win))
+
+    def pct(q: float) -> np.ndarray:  # the q-quantile of each window's valid values (nearest rank)
+        return win[rows_i, np.clip(np.rint(q * (count - 1)).astype(np.int64), 0, win.shape[1] - 1)]
+
+    enough = count >= max(1, DEPTH_MIN_VALID_FRACTION * win.shape[1])
+    with np.errstate(invalid="ignore"):
+        flat = enough & (pct(0.9) - pct(0.1) <= settings.depth_edge_m)
+    out = np.where(flat, pct(0.5), np.nan)
+    return out.reshape(uv.shape[:-1])
 
 
 def observe(
@@ -145,16 +148,16 @@ def observe(
     z = surface + SURFACE_OFFSET_M * (np.asarray(scale, dtype=np.float64) / PRIOR_MEAN_BONE_M)[:, None]
     sampled = np.isfinite(z)
     if not settings.depth_fingers:
-        sampled &= _IS_PALM
+        sampled &= IS_PALM
     z_rgb = np.maximum(z_rgb, 1e-3)
-    sigma = np.hypot(settings.depth_noise_per_m * z**2, np.where(_IS_PALM, 1.0, 2.0) * settings.depth_model_sigma_m)
+    sigma = np.hypot(settings.depth_noise_per_m * z**2, np.where(IS_PALM, 1.0, 2.0) * settings.depth_model_sigma_m)
     with np.errstate(invalid="ignore"):
         ratio_i = z / z_rgb
         ok = sampled & (np.abs(ratio_i - 1.0) <= settings.depth_band_frac)
     ratio = np.full(n, np.nan)
     for i in range(n):
         tol = np.maximum(settings.depth_consensus_m, 4.0 * sigma[i])
-        palm = ok[i] & _IS_PALM
+        palm = ok[i] & IS_PALM
         cand = np.flatnonzero(palm if palm.sum() >= settings.depth_min_palm_joints else ok[i])
         if len(cand) == 0:
             continue
@@ -165,10 +168,10 @@ def observe(
         ]
         r = max(support)[1]
         ok[i] &= np.abs(z[i] - r * z_rgb[i]) <= tol
-        if (ok[i] & _IS_PALM).sum() >= settings.depth_min_palm_joints:
-            ratio[i] = float(np.median(ratio_i[i, ok[i] & _IS_PALM]))
+        if (ok[i] & IS_PALM).sum() >= settings.depth_min_palm_joints:
+            ratio[i] = float(np.median(ratio_i[i, ok[i] & IS_PALM]))
         else:
             ok[i] = False
     rejected = (sampled & ~ok).sum(-1)
-    confidence = (ok & _IS_PALM).sum(-1) / len(PALM_JOINTS)
+    confidence = (ok & IS_PALM).sum(-1) / len(PALM_JOINTS)
     return DepthObservation(np.where(ok, z, np.nan), sigma, ratio, confidence, rejected)

@@ -347,21 +347,12 @@ class HandPoseEstimator:
         reprojection errors and scales of all hands (those without depth keep their RGB-only solve)."""
         c = self._config
         valid = obs.valid
-        anchored = scale * obs.ratio  # each hand's depth-anchored scale this frame (NaN without depth)
-        new_scale = scale.copy()
-        for i in np.flatnonzero(valid):
-            if c.calibration.depth_calibration:
-                # one operator: both hands calibrate one scale (a person's two hands differ by far less than
-                # the calibration's tolerance), so it converges twice as fast with both hands in view
-                cal = self._calibration.setdefault(OPERATOR, ScaleCalibration(c.calibration))
-                was = cal.converged
-                status = cal.add(float(anchored[i]))
-                if cal.converged and not was:
-                    self._on_converged()
-                use_running = cal.converged or status.inliers >= CALIBRATION_USE_AFTER
-                new_scale[i] = status.scale if use_running else anchored[i]
-            else:
-                new_scale[i] = anchored[i]
+        # one operator: both hands calibrate one scale (a person's two hands differ by far less than the
+        # calibration's tolerance), so it converges twice as fast with both hands in view
+        cal = self._calibration.setdefault(OPERATOR, ScaleCalibration(c.calibration))
+        running = c.calibration.depth_calibration and (cal.converged or cal.status.inliers >= CALIBRATION_USE_AFTER)
+        # the solve's scale: the calibration's running estimate, else this frame's depth-anchored scale
+        new_scale = np.where(valid, cal.status.scale if running else scale * obs.ratio, scale)
         k = new_scale[valid] / scale[valid]
         rel = new_scale[valid, None, None] * canonical[valid]
         held = None if bone_lengths is None else bone_lengths[valid] * k[:, None]
@@ -375,6 +366,16 @@ class HandPoseEstimator:
         if bad.any():
             z = np.where(bad, np.nan, z)
             dsol = root_solver.solve(rel, xy[valid], focal, c.root_solve, bone_lengths=held, depth=(z, sigma))
+        if c.calibration.depth_calibration:
+            # the frame's depth-anchored scale from the samples that survived: scale x measured / RGB-only depth
+            z_rgb = sol.joints[valid][..., 2]
+            for zi, zr, s in zip(z, z_rgb, scale[valid], strict=True):
+                palm = np.isfinite(zi) & depth_stage.IS_PALM
+                if palm.sum() >= c.depth.depth_min_palm_joints:
+                    was = cal.converged
+                    cal.add(float(s * np.median(zi[palm] / np.maximum(zr[palm], 1e-3))))
+                    if cal.converged and not was:
+                        self._on_converged()
         joints, errors = sol.joints.copy(), sol.reprojection_error.copy()
         joints[valid], errors[valid] = dsol.joints, dsol.reprojection_error
         return joints, errors, np.where(valid, new_scale, scale)
