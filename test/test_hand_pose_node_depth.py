@@ -120,3 +120,25 @@ def test_depth_is_used_refused_when_bad_and_dropped_when_stale(ros, clip_frames)
             assert proc.output()[start:].count(text) <= elapsed / 2.0 + 1, f"warning {text!r} not throttled"
         assert proc.alive()
         node.destroy_node()
+
+
+def test_depth_message_conversion_rep118():
+    from sensor_msgs.msg import Image
+
+    from scalehp_ros.ros.conversions.depth import depth_msg_to_metres
+
+    d = np.array([[0.0, 0.5], [1.234, np.nan]])
+    for enc in ("16UC1", "32FC1"):
+        out = depth_msg_to_metres(metres_to_depth_msg(d, enc))
+        assert out.dtype == np.float32 and out.shape == (2, 2)
+        np.testing.assert_allclose(out, [[0.0, 0.5], [1.234, 0.0]], atol=1e-6)
+    big = Image(height=1, width=2, encoding="16UC1", is_bigendian=1, step=4, data=bytes([0x01, 0xF4, 0, 0]))
+    assert depth_msg_to_metres(big)[0, 0] == pytest.approx(0.5)  # 500 mm, big-endian
+    padded = Image(height=1, width=1, encoding="16UC1", step=4, data=bytes([0xF4, 0x01, 9, 9]))
+    assert depth_msg_to_metres(padded)[0, 0] == pytest.approx(0.5)
+    for bad, text in (
+        (Image(height=1, width=1, encoding="mono8", step=1, data=b"\x01"), "unsupported depth encoding"),
+        (Image(height=1, width=2, encoding="16UC1", step=4, data=b"\x00"), "data length"),
+    ):
+        with pytest.raises(ValueError, match=text):
+            depth_msg_to_metres(bad)

@@ -203,7 +203,10 @@ def eval_rgbd(operators: int, frames: int, seed: int, out_dir: str | None = None
 
     rng = np.random.default_rng(seed)
     sensor = SensorModel()
-    tmp = Path(out_dir or tempfile.mkdtemp(prefix="scalehp_rgbd_"))
+    if out_dir is None:  # the written profiles live only as long as the run
+        with tempfile.TemporaryDirectory(prefix="scalehp_rgbd_") as tmp:
+            return eval_rgbd(operators, frames, seed, tmp)
+    tmp = Path(out_dir)
     rows: dict[str, list] = {k: [] for k in ("depth_cold", "depth", "rgb_cal", "rgb_true", "rgb_prior", "occluded")}
     gts: dict[str, list] = {k: [] for k in rows}
     per_operator = []
