@@ -433,10 +433,12 @@ def _eval_rgbd(operators: int, frames: int, seed: int) -> dict[str, Any]:
         + " | ".join(f"{c['from_m']:.1f}-{c['to_m']:.1f} m" for c in out["curve"] if c["set"] == "depth")
         + " |"
     )
+    print("| --- |" + " --- |" * sum(c["set"] == "depth" for c in out["curve"]))
     for name in ("depth", "rgb_cal"):
         cells = [f"{c['cs_mpjpe_mm']:.1f}" for c in out["curve"] if c["set"] == name]
         print(f"| {name} CS-MPJPE mm | " + " | ".join(cells) + " |")
     print("\n| operator | true scale mm | calibrated mm | error % | frames to converge |")
+    print("| --- | --- | --- | --- | --- |")
     for i, p in enumerate(out["per_operator"]):
         print(
             f"| {i} | {p['true_scale_mm']:.2f} | {p['calibrated_scale_mm']:.2f} | {p['scale_error_pct']:+.2f} "

@@ -195,7 +195,7 @@ class HandPoseEstimator:
     def calibration_status(self) -> dict[str, CalibrationStatus]:
         """The online depth calibration ({'operator': status}, empty before the first depth frame; both hands
         feed the one operator scale; perception.scale_calibration)."""
-        return {side: c.status for side, c in self._calibration.items()}
+        return {key: c.status for key, c in self._calibration.items() if c.status.scale is not None}
 
     def reset_calibration(self) -> None:
         """Start the online calibration afresh (the profile in force stays until a new one converges)."""

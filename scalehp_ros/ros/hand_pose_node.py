@@ -321,7 +321,7 @@ class HandPoseNode(Node):
         if hand.depth_used:
             label += ", depth"
         cal = self.estimator.calibration_status().get("operator")
-        if cal is not None:
+        if cal is not None and cal.scale is not None:
             label += f", calibration {cal.state} {cal.scale * 1e3:.1f} mm"
         return label
 
@@ -357,7 +357,7 @@ class HandPoseNode(Node):
             values[f"{hand.handedness}_scale_m"] = f"{hand.scale:.4f}"
             values[f"{hand.handedness}_depth_used"] = str(hand.depth_used).lower()
         cal = self.estimator.calibration_status().get("operator")
-        if cal is not None:
+        if cal is not None and cal.scale is not None:
             values["calibration_state"] = cal.state
             values["calibration_scale_m"] = f"{cal.scale:.5f}"
             values["calibration_rel_se"] = f"{cal.rel_se:.4f}"
