@@ -6,6 +6,8 @@
   scalehp-eval hands PATH                   photos with hand boxes (hands.json) and their degradations: recall
   scalehp-eval video PATH [--hfov-deg 60]   unannotated clip (a video file or a recorded episode bag, whose
                                             CameraInfo gives K): detection rate, scale stability, jitter
+  scalehp-eval rgbd [--operators N]         synthetic RGB-D (evaluation.rgbd): depth fusion, online scale
+                                            calibration, RGB only after it, an occluder; the curve over distance
 
 Errors in millimetres: CS-MPJPE (camera space, no alignment), R-MPJPE (wrist aligned), PA-MPJPE
 (similarity Procrustes), AUC of the camera-space PCK over 0-50 mm, scale error in % of the true mean bone
@@ -409,6 +411,42 @@ def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int)
     return out
 
 
+def _eval_rgbd(operators: int, frames: int, seed: int) -> dict[str, Any]:
+    from scalehp_ros.evaluation.rgbd import eval_rgbd
+
+    out = eval_rgbd(operators, frames, seed)
+    names = {
+        "depth_cold": "depth, from the prior scale (calibration sequences)",
+        "depth": "depth, calibrated profile (test sequences)",
+        "occluded": "depth, calibrated, object in front of part of the hand",
+        "rgb_cal": "RGB only, calibrated profile",
+        "rgb_true": "RGB only, true scale (scale_mode fixed)",
+        "rgb_prior": "RGB only, population prior",
+    }
+    _print_table(
+        f"rgbd: {operators} synthetic operators x {frames} frames, 0.3-1.0 m, sigma_z = "
+        f"{out['sensor_noise_per_m']} z^2, seed {seed}",
+        {label: out[key] for key, label in names.items() if key in out},
+    )
+    print(
+        "\n| set | "
+        + " | ".join(f"{c['from_m']:.1f}-{c['to_m']:.1f} m" for c in out["curve"] if c["set"] == "depth")
+        + " |"
+    )
+    print("| --- |" + " --- |" * sum(c["set"] == "depth" for c in out["curve"]))
+    for name in ("depth", "rgb_cal"):
+        cells = [f"{c['cs_mpjpe_mm']:.1f}" for c in out["curve"] if c["set"] == name]
+        print(f"| {name} CS-MPJPE mm | " + " | ".join(cells) + " |")
+    print("\n| operator | true scale mm | calibrated mm | error % | frames to converge |")
+    print("| --- | --- | --- | --- | --- |")
+    for i, p in enumerate(out["per_operator"]):
+        print(
+            f"| {i} | {p['true_scale_mm']:.2f} | {p['calibrated_scale_mm']:.2f} | {p['scale_error_pct']:+.2f} "
+            f"| {p['frames_to_converge']} |"
+        )
+    return out
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
@@ -435,6 +473,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("hands", help="detection recall on photos with hand boxes and their degradations")
     p.add_argument("path", type=Path, help="folder with the photos and hands.json")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradations")
+    p = sub.add_parser("rgbd", help="synthetic RGB-D: depth fusion and online scale calibration")
+    p.add_argument("--operators", type=int, default=4)
+    p.add_argument("--frames", type=int, default=300, help="frames per operator and sequence")
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("video", help="unannotated clip (video file or episode bag): stability and jitter")
     p.add_argument("path", type=Path)
     p.add_argument("--hfov-deg", type=float, default=60.0, help="assumed horizontal field of view (no K known)")
@@ -448,6 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = eval_images(load_rhd(args.path), f"rhd {args.path}", args.degrade, args.seed)
         elif args.cmd == "freihand":
             result = eval_images(load_freihand(args.path), f"freihand {args.path}", args.degrade, args.seed)
+        elif args.cmd == "rgbd":
+            result = _eval_rgbd(args.operators, args.frames, args.seed)
         elif args.cmd == "hands":
             result = eval_hands(args.path, args.seed)
         else:

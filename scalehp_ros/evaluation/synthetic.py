@@ -122,14 +122,30 @@ def _u(rng: np.random.Generator, lo_hi: tuple[float, float], n: int) -> np.ndarr
     return np.deg2rad(rng.uniform(lo_hi[0], lo_hi[1], n))
 
 
-def random_hands(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def random_operator(rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """One person's hand: (hand length m, the 20 bone lengths m, joints.BONES order), drawn as random_hands
+    draws each sample's."""
+    hand_length = float(
+        np.clip(rng.normal(anthropometry.HAND_LENGTH_PRIOR_M, anthropometry.HAND_LENGTH_PRIOR_SD_M), 0.14, 0.23)
+    )
+    props = anthropometry.BONE_PROPORTIONS * np.exp(rng.normal(0.0, BONE_JITTER, len(BONES)))
+    return hand_length, props * anthropometry.MEAN_BONE_PER_HAND_LENGTH * hand_length
+
+
+def random_hands(
+    rng: np.random.Generator, n: int, operator: tuple[float, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Right hands (N,21,3) in the hand frame (x towards the thumb, y along the middle finger, z palmar),
-    wrist at the origin, and their hand lengths (N,) in metres."""
+    wrist at the origin, and their hand lengths (N,) in metres. operator: one person's (hand length, bone
+    lengths) (`random_operator`) for every sample, in random poses; default: a new person per sample."""
     hand_length = np.clip(
         rng.normal(anthropometry.HAND_LENGTH_PRIOR_M, anthropometry.HAND_LENGTH_PRIOR_SD_M, n), 0.14, 0.23
     )
     props = anthropometry.BONE_PROPORTIONS * np.exp(rng.normal(0.0, BONE_JITTER, (n, len(BONES))))
     bones = props * (anthropometry.MEAN_BONE_PER_HAND_LENGTH * hand_length)[:, None]
+    if operator is not None:
+        hand_length = np.full(n, operator[0])
+        bones = np.broadcast_to(np.asarray(operator[1], dtype=np.float64), (n, len(BONES))).copy()
     length_of = {c: bones[:, b] for b, (_, c) in enumerate(BONES)}
     joints = np.zeros((n, NUM_JOINTS, 3))
     z_axis = np.tile([0.0, 0.0, 1.0], (n, 1))
@@ -197,16 +213,23 @@ def _random_intrinsics(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np
     return K, sizes
 
 
-def generate(n: int, noise: NoiseModel = NoiseModel(), seed: int = 0) -> SyntheticBatch:
-    """Draw n samples (deterministic for a given seed)."""
+def generate(
+    n: int,
+    noise: NoiseModel = NoiseModel(),
+    seed: int = 0,
+    operator: tuple[float, np.ndarray] | None = None,
+    depth_range: tuple[float, float] = (0.25, 1.2),
+) -> SyntheticBatch:
+    """Draw n samples (deterministic for a given seed). operator: one person's hand for all samples
+    (`random_operator`); depth_range: the wrist's distance from the camera, metres."""
     rng = np.random.default_rng(seed)
-    hand, hand_length = random_hands(rng, n)
+    hand, hand_length = random_hands(rng, n, operator)
     is_left = rng.random(n) < 0.5
     hand[is_left, :, 0] *= -1.0  # a left hand is the mirror image of a right one
     R = _random_rotations(rng, n)
     rel = hand @ R.transpose(0, 2, 1)
     K, sizes = _random_intrinsics(rng, n)
-    depth = rng.uniform(0.25, 1.2, n)
+    depth = rng.uniform(*depth_range, n)
     # wrist pixel in the central part of the image, then back-projected to the drawn depth
     uv_w = sizes * rng.uniform(0.3, 0.7, (n, 2))
     xy = (uv_w - K[:, :2, 2]) / K[:, [0, 1], [0, 1]]

@@ -10,6 +10,10 @@ settings group of `EstimatorConfig` (perception.settings) unchanged:
           --canonical----> root-relative pose, unit mean bone length      CanonicalSettings  (published proportions)
           --scale--------> mean bone length in metres                     ScaleSettings      (prior | fixed | profile)
           --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
+          --depth--------> with a registered depth image: joint depths,   DepthSettings      (optional)
+                           a second solve with them as a least-squares
+                           term, the depth-anchored scale for the online  ScaleCalibrationSettings
+                           calibration (-> an operator profile)
           --tracking-----> stable track ids                               TrackingSettings   (video streams only)
           --filters------> One Euro per track, handedness hysteresis      FilterSettings     (video streams only)
 
@@ -26,15 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from scalehp_ros.common.joints import WRIST
+from scalehp_ros.common.joints import SIDES, WRIST
+from scalehp_ros.perception import depth as depth_stage
 from scalehp_ros.perception import root_solver
 from scalehp_ros.perception.acquisition import Acquisition, AcquisitionReport
 from scalehp_ros.perception.camera import Distortion, normalize_pixels, validate_distortion, validate_intrinsics
 from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector
 from scalehp_ros.perception.filters import TrackFilters
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, validate_detection
-from scalehp_ros.perception.profile import OperatorProfile
+from scalehp_ros.perception.profile import OperatorProfile, save_profile
 from scalehp_ros.perception.scale import load_operator_profile, make_scale_estimator
+from scalehp_ros.perception.scale_calibration import CalibrationStatus, ScaleCalibration, calibrated_profile
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.perception.tracking import HandTracker
 
@@ -49,7 +55,8 @@ class HandPose:
     position (= joints_cam[0]), metres. reprojection_error: mean pixel distance between the projected
     joints_cam and joints_2d. confidence: the detector's score for this hand [0-1] (MediaPipe's handedness
     classification score, the only per-hand score its Tasks API returns). track_id: stable over a video
-    stream (-1 for still images).
+    stream (-1 for still images). depth_used: a registered depth image constrained this hand's solve;
+    depth_confidence: the fraction of its palm joints with valid depth [0-1].
     """
 
     joints_cam: np.ndarray
@@ -61,6 +68,8 @@ class HandPose:
     reprojection_error: float
     confidence: float
     track_id: int = -1
+    depth_used: bool = False
+    depth_confidence: float = 0.0
 
 
 def hand_rays(xy: np.ndarray, focal: np.ndarray) -> np.ndarray:
@@ -101,6 +110,17 @@ def _validate_stamp(stamp: Any) -> float | None:
     return float(stamp)
 
 
+# With fewer inlier frames than this the depth solve uses the frame's own depth-anchored scale, with more the
+# calibration's running estimate (until it converges and becomes the operator profile).
+CALIBRATION_USE_AFTER = 10
+OPERATOR = "operator"  # the key of the one online calibration (both hands)
+OCCLUDED_M = 0.012  # a depth sample this far (or 3 sigma) nearer than its solved joint is an occluder's
+
+
+def _validate_depth_arg(depth: Any, image_size: tuple[int, int] | None) -> np.ndarray | None:
+    return None if depth is None else depth_stage.validate_depth(depth, image_size)
+
+
 @dataclass
 class _Stream:
     """Timing of one video stream (the tracks live in the estimator's tracker)."""
@@ -124,6 +144,9 @@ class HandPoseEstimator:
         self._stream: _Stream | None = None
         self._tracker = HandTracker(config.tracking)
         self._acquisition = Acquisition(self._detect_still, config.acquisition)
+        self._calibration: dict[str, ScaleCalibration] = {}
+        self.calibration_written: str | None = None  # path of the last profile written by the calibration
+        self.calibration_error: str | None = None  # why writing it failed, if it did
 
     # -- configuration ---------------------------------------------------------------------------------
     @property
@@ -169,6 +192,15 @@ class HandPoseEstimator:
             raise ValueError(f"profile must be an OperatorProfile or None, got {type(profile).__name__}")
         self._profile = profile
 
+    def calibration_status(self) -> dict[str, CalibrationStatus]:
+        """The online depth calibration ({'operator': status}, empty before the first depth frame; both hands
+        feed the one operator scale; perception.scale_calibration)."""
+        return {key: c.status for key, c in self._calibration.items() if c.status.scale is not None}
+
+    def reset_calibration(self) -> None:
+        """Start the online calibration afresh (the profile in force stays until a new one converges)."""
+        self._calibration.clear()
+
     def _get_frontend(self) -> MediaPipeFrontend:
         if self._frontend is None:
             self._frontend = MediaPipeFrontend(self._config.frontend)
@@ -189,6 +221,7 @@ class HandPoseEstimator:
         K: np.ndarray,
         stamp: float | None = None,
         distortion: tuple[str, Any] | None = None,
+        depth: np.ndarray | None = None,
     ) -> list[HandPose]:
         """Hands in one image. image_rgb: HxWx3 uint8 RGB. K: 3x3 intrinsics of that image (pixels).
 
@@ -200,9 +233,12 @@ class HandPoseEstimator:
         pass CameraInfo's K and (distortion_model, d); for a rectified image (image_rect) pass P[:3, :3]
         (the rectified camera, not K) and no distortion. Returns [] when no hand is found; when fewer than
         max_hands are found the acquisition fallback searches further (`last_acquisition` reports its cost).
+        depth: optional HxW float depth image in metres registered to this image (same size; 0 or NaN where
+        there is none, e.g. realsense2_camera's aligned_depth_to_color), see perception.depth; None: RGB only.
         Raises ValueError for bad input.
         """
         image_rgb = validate_image(image_rgb)
+        depth = _validate_depth_arg(depth, (image_rgb.shape[1], image_rgb.shape[0]))
         K = validate_intrinsics(K)
         stamp = _validate_stamp(stamp)
         dist = validate_distortion(distortion)
@@ -223,7 +259,7 @@ class HandPoseEstimator:
             found = frontend.detect(image_rgb, ms)
             detections = self._acquisition.detect_video(image_rgb, found, max_hands, stamp)
         h, w = image_rgb.shape[:2]
-        return self._process(detections, K, stamp, (w, h), image_rgb, dist)
+        return self._process(detections, K, stamp, (w, h), image_rgb, dist, depth)
 
     def _new_stream(self, stamp: float) -> _Stream:
         self._tracker.reset()  # track ids keep counting up: a new stream never reuses an old id
@@ -237,17 +273,19 @@ class HandPoseEstimator:
         image_size: tuple[int, int] | None = None,
         image_rgb: np.ndarray | None = None,
         distortion: tuple[str, Any] | None = None,
+        depth: np.ndarray | None = None,
     ) -> list[HandPose]:
         """Everything after the detector: canonical pose, scale, root solve, and (with a stamp) tracking and
         filtering. image_size (width, height) px scales the tracking gate (default: from K's principal point).
-        distortion: as in `estimate`.
+        distortion, depth: as in `estimate` (depth must be image_size when that is given).
         """
+        depth = _validate_depth_arg(depth, image_size)
         K = validate_intrinsics(K)
         stamp = _validate_stamp(stamp)
         dist = validate_distortion(distortion)
         for det in detections:
             validate_detection(det)
-        return self._process(detections, K, stamp, image_size, image_rgb, dist)
+        return self._process(detections, K, stamp, image_size, image_rgb, dist, depth)
 
     def _process(
         self,
@@ -257,6 +295,7 @@ class HandPoseEstimator:
         image_size: tuple[int, int] | None,
         image_rgb: np.ndarray | None,
         distortion: Distortion | None = None,
+        depth: np.ndarray | None = None,
     ) -> list[HandPose]:
         """estimate_from_detections on validated input (the front end validates what it returns)."""
         if not detections:
@@ -279,6 +318,11 @@ class HandPoseEstimator:
         rel = scale[:, None, None] * canonical
         sol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         joints, errors = sol.joints, sol.reprojection_error
+        obs = None
+        if depth is not None and c.depth.depth_fusion:
+            obs = depth_stage.observe(depth, uv, joints[..., 2], scale, c.depth)
+            if obs.valid.any():
+                joints, errors, scale = self._fuse_depth(obs, canonical, scale, bone_lengths, xy, focal, sol)
         poses = [
             HandPose(
                 joints_cam=joints[i],
@@ -289,12 +333,68 @@ class HandPoseEstimator:
                 translation=joints[i, WRIST].copy(),
                 reprojection_error=float(errors[i]),
                 confidence=det.score,
+                depth_used=bool(obs is not None and obs.valid[i]),
+                depth_confidence=0.0 if obs is None else float(obs.confidence[i]),
             )
             for i, det in enumerate(detections)
         ]
         if stamp is not None:
             self._filter(poses, xy, focal, K, stamp, image_size)
         return poses
+
+    def _fuse_depth(self, obs, canonical, scale, bone_lengths, xy, focal, sol):
+        """The depth solve of the hands with valid depth, and the calibration's update; returns joints,
+        reprojection errors and scales of all hands (those without depth keep their RGB-only solve)."""
+        c = self._config
+        valid = obs.valid
+        # one operator: both hands calibrate one scale (a person's two hands differ by far less than the
+        # calibration's tolerance), so it converges twice as fast with both hands in view
+        cal = self._calibration.setdefault(OPERATOR, ScaleCalibration(c.calibration))
+        running = c.calibration.depth_calibration and (cal.converged or cal.status.inliers >= CALIBRATION_USE_AFTER)
+        # the solve's scale: the calibration's running estimate, else this frame's depth-anchored scale
+        new_scale = np.where(valid, cal.status.scale if running else scale * obs.ratio, scale)
+        k = new_scale[valid] / scale[valid]
+        rel = new_scale[valid, None, None] * canonical[valid]
+        held = None if bone_lengths is None else bone_lengths[valid] * k[:, None]
+        z, sigma = obs.z[valid], obs.sigma[valid]
+        dsol = root_solver.solve(rel, xy[valid], focal, c.root_solve, bone_lengths=held, depth=(z, sigma))
+        # a sample the solved joint lies well behind was something nearer in front of it (a finger curled over
+        # the palm, an object): drop those, and samples the joint lies well in front of, and solve again
+        with np.errstate(invalid="ignore"):
+            r = dsol.joints[..., 2] - z
+            bad = (r > np.maximum(3.0 * sigma, OCCLUDED_M)) | (r < -np.maximum(4.0 * sigma, 2.0 * OCCLUDED_M))
+        if bad.any():
+            z = np.where(bad, np.nan, z)
+            dsol = root_solver.solve(rel, xy[valid], focal, c.root_solve, bone_lengths=held, depth=(z, sigma))
+        if c.calibration.depth_calibration:
+            # the frame's depth-anchored scale from the samples that survived: scale x measured / RGB-only depth
+            z_rgb = sol.joints[valid][..., 2]
+            for zi, zr, s in zip(z, z_rgb, scale[valid], strict=True):
+                palm = np.isfinite(zi) & depth_stage.IS_PALM
+                if palm.sum() >= c.depth.depth_min_palm_joints:
+                    was = cal.converged
+                    cal.add(float(s * np.median(zi[palm] / np.maximum(zr[palm], 1e-3))))
+                    if cal.converged and not was:
+                        self._on_converged()
+        joints, errors = sol.joints.copy(), sol.reprojection_error.copy()
+        joints[valid], errors[valid] = dsol.joints, dsol.reprojection_error
+        return joints, errors, np.where(valid, new_scale, scale)
+
+    def _on_converged(self) -> None:
+        """The calibration converged: its profile (both sides) is used from now on and written to
+        calibration_profile_out when set."""
+        cal = self._calibration[OPERATOR]
+        scale, frames = float(cal.status.scale), cal.frames
+        profile = calibrated_profile(
+            {side: scale for side in SIDES}, self._config.calibration.calibration_name, dict.fromkeys(SIDES, frames)
+        )
+        self._profile = profile
+        path = self._config.calibration.calibration_profile_out.strip()
+        if path:
+            try:
+                self.calibration_written, self.calibration_error = str(save_profile(profile, path)), None
+            except OSError as exc:
+                self.calibration_error = f"could not write the calibrated profile to {path}: {exc}"
 
     def _filter(
         self,

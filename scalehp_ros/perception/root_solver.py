@@ -175,6 +175,50 @@ def solve_translation_robust(
     return t[0] if single else t
 
 
+def solve_translation_depth(
+    rel: np.ndarray,
+    xy: np.ndarray,
+    focal: np.ndarray,
+    z: np.ndarray,
+    sigma: np.ndarray,
+    weights: np.ndarray | None = None,
+    keypoint_sigma_px: float = 3.0,
+) -> np.ndarray:
+    """Least-squares translation t (N, 3) from the 2D keypoints and measured joint depths together.
+
+    Beside the two 2D equations of each joint (module docstring), a joint with a measured depth z_i (NaN:
+    none; sigma_i its standard deviation, m) adds r_iz + t_z = z_i. The 2D equations' residual is z_i times
+    the normalised reprojection error, so each is weighted by its joint weight / (z_i sigma_px / f)^2 (metres),
+    z_i from the hand's median measured depth; the depth rows by 1 / sigma_i^2. rel (N, 21, 3) m, xy (N, 21, 2)
+    normalised, focal (2, 2) or (N, 2, 2). A hand without any depth gets the 2D-only solve.
+    """
+    n = len(rel)
+    w = _weights(weights, n)
+    has = np.isfinite(z)
+    f = 0.5 * np.broadcast_to(focal[..., 0, 0] + focal[..., 1, 1], (n,))
+    z_hand = np.ones(n)  # the wrist's depth, roughly (1 m for a hand without depth)
+    some = has.any(axis=1)
+    if some.any():
+        z_hand[some] = np.nanmedian(np.where(has, z - rel[..., 2], np.nan)[some], axis=1)
+    zi = np.maximum(z_hand[:, None] + rel[..., 2], 0.05)
+    w2 = w / (zi * keypoint_sigma_px / f[:, None]) ** 2
+    x, y = xy[..., 0], xy[..., 1]
+    bx, by = x * rel[..., 2] - rel[..., 0], y * rel[..., 2] - rel[..., 1]
+    A = np.zeros((n, 3, 3))
+    b = np.zeros((n, 3))
+    A[:, 0, 0] = A[:, 1, 1] = w2.sum(1)
+    A[:, 0, 2] = A[:, 2, 0] = -(w2 * x).sum(1)
+    A[:, 1, 2] = A[:, 2, 1] = -(w2 * y).sum(1)
+    A[:, 2, 2] = (w2 * (x * x + y * y)).sum(1)
+    b[:, 0] = (w2 * bx).sum(1)
+    b[:, 1] = (w2 * by).sum(1)
+    b[:, 2] = -(w2 * (x * bx + y * by)).sum(1)
+    wd = np.where(has, 1.0 / np.asarray(sigma) ** 2, 0.0)
+    A[:, 2, 2] += wd.sum(1)
+    b[:, 2] += (wd * np.where(has, z - rel[..., 2], 0.0)).sum(1)
+    return np.linalg.solve(A, b[..., None])[..., 0]
+
+
 def _unit_rays(xy: np.ndarray) -> np.ndarray:
     rays = np.concatenate((xy, np.ones_like(xy[..., :1])), axis=-1)
     return rays / np.linalg.norm(rays, axis=-1, keepdims=True)
@@ -244,6 +288,7 @@ def refine_gauss_newton(
     settings: RootSolveSettings,
     sigma_bone_m: float = SIGMA_BONE_M,
     damping: float = LM_DAMPING,
+    depth: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Levenberg-Marquardt fit of all joints (N, 21, 3) to the 2D keypoints with bone lengths held.
 
@@ -251,9 +296,16 @@ def refine_gauss_newton(
     settings' fields: reprojection (pixels / keypoint_sigma_px, times the sqrt of the joint_weighting
     weight), bone length (m / sigma_bone_m), and each bone vector minus the network's (prior_rel) per axis
     (m / prior_sigma_xy_m, prior_sigma_z_m); refine_iterations steps. Starts from `joints` (e.g. the
-    closed-form solve). Returns (N, 21, 3) metres, camera frame.
+    closed-form solve). depth: optional (z, sigma), each (N, 21) metres: a measured depth of each joint (NaN:
+    none) and its standard deviation, one more residual (z_joint - z) / sigma per measured joint.
+    Returns (N, 21, 3) metres, camera frame.
     """
     n = len(joints)
+    z_cols = 3 * np.arange(NUM_JOINTS) + 2
+    if depth is not None:
+        has = np.isfinite(depth[0])
+        w_depth = np.where(has, 1.0 / np.asarray(depth[1]) ** 2, 0.0)  # (N, 21)
+        z_meas = np.where(has, depth[0], 0.0)
     focal = _as_focal(focal)
     prior_w = np.array(
         [1.0 / settings.prior_sigma_xy_m, 1.0 / settings.prior_sigma_xy_m, 1.0 / settings.prior_sigma_z_m]
@@ -291,6 +343,9 @@ def refine_gauss_newton(
         Jt = J.transpose(0, 2, 1)
         H = Jt @ J + H_prior
         g = (Jt @ r[..., None])[..., 0] + x @ H_prior - g_prior_const
+        if depth is not None:  # rows (z_i - z_meas_i) / sigma_i: diagonal in the z coordinates
+            H[:, z_cols, z_cols] += w_depth
+            g[:, z_cols] += w_depth * (x[:, z_cols] - z_meas)
         H[:, eye, eye] *= 1.0 + damping
         x = x - np.linalg.solve(H, g[..., None])[..., 0]
     return x.reshape(n, NUM_JOINTS, 3)
@@ -372,6 +427,7 @@ def solve(
     focal: np.ndarray,
     settings: RootSolveSettings | None = None,
     bone_lengths: np.ndarray | None = None,
+    depth: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RootSolution:
     """Camera-frame joints of N hands from their metric relative pose and 2D keypoints.
 
@@ -379,6 +435,9 @@ def solve(
     coordinates (`camera.pixels_to_normalized`). focal: (2, 2) or (N, 2, 2) linear part of K (`K[:2, :2]`).
     settings: the method (`settings.solver`, one of SOLVERS) and its parameters; default RootSolveSettings().
     bone_lengths: (N, 20) metres held by the two refinements; default: the bone lengths of rel.
+    depth: optional (z, sigma), each (N, 21) metres: measured joint depths (NaN: none) and their standard
+    deviations (`perception.depth`), a least-squares term beside the 2D ones in the closed form
+    (`solve_translation_depth`) and in the Levenberg-Marquardt refinement; None: the RGB-only solve.
     """
     settings = RootSolveSettings() if settings is None else settings
     if not isinstance(settings, RootSolveSettings):
@@ -387,7 +446,17 @@ def solve(
     xy = _as_batch(xy, (NUM_JOINTS, 2), "xy")
     focal = _as_focal(focal)
     weights = JOINT_WEIGHTINGS[settings.joint_weighting]
-    joints = SOLVE_METHODS[settings.solver](rel, xy, focal, bone_lengths, weights, settings)
+    if depth is None:
+        joints = SOLVE_METHODS[settings.solver](rel, xy, focal, bone_lengths, weights, settings)
+    else:
+        z, sigma = (np.broadcast_to(np.asarray(a, dtype=np.float64), rel.shape[:2]) for a in depth)
+        t = solve_translation_depth(rel, xy, focal, z, sigma, weights, settings.keypoint_sigma_px)
+        joints = rel + t[:, None, :]
+        if settings.solver == "kinematic":
+            joints = refine_kinematic(joints, xy, _held_lengths(rel, bone_lengths), rel)
+        elif settings.solver == "refine":
+            held = _held_lengths(rel, bone_lengths)
+            joints = refine_gauss_newton(joints, xy, focal, held, rel, settings, depth=(z, sigma))
     return RootSolution(
         joints=joints, translation=joints[:, WRIST].copy(), reprojection_error=reprojection_error(joints, xy, focal)
     )

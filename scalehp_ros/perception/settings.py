@@ -10,6 +10,8 @@ Each group is defined, with its units, ranges and choices, in the module of the 
     root_solve  RootSolveSettings    perception.root_solver   solver, joint weighting, LM / Huber tuning
     filters     FilterSettings       perception.filters       One Euro filters, handedness hysteresis
     tracking    TrackingSettings     perception.tracking      track gate and timeout
+    depth       DepthSettings        perception.depth         registered depth: samples, noise model, plausibility
+    calibration ScaleCalibrationSettings perception.scale_calibration  online operator scale from depth
 
 Parameter names are the leaf field names, the same at every level: `EstimatorConfig.parameters()` is the flat
 ParamSpec table a ROS node declares, `EstimatorConfig.from_flat({...})` / `config.replace(name=value)`
@@ -23,10 +25,12 @@ from dataclasses import dataclass, field
 from scalehp_ros.common.params import Settings
 from scalehp_ros.perception.acquisition import AcquisitionSettings
 from scalehp_ros.perception.canonical import CanonicalSettings
+from scalehp_ros.perception.depth import DepthSettings
 from scalehp_ros.perception.filters import FilterSettings
 from scalehp_ros.perception.frontend import FrontendSettings
 from scalehp_ros.perception.root_solver import RootSolveSettings
 from scalehp_ros.perception.scale import ScaleSettings
+from scalehp_ros.perception.scale_calibration import ScaleCalibrationSettings
 from scalehp_ros.perception.tracking import TrackingSettings
 
 
@@ -41,3 +45,5 @@ class EstimatorConfig(Settings):
     root_solve: RootSolveSettings = field(default_factory=RootSolveSettings)
     filters: FilterSettings = field(default_factory=FilterSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    depth: DepthSettings = field(default_factory=DepthSettings)
+    calibration: ScaleCalibrationSettings = field(default_factory=ScaleCalibrationSettings)

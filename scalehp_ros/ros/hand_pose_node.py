@@ -1,5 +1,10 @@
 """hand_pose_node: camera images in; metric hand TF frames, PoseArrays, markers and diagnostics out.
 
+An optional depth image registered to the colour image (topic `depth`, remap it to e.g.
+`/camera/camera/aligned_depth_to_color/image_raw`; REP 118 16UC1 mm or 32FC1 m) is paired with each colour
+image by stamp (common.stamp_sync) and handed to the estimator (perception.depth); without one, or while
+it is stale, every frame takes the RGB-only path with no added wait.
+
 A thin adapter around scalehp_ros.perception.estimator.HandPoseEstimator: it converts messages and parameters and
 never computes geometry itself. Every output carries the input image's header (stamp and frame_id).
 """
@@ -20,6 +25,7 @@ from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros.common.joints import SIDES
 from scalehp_ros.common.params import Settings, param
+from scalehp_ros.common.stamp_sync import ApproximateSync
 from scalehp_ros.common.stream_stats import StreamStats
 from scalehp_ros.perception.camera import (
     intrinsics_for_image,
@@ -31,6 +37,7 @@ from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions import hand as hand_msgs
+from scalehp_ros.ros.conversions.depth import depth_msg_to_metres
 from scalehp_ros.ros.conversions.geometry import stamp_seconds
 from scalehp_ros.ros.conversions.image import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
 from scalehp_ros.ros.node_main import run_node
@@ -68,6 +75,23 @@ class HandPoseNodeSettings(Settings):
         0.0,
         179.0,
     )
+    depth_slop_s: float = param(
+        0.02,
+        "Largest stamp difference of a colour image and the depth image paired with it (s).",
+        0.0,
+        1.0,
+        dynamic=False,
+    )
+    depth_max_wait_s: float = param(
+        0.05, "Longest a colour image waits for its depth image while depth is streaming (s).", 0.0, 1.0, dynamic=False
+    )
+    depth_timeout_s: float = param(
+        0.5,
+        "Without a depth image for this long the depth stream is stale: RGB only, no waiting (s).",
+        0.05,
+        60.0,
+        dynamic=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,12 @@ class HandPoseNode(Node):
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR_QOS_DEPTH1)
         self.image_sub = None
         self._subscribe_images()
+        p = self.params
+        self.sync = ApproximateSync(p["depth_slop_s"], p["depth_max_wait_s"], p["depth_timeout_s"])
+        self.create_subscription(Image, "depth", self._on_depth, SENSOR_QOS_DEPTH1)
+        self.create_timer(max(0.005, p["depth_max_wait_s"] / 4), self._poll_sync)
+        self.depth_state = "none"  # none (never received) | active | stale
+        self.depth_frames = 0  # frames processed with depth since the last diagnostics
 
         self.stats = StreamStats()
         self.K: np.ndarray | None = None
@@ -154,12 +184,12 @@ class HandPoseNode(Node):
             self.image_sub = self.create_subscription(Image, "image", self._on_image, SENSOR_QOS_DEPTH1)
 
     # inputs -----------------------------------------------------------------------------------------------
-    def _problem(self, key: str, message: str) -> None:
+    def _problem(self, key: str, message: str, frame_rejected: bool = True) -> None:
         """A bad input: count it for /diagnostics and warn (throttled); the node carries on."""
         self.problems[key] = self.problems.get(key, 0) + 1
         self.last_problem = message
-        self.stats.rejected += 1
-        kind = re.sub(r"[\d.]+", "#", message)  # the same problem with other numbers is throttled together
+        self.stats.rejected += frame_rejected
+        kind = re.sub(r"[+-]?[\d.]+", "#", message)  # the same problem with other numbers is throttled together
         now = time.monotonic()
         if now - self._warned.get(kind, -WARN_PERIOD_S) >= WARN_PERIOD_S:
             self._warned[kind] = now
@@ -191,12 +221,66 @@ class HandPoseNode(Node):
         self.K, self.info_size, self.distortion = K, (int(msg.width), int(msg.height)), distortion
 
     def _on_image(self, msg: Image) -> None:
-        self._process(msg.header, lambda: image_msg_to_rgb(msg, self.params["max_image_pixels"]))
+        self._synced(msg.header, lambda: image_msg_to_rgb(msg, self.params["max_image_pixels"]))
 
     def _on_compressed(self, msg: CompressedImage) -> None:
-        self._process(msg.header, lambda: compressed_msg_to_rgb(msg, self.params["max_image_pixels"]))
+        self._synced(msg.header, lambda: compressed_msg_to_rgb(msg, self.params["max_image_pixels"]))
 
-    def _process(self, header, decode) -> None:
+    # depth: paired with the colour images by stamp ---------------------------------------------------------
+    def _synced(self, header, decode) -> None:
+        for pair in self.sync.add_primary(stamp_seconds(header.stamp), (header, decode), time.monotonic()):
+            self._release(pair)
+
+    def _on_depth(self, msg: Image) -> None:
+        if self.depth_state != "active":
+            self.get_logger().info("depth images arriving: the depth path is used where they pair with colour")
+            self.depth_state = "active"
+        for pair in self.sync.add_secondary(stamp_seconds(msg.header.stamp), msg, time.monotonic()):
+            self._release(pair)
+
+    def _poll_sync(self) -> None:
+        now = time.monotonic()
+        if self.depth_state == "active" and not self.sync.secondary_active(now):
+            self.depth_state = "stale"
+            self.get_logger().warning("depth stream stale (no depth image for depth_timeout_s): RGB only")
+        if self.sync.waiting:
+            for pair in self.sync.poll(now):
+                self._release(pair)
+
+    def _release(self, pair) -> None:
+        header, decode = pair.primary
+        if pair.reason in ("unmatched", "timeout", "out_of_sync"):
+            self._problem(
+                "depth_unsynchronised",
+                f"depth image not paired: nearest depth stamp {pair.offset_s:+.3f} s from the colour image "
+                f"(slop {self.sync.slop_s} s); frame processed without depth",
+                frame_rejected=False,
+            )
+        self._process(header, decode, pair.secondary)
+
+    def _depth_for(self, msg: Image | None, rgb: np.ndarray, header) -> np.ndarray | None:
+        """The paired depth image in metres, or None (refused with a warning: the frame goes on RGB only)."""
+        if msg is None:
+            return None
+        try:
+            if msg.header.frame_id and header.frame_id and msg.header.frame_id != header.frame_id:
+                raise ValueError(
+                    f"frame_id {msg.header.frame_id!r} is not the colour image's {header.frame_id!r} (use the "
+                    "depth registered to colour, e.g. aligned_depth_to_color)"
+                )
+            depth = depth_msg_to_metres(msg, self.params["max_image_pixels"])
+            if depth.shape != rgb.shape[:2]:
+                raise ValueError(
+                    f"size {depth.shape[1]}x{depth.shape[0]} is not the colour image's {rgb.shape[1]}x{rgb.shape[0]}"
+                )
+        except ValueError as exc:
+            self._problem(
+                "bad_depth", f"depth image refused: {exc}; frame processed without depth", frame_rejected=False
+            )
+            return None
+        return depth
+
+    def _process(self, header, decode, depth_msg: Image | None = None) -> None:
         stamp = stamp_seconds(header.stamp)
         arrival = self.stats.on_arrival(stamp, self._now())
         if arrival == "duplicate":
@@ -213,7 +297,9 @@ class HandPoseNode(Node):
         try:
             rgb = decode()
             K = intrinsics_for_image(self.K, self.info_size, (rgb.shape[1], rgb.shape[0]))
-            hands = self.estimator.estimate(rgb, K, stamp=stamp, distortion=self.distortion)
+            depth = self._depth_for(depth_msg, rgb, header)  # sampled at the raw keypoint pixels
+            hands = self.estimator.estimate(rgb, K, stamp=stamp, distortion=self.distortion, depth=depth)
+            self.depth_frames += depth is not None
         except ValueError as exc:
             self._problem("bad_image", f"frame rejected: {exc}")
             return
@@ -235,7 +321,7 @@ class HandPoseNode(Node):
             positions, quats = hand_msgs.joint_poses(hand.joints_cam, side)  # frames computed once per hand
             transforms += hand_msgs.transforms(header, positions, quats, side, prefix)
             self.joint_pubs[side].publish(hand_msgs.pose_array(header, positions, quats))
-            marker_hands.append((side, hand.joints_cam, f"{side} hand {hand.scale * 1e3:.1f} mm"))
+            marker_hands.append((side, hand.joints_cam, self._label(side, hand)))
         self.tf.send(transforms)
         gone = self.visible - set(best)
         if marker_hands or gone:
@@ -246,6 +332,15 @@ class HandPoseNode(Node):
             debug = rgb_to_image_msg(draw_hands(rgb, self.last_hands))
             debug.header = header
             self.debug_pub.publish(debug)
+
+    def _label(self, side: str, hand) -> str:
+        label = f"{side} hand {hand.scale * 1e3:.1f} mm"
+        if hand.depth_used:
+            label += ", depth"
+        cal = self.estimator.calibration_status().get("operator")
+        if cal is not None and cal.scale is not None:
+            label += f", calibration {cal.state} {cal.scale * 1e3:.1f} mm"
+        return label
 
     def _publish_diagnostics(self) -> None:
         s = self.stats.summary(self._now())
@@ -272,8 +367,22 @@ class HandPoseNode(Node):
             "hands_detected": str(len(self.last_hands)),
             "scale_mode": str(self.params.get("scale_mode", "")),
         }
+        values["depth_stream"] = self.depth_state
+        values["depth_frames_used"] = str(self.depth_frames)
+        self.depth_frames = 0
         for hand in self.last_hands:
             values[f"{hand.handedness}_scale_m"] = f"{hand.scale:.4f}"
+            values[f"{hand.handedness}_depth_used"] = str(hand.depth_used).lower()
+        cal = self.estimator.calibration_status().get("operator")
+        if cal is not None and cal.scale is not None:
+            values["calibration_state"] = cal.state
+            values["calibration_scale_m"] = f"{cal.scale:.5f}"
+            values["calibration_rel_se"] = f"{cal.rel_se:.4f}"
+            values["calibration_frames"] = str(cal.frames)
+        if self.estimator.calibration_written:
+            values["calibration_profile_written"] = self.estimator.calibration_written
+        if self.estimator.calibration_error:
+            values["calibration_error"] = self.estimator.calibration_error
         for key, count in sorted(self.problems.items()):
             values[f"problem_{key}"] = str(count)
         status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
