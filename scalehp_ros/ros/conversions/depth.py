@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sensor_msgs.msg import Image
 
+from scalehp_ros.ros.conversions.image import checked_size, row_bytes
+
 # encoding -> (bytes per pixel, little-endian numpy dtype, metres per unit)
 DEPTH_ENCODINGS = {"16uc1": (2, "<u2", 0.001), "32fc1": (4, "<f4", 1.0)}
 
@@ -19,17 +21,9 @@ def depth_msg_to_metres(msg: Image, max_pixels: int = 4096 * 4096) -> np.ndarray
     enc = msg.encoding.lower()
     if enc not in DEPTH_ENCODINGS:
         raise ValueError(f"unsupported depth encoding {msg.encoding!r} (REP 118: 16UC1 millimetres or 32FC1 metres)")
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    if h <= 0 or w <= 0:
-        raise ValueError(f"empty depth image {w}x{h}")
-    if h * w > max_pixels:
-        raise ValueError(f"depth image {w}x{h} exceeds the limit of {max_pixels} pixels")
+    h, w = checked_size(msg, max_pixels, "depth image")
     bpp, dtype, unit = DEPTH_ENCODINGS[enc]
-    if step < w * bpp:
-        raise ValueError(f"depth step {step} shorter than a row of {w * bpp} bytes ({w} pixels of {enc})")
-    if len(msg.data) != step * h:
-        raise ValueError(f"depth data length {len(msg.data)} != step {step} x {h} rows")
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(h, step)[:, : w * bpp]
+    rows = row_bytes(msg, w * bpp, h, "depth")
     dt = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")
     values = np.ascontiguousarray(rows).view(dt).reshape(h, w).astype(np.float32)
     values *= unit

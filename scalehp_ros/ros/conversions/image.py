@@ -54,16 +54,33 @@ _CHROMA_422 = ("uyvy", "yuv422", "yuyv", "yuv422_yuy2")
 SUPPORTED_ENCODINGS = (*_PACKED, *_SEMI_PLANAR)
 
 
+def checked_size(msg: Image, max_pixels: int, what: str = "image") -> tuple[int, int]:
+    """(height, width) of a message that is neither empty nor over `max_pixels`, else ValueError."""
+    h, w = int(msg.height), int(msg.width)
+    if h <= 0 or w <= 0:
+        raise ValueError(f"empty {what} {w}x{h}")
+    if h * w > max_pixels:
+        raise ValueError(f"{what} {w}x{h} exceeds the limit of {max_pixels} pixels")
+    return h, w
+
+
+def row_bytes(msg: Image, width_bytes: int, rows: int, what: str = "") -> np.ndarray:
+    """(rows, width_bytes) uint8 view of the pixel bytes, row padding (`step`) dropped; ValueError when `step`
+    is shorter than a row or the data is not `step` x `rows` bytes."""
+    step, prefix = int(msg.step), f"{what} " if what else ""
+    if step < width_bytes:
+        raise ValueError(f"{prefix}step {step} shorter than a row of {width_bytes} bytes ({msg.encoding})")
+    if len(msg.data) != step * rows:
+        raise ValueError(f"{prefix}data length {len(msg.data)} != step {step} x {rows} rows of {msg.encoding}")
+    return np.frombuffer(msg.data, dtype=np.uint8).reshape(rows, step)[:, :width_bytes]
+
+
 def image_msg_to_rgb(msg: Image, max_pixels: int = 4096 * 4096) -> np.ndarray:
     """Return an HxWx3 uint8 RGB array (a new array) from an Image message in one of SUPPORTED_ENCODINGS."""
     enc = msg.encoding.lower()
     if enc not in _PACKED and enc not in _SEMI_PLANAR:
         raise ValueError(f"unsupported encoding {msg.encoding!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    if h <= 0 or w <= 0:
-        raise ValueError(f"empty image {w}x{h}")
-    if h * w > max_pixels:
-        raise ValueError(f"image {w}x{h} exceeds the limit of {max_pixels} pixels")
+    h, w = checked_size(msg, max_pixels)
     if enc in _SEMI_PLANAR:
         if w % 2 or h % 2:
             raise ValueError(f"{enc} (4:2:0) needs an even width and height, got {w}x{h}")
@@ -72,12 +89,7 @@ def image_msg_to_rgb(msg: Image, max_pixels: int = 4096 * 4096) -> np.ndarray:
         (bpp, code), rows = _PACKED[enc], h
         if enc in _CHROMA_422 and w % 2:
             raise ValueError(f"{enc} (4:2:2) needs an even width, got {w}")
-    row_bytes = w * bpp
-    if step < row_bytes:
-        raise ValueError(f"step {step} shorter than a row of {row_bytes} bytes ({w} pixels of {enc})")
-    if len(msg.data) != step * rows:
-        raise ValueError(f"data length {len(msg.data)} != step {step} x {rows} rows of {enc}")
-    buf = np.frombuffer(msg.data, dtype=np.uint8).reshape(rows, step)[:, :row_bytes]
+    buf = row_bytes(msg, w * bpp, rows)
     img = np.ascontiguousarray(buf)  # (rows, row_bytes); a copy only where the rows were padded
     if enc == "mono16":
         img = (img.view(">u2" if msg.is_bigendian else "<u2") >> 8).astype(np.uint8)
