@@ -9,6 +9,7 @@ import pytest
 from ros_harness import REPO, ros_env
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
+TWO_LOCKSTEP = ("--hands", "two", "--pace", "lockstep")
 
 
 def test_demo_on_an_excerpt_writes_video_and_summary(tmp_path):
@@ -46,7 +47,7 @@ def test_demo_on_an_excerpt_writes_video_and_summary(tmp_path):
 def test_two_hand_demo_on_an_excerpt_drives_both_sides_of_the_simulated_robot(tmp_path):
     out = tmp_path / "two"
     result = subprocess.run(
-        [sys.executable, "-m", "scalehp_ros.bringup.demo", "--out", str(out), "--max-frames", "60", "--hands", "two"],
+        [sys.executable, "-m", "scalehp_ros.bringup.demo", "--out", str(out), "--max-frames", "60", *TWO_LOCKSTEP],
         env=ros_env(),
         cwd=REPO,
         capture_output=True,
@@ -58,8 +59,10 @@ def test_two_hand_demo_on_an_excerpt_drives_both_sides_of_the_simulated_robot(tm
     assert set(summary["exit_codes"]) == {
         "video_source", "hand_pose_node", "left_retarget_node", "right_retarget_node", "sim_node"
     }  # fmt: skip
-    # both hands, each on its side, in the frames perception processed (it skips frames under load)
-    assert summary["both_hands_right_sides_rate"] > 0.3
+    # lockstep: every frame of the excerpt went through perception, and both hands were found on their sides
+    # in (nearly) every one (issue 14's target: 95 %; at the clip's 30 fps a 2-core machine processes ~36 %)
+    assert summary["frames"] == 60 and summary["pace"] == "lockstep"
+    assert summary["both_hands_right_sides_rate"] >= 0.95
     assert summary["engaged"] == {"left": True, "right": True}
     for side in ("left", "right"):
         assert summary[f"{side}_arm_commands"] > 0 and summary[f"{side}_hand_commands"] > 0

@@ -315,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=float, default=0.0, help="play the clip at this frame rate (Hz; 0 = its own, 30)"
     )
+    parser.add_argument(
+        "--pace",
+        choices=("rate", "lockstep"),
+        default="rate",
+        help="rate: the clip at its frame rate, as a live camera (frames the graph is too slow for are dropped); "
+        "lockstep: each frame once hand_pose_node has processed the previous one (every frame processed)",
+    )
     opts = parser.parse_args(argv)
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
         print(
@@ -330,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sim, two = opts.robot == "sim", opts.hands == "two"
     video_file = opts.video or (str(package_share() / "data" / TWO_HAND_VIDEO) if two else "")
-    args = {"rviz": "false", "video_file": video_file, "robot": opts.robot, "hands": opts.hands}
+    args = {"rviz": "false", "video_file": video_file, "robot": opts.robot, "hands": opts.hands, "pace": opts.pace}
     if sim:
         args["deadman"] = "none"  # no pedal in the sandbox; this script engages the clutch(es)
     if opts.robot_config:
@@ -435,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     summary = _summary(rec, wall, _frames_published(opts.out / "logs" / "video_source.log"))
     summary["exit_codes"] = codes
-    summary["robot"], summary["hands"] = opts.robot, opts.hands
+    summary["robot"], summary["hands"], summary["pace"] = opts.robot, opts.hands, opts.pace
     summary["engaged"] = engaged if sim else {side: True for side in sides}
     summary.update(limits_check(rec, side_configs))
     print("demo: rendering out video ...", flush=True)

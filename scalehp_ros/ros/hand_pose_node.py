@@ -21,6 +21,7 @@ from geometry_msgs.msg import PoseArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros.common.joints import SIDES
@@ -118,6 +119,7 @@ class HandPoseNode(Node):
         self.joint_pubs = {side: self.create_publisher(PoseArray, f"~/{side}/joints", 10) for side in SIDES}
         self.debug_pub = self.create_publisher(Image, "~/debug_image", 1)  # reliable, newest only
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.processed_pub = self.create_publisher(Header, "~/processed", 10)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR_QOS_DEPTH1)
         self.image_sub = None
         self._subscribe_images()
@@ -281,6 +283,12 @@ class HandPoseNode(Node):
         return depth
 
     def _process(self, header, decode, depth_msg: Image | None = None) -> None:
+        try:
+            self._process_frame(header, decode, depth_msg)
+        finally:  # every frame taken, with hands, without or refused: lockstep playback waits for this
+            self.processed_pub.publish(header)
+
+    def _process_frame(self, header, decode, depth_msg: Image | None) -> None:
         stamp = stamp_seconds(header.stamp)
         arrival = self.stats.on_arrival(stamp, self._now())
         if arrival == "duplicate":

@@ -4,10 +4,16 @@ Frames go out at the source's native rate (or `rate`), stamped with the node clo
 `image` (reliable, keep-last 1, as REP 2003 asks of sensor drivers); CameraInfo on `camera_info` with the
 same header. Intrinsics come from `camera_info_file` (camera_calibration YAML) or, without one, from
 `hfov_deg`.
+
+`pace: lockstep` (video files only) plays a clip as fast as the graph processes it, never faster than the
+rate: the next frame goes out once the previous one's header comes back on `processed` (std_msgs/Header;
+remap it to hand_pose_node's `~/processed`) or after `pace_timeout_s`. Offline evaluation of a clip on a
+machine too slow for its frame rate then processes every frame instead of the newest one.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +21,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
 
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.share import share_file
@@ -58,6 +65,16 @@ class VideoSourceSettings(Settings):
         0, "Hold the first frame until camera_info has this many subscribers.", 0, 100, dynamic=False
     )
     shutdown_at_end: bool = param(False, "Exit the process when the video ends (used by the demo).", dynamic=False)
+    pace: str = param(
+        "rate",
+        "rate: publish at `rate`; lockstep (video files only): the next frame once the previous one's header "
+        "came back on `processed`, or after pace_timeout_s, never faster than `rate`.",
+        choices=("rate", "lockstep"),
+        dynamic=False,
+    )
+    pace_timeout_s: float = param(
+        1.0, "lockstep: publish the next frame after this long (s) without the previous one's echo.", 0.01, 60.0
+    )
 
 
 PARAMS = VideoSourceSettings.parameters()
@@ -86,6 +103,8 @@ class VideoSource(Node):
         self.params = parameters.declare(self, PARAMS)
         self.add_on_set_parameters_callback(lambda ps: parameters.check(PARAMS, ps))
         p = self.params
+        if p["pace"] == "lockstep" and p["device"] >= 0:
+            raise ValueError("pace: lockstep needs a video file; a webcam cannot wait for the graph")
         video = p["device"] if p["device"] >= 0 else (p["video_file"] or str(demo_video_path()))
         self.source = FrameSource(video, loop=p["loop"], max_width=p["max_width"])
         self.calibration = load_calibration(p["camera_info_file"]) if p["camera_info_file"] else None
@@ -97,12 +116,33 @@ class VideoSource(Node):
         rate = p["rate"] or self.source.fps
         self.published = 0
         self.finished = False
-        self.timer = self.create_timer(1.0 / rate, self._tick)
+        self.lockstep = p["pace"] == "lockstep"
+        self.period_s = 1.0 / rate
+        self.last_stamp = None  # header.stamp of the frame whose echo lockstep waits for
+        self.last_publish = -float("inf")  # time.monotonic() of the last frame
+        if self.lockstep:
+            self.create_subscription(Header, "processed", self._on_processed, 10)
+        self.timer = self.create_timer(self.period_s, self._tick)
         self.get_logger().info(f"publishing {video} at {rate:.1f} Hz as {p['frame_id']}")
 
+    def _on_processed(self, msg: Header) -> None:
+        if self.last_stamp is not None and msg.stamp == self.last_stamp:
+            self.last_stamp = None
+            if time.monotonic() - self.last_publish >= self.period_s:
+                self._tick()
+
     def _tick(self) -> None:
+        if self.finished:
+            return
         if self.published == 0 and self.info_pub.get_subscription_count() < self.params["wait_for_subscribers"]:
             return
+        if self.lockstep:
+            waited = time.monotonic() - self.last_publish
+            # half a period: the timer's phase is not the echo's, and a full one would skip a whole tick
+            if waited < 0.5 * self.period_s or (
+                self.last_stamp is not None and waited < self.get_parameter("pace_timeout_s").value
+            ):
+                return
         max_frames = self.get_parameter("max_frames").value
         rgb = None if (max_frames and self.published >= max_frames) else self.source.read()
         if rgb is None:
@@ -119,6 +159,9 @@ class VideoSource(Node):
         self.info_pub.publish(camera_info_msg(self.model, msg.header))
         self.image_pub.publish(msg)
         self.published += 1
+        self.last_publish = time.monotonic()
+        if self.lockstep:
+            self.last_stamp = msg.header.stamp
 
     def spin_until_done(self) -> None:
         """Spin until shutdown, or until the video ends when shutdown_at_end is set."""
