@@ -164,3 +164,39 @@ def test_launch_rejects_an_unknown_camera_and_accepts_capitalised_booleans(insta
         assert launch.interrupt() == 0, launch.output()[-3000:]
     finally:
         launch.close()
+
+
+def test_ros2_launch_two_hands_namespaces_each_side_and_runs_the_simulator(install, ros):
+    """`hands:=two robot:=sim`: one retarget_node per side under /left and /right, fed by its own hand and
+    commanding its own arm topics, both reading the simulator's measured /joint_states; Ctrl-C ends all."""
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+
+    node = Node("two_hand_probe")
+    names: set[str] = set()
+    node.create_subscription(JointState, "/joint_states", lambda m: names.update(m.name), 10)
+    launch = Launch(install, *NO_ROS_ONLY_NODES, "hands:=two", "robot:=sim", "deadman:=none", "loop:=true")
+    env = tooling_env(install)
+    try:
+        assert spin_until(node, lambda: any(n.startswith("left_") for n in names), 120.0), launch.output()[-4000:]
+        assert any(n.startswith("right_") for n in names), sorted(names)
+        wanted = {("/left", "retarget_node"), ("/right", "retarget_node")}  # each loads pinocchio: seconds
+
+        def seen() -> bool:
+            return wanted <= {(ns, n) for n, ns in node.get_node_names_and_namespaces()}
+
+        assert spin_until(node, seen, 60.0), launch.output()[-4000:]
+        nodes = ros2("node", "list", "--no-daemon", "--spin-time", "5", env=env).stdout.split()
+        assert {"/left/retarget_node", "/right/retarget_node", "/sim_node", "/hand_pose_node"} <= set(nodes), nodes
+        for side in ("left", "right"):
+            info = ros2("node", "info", "--no-daemon", "--spin-time", "5", f"/{side}/retarget_node", env=env).stdout
+            subscribed, published = info.split("Publishers:")[0], info.split("Publishers:")[1].split("Service")[0]
+            assert f"/hand_pose_node/{side}/joints" in subscribed and "/joint_states" in subscribed, info
+            assert f"/{side}/retarget_node/arm/joint_trajectory" in published, info
+            assert f"/{side}/retarget_node/engage" in info, info
+        code = launch.interrupt()
+        out = launch.output()
+        assert code == 0 and "Traceback" not in out and "process has died" not in out, out[-4000:]
+    finally:
+        launch.close()
+        node.destroy_node()
