@@ -3,82 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sheet_renders import TRUE_LENGTHS, K, flat_hand, random_frames, render_frame
 
-from scalehp_ros.common.joints import FINGER_CHAINS, bone_lengths
-from scalehp_ros.perception.anthropometry import REFERENCE_BONE_LENGTHS_M
+from scalehp_ros.common.joints import bone_lengths
 from scalehp_ros.perception.calibration import (
     CalibrationError,
+    CalibrationSession,
     CalibrationSettings,
     Calibrator,
-    SheetSpec,
+    SheetSessionSettings,
     main,
-    render_sheet,
     write_sheet_pdf,
 )
+from scalehp_ros.perception.camera import distort_normalized
 from scalehp_ros.perception.profile import load_profile, save_profile
-
-PX_PER_MM = 4.0
-K = np.array([[900.0, 0.0, 639.5], [0.0, 900.0, 359.5], [0.0, 0.0, 1.0]])
-SPREAD_DEG = {"thumb": 35.0, "index": 10.0, "middle": 0.0, "ring": -10.0, "little": -21.0}
-TRUE_LENGTHS = REFERENCE_BONE_LENGTHS_M * 1.07  # a hand 7 % larger than the reference
-
-
-def _rot(axis: str, deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]), "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])}[axis]
-
-
-def flat_hand(lengths: np.ndarray, wrist_xy=(0.105, 0.25), height=0.010, bend: str | None = None) -> np.ndarray:
-    """(21, 3) sheet-frame joints of a flat hand (fingers straight, pointing up the page) `height` above it."""
-    joints = np.zeros((21, 3))
-    joints[0] = (*wrist_xy, -height)
-    for finger, chain in FINGER_CHAINS.items():
-        a = np.radians(SPREAD_DEG[finger])
-        d = np.array([-np.sin(a), -np.cos(a), 0.0])
-        prev = joints[0]
-        for k, j in enumerate(chain):
-            step = d
-            if finger == bend and k >= 2:  # curl the finger up from the sheet
-                step = np.array([d[0] * 0.3, d[1] * 0.3, -0.95])
-            joints[j] = prev + step / np.linalg.norm(step) * lengths[j - 1]
-            prev = joints[j]
-    return joints
-
-
-def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, draw=True):
-    """(image RGB, uv (21, 2) px, rel3d (21, 3)) of the sheet seen by K with a hand at hand_sheet."""
-    import cv2
-
-    spec = SheetSpec()
-    page = render_sheet(spec, PX_PER_MM)
-    R = _rot("x", tilt[0]) @ _rot("y", tilt[1])
-    centre = np.array([0.5 * spec.page_m[0], 0.5 * spec.page_m[1], 0.0])
-    t = np.array([0.0, 0.0, distance]) - R @ centre
-    s = 1.0 / (PX_PER_MM * 1000.0)
-    A = np.array([[s, 0, 0.5 * s], [0, s, 0.5 * s], [0, 0, 1.0]])
-    H = K @ np.column_stack((R[:, 0], R[:, 1], t)) @ A
-    grey = cv2.warpPerspective(page, H, (1280, 720), flags=cv2.INTER_LINEAR, borderValue=80)
-    image = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-    cam = hand_sheet @ R.T + t
-    uv = cam[:, :2] / cam[:, 2:] * K[0, 0] + K[:2, 2]
-    if draw:
-        for chain in FINGER_CHAINS.values():
-            pts = np.vstack((uv[0], uv[list(chain)])).astype(np.int32)
-            cv2.polylines(image, [pts], False, (200, 150, 120), 6, cv2.LINE_AA)
-    uv = uv + rng.normal(0.0, 0.7, uv.shape)
-    rel3d = (cam - cam[0]) + rng.normal(0.0, 0.002, cam.shape)
-    return image, uv, rel3d
 
 
 def _frames(calibrator: Calibrator, n: int, seed: int = 0, **hand_kw) -> None:
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        hand = flat_hand(TRUE_LENGTHS, wrist_xy=(0.105 + rng.uniform(-0.01, 0.01), 0.25), **hand_kw)
-        tilt = (rng.uniform(-20, 20), rng.uniform(-20, 20))
-        image, uv, rel3d = render_frame(rng, hand, tilt, rng.uniform(0.4, 0.6))
+    for image, uv, rel3d in random_frames(n, seed, **hand_kw):
         calibrator.add_frame(image, uv, rel3d, "right")
 
 
@@ -120,7 +66,7 @@ def test_refusals_name_the_reason():
     assert all("not flat" in f.reason for f in bent.frames)
     with pytest.raises(CalibrationError, match="hand not flat"):
         bent.finish("x")
-    few = Calibrator(K, CalibrationSettings(min_frames=5))
+    few = Calibrator(K, CalibrationSettings(sheet_min_frames=5))
     _frames(few, 3)
     with pytest.raises(CalibrationError, match="too few frames: 3 of 3"):
         few.finish("x")
@@ -145,3 +91,66 @@ def test_bundled_clip_has_no_sheet_and_is_refused(tmp_path: Path):
 
 def test_bone_lengths_of_flat_hand_helper():
     assert np.allclose(bone_lengths(flat_hand(TRUE_LENGTHS)), TRUE_LENGTHS)
+
+
+def _hand(uv, rel3d, side="right", confidence=0.9) -> SimpleNamespace:
+    """The HandPose fields a session reads (joints_2d px, joints_cam m, handedness, confidence)."""
+    return SimpleNamespace(
+        joints_2d=uv, joints_cam=rel3d + np.array([0.0, 0.0, 0.5]), handedness=side, confidence=confidence
+    )
+
+
+def test_session_ends_on_its_frame_budget_with_the_most_confident_hand_within_two_percent():
+    settings = SheetSessionSettings(sheet_seconds=10.0, sheet_max_frames=12, sheet_operator_name="synthetic")
+    session = CalibrationSession(settings, start_s=100.0)
+    for i, (image, uv, rel3d) in enumerate(random_frames(12)):
+        assert not session.due(100.0 + 0.1 * i)
+        decoy = _hand(uv + 40.0, rel3d, "left", confidence=0.3)  # not measured: less confident
+        session.add_hands(image, K, [decoy, _hand(uv, rel3d)])
+    assert session.due(101.2) and session.frames == 12 and session.usable == 12
+    result = session.finish()
+    assert result.state == "done" and result.reason == "" and set(result.scale_m) == {"right"}
+    error = abs(result.scale_m["right"] - TRUE_LENGTHS.mean()) / TRUE_LENGTHS.mean()
+    assert error < 0.02, f"scale off by {100 * error:.2f} %"
+    assert 0.0 < result.spread["right"] < 0.05
+    assert result.profile.name == "synthetic" and result.profile.method == "aruco"
+
+
+def test_session_ends_on_its_duration_and_refuses_with_the_reason():
+    session = CalibrationSession(SheetSessionSettings(sheet_seconds=2.0), start_s=5.0)
+    assert not session.due(6.99) and session.due(7.0) and session.seconds_left(6.0) == 1.0
+    result = session.finish()
+    assert result.state == "refused" and "no frames received" in result.reason and result.profile is None
+    blank = CalibrationSession()
+    for image, uv, rel3d in random_frames(3, markers=False):
+        blank.add_hands(image, K, [_hand(uv, rel3d)])
+    blank.add_hands(image, K, [])
+    result = blank.finish()
+    assert result.state == "refused" and "too few frames: 0 of 4" in result.reason
+    assert "markers not found" in result.reason and result.frames == 4 and result.usable == 0
+    changed = CalibrationSession()
+    image, uv, rel3d = random_frames(1)[0]
+    assert changed.add_frame(image, K, uv, rel3d, "right").ok
+    zoomed = K.copy()
+    zoomed[0, 0] = zoomed[1, 1] = 1000.0
+    assert "intrinsics changed" in changed.add_frame(image, zoomed, uv, rel3d, "right").reason
+
+
+def test_distorted_images_are_measured_with_the_lens_model():
+    """Renders warped through a plumb_bob lens: with the distortion given the scale holds; without, it drifts."""
+    import cv2
+
+    lens = ("plumb_bob", np.array([-0.25, 0.08, 0.0, 0.0, 0.0]))
+    f, c = K[0, 0], K[:2, 2]
+    grid = np.stack(np.meshgrid(np.arange(1280.0), np.arange(720.0)), axis=-1).reshape(-1, 2)
+    ideal = Calibrator(K, distortion=lens)._undistort(grid).reshape(720, 1280, 2).astype(np.float32)
+    settings = CalibrationSettings(sheet_min_frames=3)
+    with_lens, without = Calibrator(K, settings, distortion=lens), Calibrator(K, settings)
+    for image, uv, rel3d in random_frames(4, seed=3):
+        warped = cv2.remap(image, ideal[..., 0], ideal[..., 1], cv2.INTER_LINEAR, borderValue=(80, 80, 80))
+        uv_d = distort_normalized((uv - c) / f, lens) * f + c
+        with_lens.add_frame(warped, uv_d, rel3d)
+        without.add_frame(warped, uv_d, rel3d)
+    truth = TRUE_LENGTHS.mean()
+    errors = [abs(c.finish("x").mean_bone("right") / truth - 1.0) for c in (with_lens, without)]
+    assert errors[0] < 0.005 and errors[1] > 2 * errors[0] and all(f.ok for f in with_lens.frames)

@@ -5,6 +5,11 @@ An optional depth image registered to the colour image (topic `depth`, remap it 
 image by stamp (common.stamp_sync) and handed to the estimator (perception.depth); without one, or while
 it is stale, every frame takes the RGB-only path with no added wait.
 
+Service `~/calibrate` (std_srvs/Trigger) starts an ArUco sheet calibration (perception.calibration's
+CalibrationSession) over the next frames the node receives and answers at once; when the session ends
+(sheet_seconds or sheet_max_frames) its outcome goes to the log and /diagnostics (`sheet_calibration_*`), and
+a profile it measured is put in force (and written to sheet_profile_out when set).
+
 A thin adapter around scalehp_ros.perception.estimator.HandPoseEstimator: it converts messages and parameters and
 never computes geometry itself. Every output carries the input image's header (stamp and frame_id).
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -22,12 +28,14 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
+from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros.common.joints import SIDES
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.stamp_sync import ApproximateSync
 from scalehp_ros.common.stream_stats import StreamStats
+from scalehp_ros.perception.calibration import CalibrationSession, SessionResult, SheetSessionSettings
 from scalehp_ros.perception.camera import (
     intrinsics_for_image,
     intrinsics_from_hfov,
@@ -35,6 +43,7 @@ from scalehp_ros.perception.camera import (
     validate_intrinsics,
 )
 from scalehp_ros.perception.estimator import HandPoseEstimator
+from scalehp_ros.perception.profile import save_profile
 from scalehp_ros.perception.settings import EstimatorConfig
 from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions import hand as hand_msgs
@@ -99,10 +108,13 @@ class HandPoseNodeSettings(Settings):
 class _AllSettings(Settings):
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     node: HandPoseNodeSettings = field(default_factory=HandPoseNodeSettings)
+    sheet: SheetSessionSettings = field(default_factory=SheetSessionSettings)
 
 
 PARAMS = _AllSettings.parameters()
 _ESTIMATOR_NAMES = {p.name for p in EstimatorConfig.parameters()}
+_SHEET_NAMES = {p.name for p in SheetSessionSettings.parameters()}
+SHEET_POLL_PERIOD_S = 0.1  # a session ends on time even when no frame arrives
 
 
 class HandPoseNode(Node):
@@ -139,6 +151,11 @@ class HandPoseNode(Node):
         self.problems: dict[str, int] = {}
         self._warned: dict[str, float] = {}
         self.last_problem = ""
+        self.sheet_session: CalibrationSession | None = None
+        self.sheet_result: SessionResult | None = None  # the last session's outcome, until the next one starts
+        self.sheet_written = ""  # where it wrote its profile, or why writing failed
+        self.create_service(Trigger, "~/calibrate", self._on_calibrate)
+        self.create_timer(SHEET_POLL_PERIOD_S, self._poll_sheet_session)
         self.create_timer(self.params["diagnostics_period"], self._publish_diagnostics)
         self.get_logger().info(f"hand_pose_node ready, TF via {self.tf.backend}")
 
@@ -316,6 +333,100 @@ class HandPoseNode(Node):
             return
         self._publish(header, hands, rgb)
         self.stats.on_processed(stamp, self._now())
+        if self.sheet_session is not None:
+            self._feed_sheet_session(rgb, K, hands)
+
+    # ~/calibrate: the ArUco sheet calibration --------------------------------------------------------------
+    def _on_calibrate(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """Start a sheet calibration over the next frames; refuse while one runs or without intrinsics."""
+        now = self._now()
+        session = self.sheet_session
+        if session is not None:
+            response.success = False
+            response.message = (
+                f"a sheet calibration is already collecting ({session.frames} frames, {session.usable} usable, "
+                f"{session.seconds_left(now):.1f} s left); its result goes to /diagnostics"
+            )
+            return response
+        if self.K is None:
+            response.success = False
+            response.message = "no valid CameraInfo received yet on camera_info: the sheet calibration needs K"
+            return response
+        settings = SheetSessionSettings.from_flat({k: v for k, v in self.params.items() if k in _SHEET_NAMES})
+        self.sheet_session = CalibrationSession(settings, now, self.distortion)
+        self.sheet_result, self.sheet_written = None, ""
+        response.success = True
+        response.message = (
+            f"collecting: lay the hand flat, fingers straight, on the sheet for {settings.sheet_seconds:g} s "
+            f"(at most {settings.sheet_max_frames} frames); the result goes to /diagnostics "
+            "(sheet_calibration_state) and the log"
+        )
+        self.get_logger().info(f"sheet calibration started: {response.message}")
+        return response
+
+    def _feed_sheet_session(self, rgb: np.ndarray, K: np.ndarray, hands: list) -> None:
+        try:
+            self.sheet_session.add_hands(rgb, K, hands)
+        except Exception as exc:  # a node never dies on a bad frame; the session goes on without it
+            self._problem("sheet_calibration_frame", f"sheet calibration frame failed: {type(exc).__name__}: {exc}")
+        if self.sheet_session.due(self._now()):
+            self._end_sheet_session()
+
+    def _poll_sheet_session(self) -> None:
+        if self.sheet_session is not None and self.sheet_session.due(self._now()):
+            self._end_sheet_session()
+
+    def _end_sheet_session(self) -> None:
+        """Finish the session: put a measured profile in force (and write it), log and keep the outcome."""
+        session, self.sheet_session = self.sheet_session, None
+        try:
+            result = session.finish()
+        except Exception as exc:
+            result = SessionResult("refused", f"calibration failed: {type(exc).__name__}: {exc}")
+        self.sheet_result, log = result, self.get_logger()
+        if result.profile is None:
+            log.warning(f"sheet calibration refused: {result.reason}")
+            return
+        self.estimator.set_operator_profile(result.profile)
+        sizes = ", ".join(
+            f"{side} {1000 * scale:.2f} mm (spread {100 * result.spread[side]:.2f} %)"
+            for side, scale in result.scale_m.items()
+        )
+        log.info(f"sheet calibration done from {result.usable} of {result.frames} frames: mean bone {sizes}; in force")
+        out = self.params["sheet_profile_out"]
+        if out:
+            try:
+                self.sheet_written = str(save_profile(result.profile, Path(out).expanduser()))
+                log.info(f"sheet calibration profile written to {self.sheet_written}")
+            except OSError as exc:
+                self.sheet_written = f"not written: {exc}"
+                log.error(f"sheet calibration profile {out} {self.sheet_written}")
+
+    def _sheet_diagnostics(self) -> dict[str, str]:
+        session, result = self.sheet_session, self.sheet_result
+        if session is not None:
+            values = {
+                "sheet_calibration_state": "collecting",
+                "sheet_calibration_frames": f"{session.usable}/{session.frames}",
+                "sheet_calibration_seconds_left": f"{session.seconds_left(self._now()):.1f}",
+            }
+            if session.last is not None:
+                values["sheet_calibration_last_frame"] = session.last.reason or "ok"
+            return values
+        if result is None:
+            return {"sheet_calibration_state": "idle"}
+        values = {
+            "sheet_calibration_state": result.state,
+            "sheet_calibration_frames": f"{result.usable}/{result.frames}",
+        }
+        if result.reason:
+            values["sheet_calibration_reason"] = result.reason
+        for side, scale in result.scale_m.items():
+            values[f"sheet_calibration_{side}_scale_m"] = f"{scale:.5f}"
+            values[f"sheet_calibration_{side}_spread"] = f"{result.spread[side]:.4f}"
+        if self.sheet_written:
+            values["sheet_calibration_profile_written"] = self.sheet_written
+        return values
 
     # outputs ----------------------------------------------------------------------------------------------
     def _publish(self, header, hands, rgb: np.ndarray) -> None:
@@ -391,6 +502,7 @@ class HandPoseNode(Node):
             values["calibration_profile_written"] = self.estimator.calibration_written
         if self.estimator.calibration_error:
             values["calibration_error"] = self.estimator.calibration_error
+        values.update(self._sheet_diagnostics())
         for key, count in sorted(self.problems.items()):
             values[f"problem_{key}"] = str(count)
         status.values = [KeyValue(key=k, value=v) for k, v in values.items()]

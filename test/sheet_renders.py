@@ -1,0 +1,80 @@
+"""Synthetic renders of the ArUco calibration sheet with a flat hand of known size (test helpers).
+
+The hand is drawn as coloured lines, not a photographic hand: MediaPipe does not find it, so the tests feed
+its projected keypoints (with pixel noise) instead of a detector's. K: the renders' intrinsics (1280 x 720).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scalehp_ros.common.joints import FINGER_CHAINS
+from scalehp_ros.perception.anthropometry import REFERENCE_BONE_LENGTHS_M
+from scalehp_ros.perception.calibration import SheetSpec, render_sheet
+
+PX_PER_MM = 4.0
+WIDTH, HEIGHT = 1280, 720
+K = np.array([[900.0, 0.0, 639.5], [0.0, 900.0, 359.5], [0.0, 0.0, 1.0]])
+SPREAD_DEG = {"thumb": 35.0, "index": 10.0, "middle": 0.0, "ring": -10.0, "little": -21.0}
+TRUE_LENGTHS = REFERENCE_BONE_LENGTHS_M * 1.07  # a hand 7 % larger than the reference
+
+
+def _rot(axis: str, deg: float) -> np.ndarray:
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]), "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])}[axis]
+
+
+def flat_hand(lengths: np.ndarray, wrist_xy=(0.105, 0.25), height=0.010, bend: str | None = None) -> np.ndarray:
+    """(21, 3) sheet-frame joints of a flat hand (fingers straight, pointing up the page) `height` above it."""
+    joints = np.zeros((21, 3))
+    joints[0] = (*wrist_xy, -height)
+    for finger, chain in FINGER_CHAINS.items():
+        a = np.radians(SPREAD_DEG[finger])
+        d = np.array([-np.sin(a), -np.cos(a), 0.0])
+        prev = joints[0]
+        for k, j in enumerate(chain):
+            step = d
+            if finger == bend and k >= 2:  # curl the finger up from the sheet
+                step = np.array([d[0] * 0.3, d[1] * 0.3, -0.95])
+            joints[j] = prev + step / np.linalg.norm(step) * lengths[j - 1]
+            prev = joints[j]
+    return joints
+
+
+def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, draw=True, markers=True):
+    """(image RGB, uv (21, 2) px, rel3d (21, 3)) of the sheet seen by K with a hand at hand_sheet.
+
+    markers False: the same page with its markers left out (a sheet the calibration must refuse).
+    """
+    import cv2
+
+    spec = SheetSpec()
+    page = render_sheet(spec, PX_PER_MM) if markers else np.full_like(render_sheet(spec, PX_PER_MM), 255)
+    R = _rot("x", tilt[0]) @ _rot("y", tilt[1])
+    centre = np.array([0.5 * spec.page_m[0], 0.5 * spec.page_m[1], 0.0])
+    t = np.array([0.0, 0.0, distance]) - R @ centre
+    s = 1.0 / (PX_PER_MM * 1000.0)
+    A = np.array([[s, 0, 0.5 * s], [0, s, 0.5 * s], [0, 0, 1.0]])
+    H = K @ np.column_stack((R[:, 0], R[:, 1], t)) @ A
+    grey = cv2.warpPerspective(page, H, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderValue=80)
+    image = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    cam = hand_sheet @ R.T + t
+    uv = cam[:, :2] / cam[:, 2:] * K[0, 0] + K[:2, 2]
+    if draw:
+        for chain in FINGER_CHAINS.values():
+            pts = np.vstack((uv[0], uv[list(chain)])).astype(np.int32)
+            cv2.polylines(image, [pts], False, (200, 150, 120), 6, cv2.LINE_AA)
+    uv = uv + rng.normal(0.0, 0.7, uv.shape)
+    rel3d = (cam - cam[0]) + rng.normal(0.0, 0.002, cam.shape)
+    return image, uv, rel3d
+
+
+def random_frames(n: int, seed: int = 0, markers: bool = True, **hand_kw):
+    """n (image, uv, rel3d) renders: the hand shifted ±1 cm, camera tilt ±20°, 0.4-0.6 m from the sheet."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        hand = flat_hand(TRUE_LENGTHS, wrist_xy=(0.105 + rng.uniform(-0.01, 0.01), 0.25), **hand_kw)
+        tilt = (rng.uniform(-20, 20), rng.uniform(-20, 20))
+        out.append(render_frame(rng, hand, tilt, rng.uniform(0.4, 0.6), markers=markers))
+    return out
