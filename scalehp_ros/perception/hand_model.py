@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalehp_ros.common.joints import BONES, FINGER_CHAINS, FINGERS, NUM_JOINTS
+from scalehp_ros.common.joints import FINGER_CHAINS, FINGERS, NUM_JOINTS
 
 # Directions of the wrist->MCP bones in the palm plane, degrees from the middle finger towards the thumb.
 MCP_SPREAD_DEG = {"index": 8.0, "middle": 0.0, "ring": -9.0, "little": -19.0}
@@ -66,39 +66,67 @@ def rotation_vectors_to_matrices(rotvec: np.ndarray) -> np.ndarray:
     return axis_angle_matrices(axis, angle)
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b for (..., 3) arrays (np.cross costs ten times more on the small batches of the model fit)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return out
+
+
+def _rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Vectors v (N, 3) rotated about unit axes (N, 3) by angles (N,) (Rodrigues, without the matrices)."""
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    return v * c + _cross(axis, v) * s + axis * ((axis * v).sum(-1, keepdims=True) * (1.0 - c))
+
+
+def _in_palm(deg: float) -> np.ndarray:
+    """The unit vector (3,) in the palm plane, deg degrees from y (the middle finger) towards -x."""
+    return np.array([-np.sin(np.deg2rad(deg)), np.cos(np.deg2rad(deg)), 0.0])
+
+
+_Z = np.array([0.0, 0.0, 1.0])
+_LONG = FINGERS[1:]
+_LONG_BASES = np.array([_in_palm(MCP_SPREAD_DEG[f]) for f in _LONG])  # (4, 3) wrist->MCP directions
+_LONG_CHAINS = np.array([FINGER_CHAINS[f] for f in _LONG])  # (4, 4) joint indices, palm to tip
+_THUMB = FINGER_CHAINS["thumb"]
+
+
+def _flexed(direction, across, flex, lengths):
+    """Joint offsets (..., 3, 3) from the finger's first joint: bones turned by -cumsum(flex) (..., 3) about
+    (direction x z), across = (direction x z) x direction; lengths (..., 3)."""
+    total = np.cumsum(flex, axis=-1)[..., None]
+    d = direction[..., None, :] * np.cos(total) - across[..., None, :] * np.sin(total)
+    return np.cumsum(d * lengths[..., None], axis=-2)
+
+
 def forward_kinematics(angles: np.ndarray, bone_lengths: np.ndarray) -> np.ndarray:
     """Right-hand joints (N, 21, 3) in the hand frame, wrist at 0, in the unit of bone_lengths.
 
     angles: (N, NUM_DOF) radians, `DOF_NAMES` order (not clipped to `DOF_LIMITS` here). bone_lengths: (N, 20)
-    in joints.BONES order.
+    in joints.BONES order. Flexion turns a bone about (its direction x z) by minus the summed angles.
     """
     n = len(angles)
-    length_of = {c: bone_lengths[:, b] for b, (_, c) in enumerate(BONES)}
     joints = np.zeros((n, NUM_JOINTS, 3))
-    z_axis = np.tile([0.0, 0.0, 1.0], (n, 1))
-    for k, (finger, chain) in enumerate(FINGER_CHAINS.items()):
-        a = angles[:, 4 * k : 4 * k + 4]
-        if finger == "thumb":
-            base = axis_angle_matrices(z_axis, np.full(n, np.deg2rad(THUMB_CMC_DEG))) @ np.array([0.0, 1.0, 0.0])
-            joints[:, chain[0]] = base * length_of[chain[0]][:, None]
-            # metacarpal: further out towards the thumb side (plus the CMC abduction), then rotated palmar
-            lateral = np.cross(z_axis, base)
-            out = axis_angle_matrices(z_axis, np.full(n, np.deg2rad(THUMB_METACARPAL_DEG))) @ np.array([0.0, 1.0, 0.0])
-            cmc = axis_angle_matrices(z_axis, np.full(n, np.deg2rad(THUMB_CMC_DEG)) + a[:, 0])
-            out = (cmc @ out[:, :, None])[..., 0]
-            opp = axis_angle_matrices(lateral, -a[:, 1])
-            direction = (opp @ out[:, :, None])[..., 0]
-            flex = [np.zeros(n), a[:, 2], a[:, 3]]
-        else:
-            spread = np.deg2rad(MCP_SPREAD_DEG[finger])
-            base = axis_angle_matrices(z_axis, np.full(n, spread)) @ np.array([0.0, 1.0, 0.0])
-            joints[:, chain[0]] = base * length_of[chain[0]][:, None]
-            direction = (axis_angle_matrices(z_axis, a[:, 0]) @ base[:, :, None])[..., 0]
-            flex = [a[:, 1], a[:, 2], a[:, 3]]
-        flex_axis = np.cross(direction, z_axis)
-        total = np.zeros(n)
-        for j, angle in enumerate(flex):
-            total = total + angle
-            d = (axis_angle_matrices(flex_axis, -total) @ direction[:, :, None])[..., 0]
-            joints[:, chain[j + 1]] = joints[:, chain[j]] + d * length_of[chain[j + 1]][:, None]
+    # thumb: the metacarpal further out towards the thumb side (plus the CMC abduction), then rotated palmar
+    z = np.broadcast_to(_Z, (n, 3))
+    base = _in_palm(THUMB_CMC_DEG)
+    out = _rotate(np.broadcast_to(_in_palm(THUMB_CMC_DEG + THUMB_METACARPAL_DEG), (n, 3)), z, angles[:, 0])
+    direction = _rotate(out, np.broadcast_to(_cross(_Z, base), (n, 3)), -angles[:, 1])
+    flex_axis = _cross(direction, _Z)
+    flex_axis /= np.sqrt((flex_axis * flex_axis).sum(-1, keepdims=True))
+    joints[:, _THUMB[0]] = base * bone_lengths[:, :1]
+    flex = np.concatenate((np.zeros((n, 1)), angles[:, 2:4]), axis=1)
+    offsets = _flexed(direction, _cross(flex_axis, direction), flex, bone_lengths[:, 1:4])
+    joints[:, _THUMB[1:]] = joints[:, _THUMB[0], None] + offsets
+    # long fingers, all four at once: the abduction turns the bone in the palm plane, so (direction x z) x
+    # direction is z itself
+    a = angles[:, 4:].reshape(n, 4, 4)
+    lengths = bone_lengths[:, 4:].reshape(n, 4, 4)
+    c, s = np.cos(a[..., 0])[..., None], np.sin(a[..., 0])[..., None]
+    direction = _LONG_BASES * c + _cross(_Z, _LONG_BASES) * s  # (N, 4, 3)
+    mcp = _LONG_BASES * lengths[..., :1]
+    joints[:, _LONG_CHAINS[:, 0]] = mcp
+    joints[:, _LONG_CHAINS[:, 1:]] = mcp[:, :, None] + _flexed(direction, _Z, a[..., 1:], lengths[..., 1:])
     return joints
