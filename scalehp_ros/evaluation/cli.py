@@ -49,6 +49,9 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ray_align=false": {"ray_align": False},
     "joint_weighting=uniform": {"joint_weighting": "uniform"},
     "canonical_model=lifter": {"canonical_model": "lifter"},
+    "canonical_model=fit": {"canonical_model": "fit"},
+    # the fit already matches the 2D keypoints: the LM refine's pull towards the detector's pose is not needed
+    "canonical_model=fit solver=linear": {"canonical_model": "fit", "solver": "linear"},
 }
 # The operator-profile mode with each sample's profile built from its own ground truth (an upper bound).
 PROFILE_ROW = "profile=ground truth"

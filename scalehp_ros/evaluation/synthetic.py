@@ -2,8 +2,9 @@
 
 Each sample is a hand of random size and proportions (hand length from the pooled anthropometric
 distribution in `scalehp_ros.perception.anthropometry`, each bone jittered by a few percent), random articulation
-inside joint-angle limits, a random wrist orientation, a wrist 0.25-1.2 m from a camera with random
-intrinsics, projected to 2D keypoints. Two noise models stand in for a detector such as MediaPipe:
+inside the joint-angle limits of the kinematic hand (`scalehp_ros.perception.hand_model`), a random wrist
+orientation, a wrist 0.25-1.2 m from a camera with random intrinsics, projected to 2D keypoints. Two noise
+models stand in for a detector such as MediaPipe:
 
 - 2D keypoints: Gaussian noise proportional to the hand's size in the image, plus rare outlier joints.
 - relative 3D (the detector's root-relative pose): our model of the errors seen on annotated images
@@ -23,18 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalehp_ros.common.joints import BONES, FINGER_CHAINS, NUM_JOINTS
-from scalehp_ros.perception import anthropometry
+from scalehp_ros.perception import anthropometry, hand_model
 from scalehp_ros.perception.camera import pixels_to_normalized, project, rotation_to_ray
 
-# Directions of the wrist->MCP bones in the palm plane, degrees from the middle finger towards the thumb.
-_MCP_SPREAD_DEG = {"index": 8.0, "middle": 0.0, "ring": -9.0, "little": -19.0}
-# Flexion limits (degrees; positive = towards the palm), per joint of a long finger: MCP, PIP, DIP.
-_FLEX_LIMITS_DEG = ((-15.0, 90.0), (0.0, 105.0), (0.0, 80.0))
-_ABDUCTION_LIMIT_DEG = 15.0
-# Thumb: CMC placement, metacarpal direction and flexion ranges (CMC-MCP opposition, MCP, IP).
-_THUMB_CMC_DEG = 40.0
-_THUMB_OPPOSITION_DEG = (10.0, 70.0)
-_THUMB_FLEX_LIMITS_DEG = ((0.0, 50.0), (-10.0, 80.0))
 BONE_JITTER = 0.05  # individual deviation of each bone from the population proportions (log-normal sigma)
 
 
@@ -94,14 +86,7 @@ class SyntheticBatch:
     image_size: np.ndarray
 
 
-def _rot(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rodrigues: rotations (N,3,3) about unit axes (N,3) by angles (N,)."""
-    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
-    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
-    zero = np.zeros_like(x)
-    k = np.stack((np.stack((zero, -z, y), -1), np.stack((z, zero, -x), -1), np.stack((-y, x, zero), -1)), -2)
-    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+_rot = hand_model.axis_angle_matrices
 
 
 def _random_rotations(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -146,37 +131,21 @@ def random_hands(
     if operator is not None:
         hand_length = np.full(n, operator[0])
         bones = np.broadcast_to(np.asarray(operator[1], dtype=np.float64), (n, len(BONES))).copy()
-    length_of = {c: bones[:, b] for b, (_, c) in enumerate(BONES)}
-    joints = np.zeros((n, NUM_JOINTS, 3))
-    z_axis = np.tile([0.0, 0.0, 1.0], (n, 1))
-    for finger, chain in FINGER_CHAINS.items():
+    # the angles, drawn in this order per finger (the generator's stream of draws): thumb opposition, MCP, IP;
+    # long fingers abduction, PIP, DIP as a fraction of PIP, MCP (DIP follows PIP, as in real hands)
+    angles = np.zeros((n, hand_model.NUM_DOF))
+    for k, finger in enumerate(FINGER_CHAINS):
+        a = angles[:, 4 * k : 4 * k + 4]
         if finger == "thumb":
-            base = _rot(z_axis, np.full(n, np.deg2rad(_THUMB_CMC_DEG))) @ np.array([0.0, 1.0, 0.0])
-            joints[:, chain[0]] = base * length_of[chain[0]][:, None]
-            # metacarpal: further out towards the thumb side, then rotated palmar (opposition)
-            lateral = np.cross(z_axis, base)
-            out = _rot(z_axis, np.full(n, np.deg2rad(15.0))) @ np.array([0.0, 1.0, 0.0])
-            out = (_rot(z_axis, np.full(n, np.deg2rad(_THUMB_CMC_DEG))) @ out[:, :, None])[..., 0]
-            opp = _rot(lateral, -_u(rng, _THUMB_OPPOSITION_DEG, n))
-            direction = (opp @ out[:, :, None])[..., 0]
-            flex_axis = np.cross(direction, z_axis)
-            angles = [np.zeros(n), _u(rng, _THUMB_FLEX_LIMITS_DEG[0], n), _u(rng, _THUMB_FLEX_LIMITS_DEG[1], n)]
+            a[:, 1] = _u(rng, hand_model.THUMB_OPPOSITION_DEG, n)
+            a[:, 2] = _u(rng, hand_model.THUMB_FLEX_LIMITS_DEG[0], n)
+            a[:, 3] = _u(rng, hand_model.THUMB_FLEX_LIMITS_DEG[1], n)
         else:
-            spread = np.deg2rad(_MCP_SPREAD_DEG[finger])
-            base = _rot(z_axis, np.full(n, spread)) @ np.array([0.0, 1.0, 0.0])
-            joints[:, chain[0]] = base * length_of[chain[0]][:, None]
-            abd = rng.uniform(-1.0, 1.0, n) * np.deg2rad(_ABDUCTION_LIMIT_DEG)
-            direction = (_rot(z_axis, abd) @ base[:, :, None])[..., 0]
-            flex_axis = np.cross(direction, z_axis)
-            pip = _u(rng, _FLEX_LIMITS_DEG[1], n)
-            dip = np.clip(pip * rng.uniform(0.4, 0.9, n), 0.0, np.deg2rad(_FLEX_LIMITS_DEG[2][1]))
-            angles = [_u(rng, _FLEX_LIMITS_DEG[0], n), pip, dip]
-        # flexion rotates the finger towards the palm (+z): about direction x z
-        total = np.zeros(n)
-        for k, angle in enumerate(angles):
-            total = total + angle
-            d = (_rot(flex_axis, -total) @ direction[:, :, None])[..., 0]
-            joints[:, chain[k + 1]] = joints[:, chain[k]] + d * length_of[chain[k + 1]][:, None]
+            a[:, 0] = rng.uniform(-1.0, 1.0, n) * np.deg2rad(hand_model.ABDUCTION_LIMIT_DEG)
+            a[:, 2] = _u(rng, hand_model.FLEX_LIMITS_DEG[1], n)
+            a[:, 3] = np.clip(a[:, 2] * rng.uniform(0.4, 0.9, n), 0.0, np.deg2rad(hand_model.FLEX_LIMITS_DEG[2][1]))
+            a[:, 1] = _u(rng, hand_model.FLEX_LIMITS_DEG[0], n)
+    joints = hand_model.forward_kinematics(angles, bones)
     return joints, hand_length
 
 

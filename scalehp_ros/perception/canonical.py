@@ -14,17 +14,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalehp_ros.common.joints import BONE_CHILDREN, BONE_PARENTS, BONES, NUM_JOINTS, WRIST, mean_bone_length
+from scalehp_ros.common.joints import (
+    BONE_CHILDREN,
+    BONE_PARENTS,
+    BONES,
+    NUM_JOINTS,
+    WRIST,
+    bone_lengths,
+    mean_bone_length,
+)
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.anthropometry import BONE_PROPORTIONS
 from scalehp_ros.perception.camera import rotation_to_ray
 from scalehp_ros.perception.lifter import load_lifter
+from scalehp_ros.perception.model_fit import FitWeights, fit_hands
 
 # Bone lengths of the canonical pose by `CanonicalSettings.proportions` ((20,) unit mean bone, joints.BONES
 # order), None: the detector's own.
 PROPORTIONS: dict[str, np.ndarray | None] = {"anthropometric": BONE_PROPORTIONS, "detector": None}
 # Where the bone directions come from: the detector's relative pose, or the lifter (2D keypoints + that pose).
-CANONICAL_MODELS: tuple[str, ...] = ("detector", "lifter")
+# fit: the kinematic hand (perception.hand_model) fitted to the 2D keypoints with the detector's pose as a prior.
+CANONICAL_MODELS: tuple[str, ...] = ("detector", "lifter", "fit")
 
 
 @dataclass(frozen=True)
@@ -33,8 +43,9 @@ class CanonicalSettings(Settings):
 
     canonical_model: str = param(
         "detector",
-        "source of the bone directions: detector (MediaPipe's relative 3D) or lifter (a small network trained on "
-        "synthetic hands, reading the 2D keypoints and that 3D)",
+        "source of the bone directions: detector (MediaPipe's relative 3D), lifter (a small network trained on "
+        "synthetic hands, reading the 2D keypoints and that 3D) or fit (a kinematic hand within anatomical joint "
+        "limits fitted to the 2D keypoints under perspective, the detector's 3D as a prior)",
         choices=CANONICAL_MODELS,
     )
     proportions: str = param(
@@ -42,6 +53,21 @@ class CanonicalSettings(Settings):
         "bone lengths of the canonical pose: anthropometric (published proportions, the model's bone "
         "directions) or detector (the canonical model's own); an operator_profile overrides both",
         choices=tuple(PROPORTIONS),
+    )
+    fit_keypoint_sigma: float = param(
+        FitWeights.keypoint_sigma,
+        "fit: expected 2D keypoint error (fraction of the hand's mean bone length in the image)",
+        0.001,
+        10.0,
+    )
+    fit_prior_sigma_xy: float = param(
+        FitWeights.prior_sigma_xy,
+        "fit: trust in the detector's bone vectors across the image plane (mean bone lengths)",
+        0.001,
+        10.0,
+    )
+    fit_prior_sigma_z: float = param(
+        FitWeights.prior_sigma_z, "fit: trust in the detector's bone vectors in depth (mean bone lengths)", 0.001, 10.0
     )
     ray_align: bool = param(
         True,
@@ -96,7 +122,7 @@ def canonical_from_detector(
     """Canonical poses (N, 21, 3) in camera axes from the detector's relative poses rel3d (N, 21, 3).
 
     rays: (N, 3) each hand's viewing ray (camera frame), used when settings.ray_align (and by the lifter).
-    xy: (N, 21, 2) normalised keypoints, needed by settings.canonical_model 'lifter'. proportions: (20,) or
+    xy: (N, 21, 2) normalised keypoints, needed by settings.canonical_model 'lifter' and 'fit'. proportions: (20,) or
     (N, 20) bone lengths (unit mean) that override settings.proportions (an operator profile's). With
     'anthropometric' proportions the bones get the published proportions (directions kept).
     """
@@ -115,4 +141,10 @@ def canonical_from_detector(
     lengths = PROPORTIONS[settings.proportions] if proportions is None else proportions
     if lengths is not None:
         canonical = with_bone_lengths(canonical, lengths)
+    if settings.canonical_model == "fit":
+        if xy is None:
+            raise ValueError("canonical_model 'fit' needs the normalised 2D keypoints xy")
+        weights = FitWeights(settings.fit_keypoint_sigma, settings.fit_prior_sigma_xy, settings.fit_prior_sigma_z)
+        model_lengths = bone_lengths(canonical) if lengths is None else lengths
+        canonical = fit_hands(xy, canonical, model_lengths, weights).canonical
     return canonical

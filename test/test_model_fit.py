@@ -1,0 +1,99 @@
+"""The kinematic hand (perception.hand_model) and its fit to 2D keypoints (perception.model_fit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalehp_ros.common.joints import bone_lengths
+from scalehp_ros.evaluation import metrics, synthetic
+from scalehp_ros.perception import hand_model, model_fit
+from scalehp_ros.perception.camera import pixels_to_normalized
+from scalehp_ros.perception.canonical import CanonicalSettings, canonical_from_detector, canonical_pose
+from scalehp_ros.perception.estimator import HandPoseEstimator
+from scalehp_ros.perception.frontend import Detection
+from scalehp_ros.perception.settings import EstimatorConfig
+
+
+def _noiseless(n: int, seed: int):
+    batch = synthetic.generate(n, synthetic.NOISE_FREE, seed=seed)
+    canonical, _ = canonical_pose(batch.joints_cam)
+    return batch, pixels_to_normalized(batch.uv, batch.K), canonical
+
+
+def test_forward_kinematics_keeps_the_bone_lengths():
+    rng = np.random.default_rng(0)
+    lo, hi = hand_model.DOF_LIMITS.T
+    angles = rng.uniform(lo, hi, (50, hand_model.NUM_DOF))
+    lengths = rng.uniform(0.5, 2.0, (50, 20))
+    joints = hand_model.forward_kinematics(angles, lengths)
+    assert joints.shape == (50, 21, 3)
+    np.testing.assert_allclose(bone_lengths(joints), lengths, atol=1e-12)
+    assert np.all(joints[:, 0] == 0.0)
+
+
+def test_fit_recovers_a_known_pose_from_exact_2d_and_a_noisy_prior():
+    batch, xy, canonical = _noiseless(30, seed=11)
+    rng = np.random.default_rng(1)
+    prior = canonical + rng.normal(0.0, 0.1, canonical.shape) * np.array([1.0, 1.0, 3.0])  # depth the weakest
+    prior -= prior[:, :1]
+    fit = model_fit.fit_hands(xy, prior, bone_lengths(canonical))
+    err = np.linalg.norm(fit.canonical - canonical, axis=-1).mean()
+    prior_err = np.linalg.norm(prior - canonical, axis=-1).mean()
+    assert err < 0.25 * prior_err, (err, prior_err)
+    assert err < 0.1  # mean bone lengths (the prior: ~0.45)
+    np.testing.assert_array_equal(fit.is_left, batch.is_left)  # the chirality comes from the geometry
+
+
+def test_fit_is_exact_without_noise():
+    _, xy, canonical = _noiseless(10, seed=12)
+    fit = model_fit.fit_hands(xy, canonical, bone_lengths(canonical))
+    assert np.abs(fit.canonical - canonical).max() < 1e-4
+
+
+def test_fit_respects_the_joint_limits():
+    _, xy, canonical = _noiseless(10, seed=13)
+    # a prior with every finger bent backwards (beyond hyperextension): the fit must stay within the limits
+    prior = canonical.copy()
+    prior[:, 5:, 2] = -3.0 * prior[:, 5:, 2]
+    fit = model_fit.fit_hands(xy, prior, bone_lengths(canonical))
+    angles = fit.params[:, 3:-3]
+    lo, hi = hand_model.DOF_LIMITS.T
+    assert np.all(angles >= lo - 1e-12) and np.all(angles <= hi + 1e-12)
+    # the result is the model's pose with those angles, with the given lengths
+    np.testing.assert_allclose(bone_lengths(fit.canonical), bone_lengths(canonical), atol=1e-9)
+
+
+def test_bad_input_raises_value_error():
+    _, xy, canonical = _noiseless(2, seed=14)
+    lengths = bone_lengths(canonical)
+    with pytest.raises(ValueError):
+        model_fit.fit_hands(xy[:, :20], canonical, lengths)
+    with pytest.raises(ValueError):
+        model_fit.fit_hands(xy, canonical[..., :2], lengths)
+    bad = xy.copy()
+    bad[0, 3, 1] = np.nan
+    with pytest.raises(ValueError):
+        model_fit.fit_hands(bad, canonical, lengths)
+    with pytest.raises(ValueError):
+        model_fit.fit_hands(np.zeros_like(xy), canonical, lengths)  # no extent in the image
+    with pytest.raises(ValueError):
+        model_fit.fit_hands(xy, canonical, -lengths)
+    rays = np.tile([0.0, 0.0, 1.0], (2, 1))
+    with pytest.raises(ValueError):
+        canonical_from_detector(canonical, rays, CanonicalSettings(canonical_model="fit"))  # no keypoints
+
+
+def test_estimator_with_the_fit_improves_the_synthetic_pose():
+    n = 40
+    batch = synthetic.generate(n, synthetic.NoiseModel(), seed=21)
+    dets = [
+        Detection(batch.uv[i], batch.rel_detected[i], "left" if batch.is_left[i] else "right", 1.0) for i in range(n)
+    ]
+    errors = {}
+    for name, changes in {"default": {}, "fit": {"canonical_model": "fit"}}.items():
+        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+        joints = np.stack([est.estimate_from_detections([d], batch.K[i])[0].joints_cam for i, d in enumerate(dets)])
+        assert np.all(np.isfinite(joints))
+        errors[name] = metrics.summarize(joints, batch.joints_cam, np.ones(n))["r_mpjpe_mm"]
+    assert errors["fit"] < errors["default"], errors
