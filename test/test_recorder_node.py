@@ -37,7 +37,7 @@ class Counter:
     def __init__(self, node):
         from diagnostic_msgs.msg import DiagnosticArray
         from geometry_msgs.msg import PoseArray, PoseStamped
-        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, JointState
         from std_msgs.msg import Float64MultiArray
         from tf2_msgs.msg import TFMessage
@@ -51,7 +51,9 @@ class Counter:
             depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
         )
         topics = {
-            "/camera/camera_info": (CameraInfo, qos_profile_sensor_data),
+            # reliable with a deep queue, not the sensor-data profile: a best-effort reader drops frames whenever
+            # this process is descheduled on the 2 cores, and the count must be the publisher's
+            "/camera/camera_info": (CameraInfo, reliable),
             "/hand_pose_node/left/joints": (PoseArray, reliable),
             "/hand_pose_node/right/joints": (PoseArray, reliable),
             "/tf": (TFMessage, reliable),
