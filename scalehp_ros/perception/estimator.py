@@ -320,7 +320,7 @@ class HandPoseEstimator:
         joints, errors = sol.joints, sol.reprojection_error
         obs = None
         if depth is not None and c.depth.depth_fusion:
-            obs = depth_stage.observe(depth, uv, joints[..., 2], scale, c.depth)
+            obs = depth_stage.observe(depth, uv, joints, scale, c.depth)
             if obs.valid.any():
                 joints, errors, scale = self._fuse_depth(obs, canonical, scale, bone_lengths, xy, focal, sol)
         poses = [
@@ -369,9 +369,10 @@ class HandPoseEstimator:
         if c.calibration.depth_calibration:
             # the frame's depth-anchored scale from the samples that survived: scale x measured / RGB-only depth
             z_rgb = sol.joints[valid][..., 2]
-            for zi, zr, s in zip(z, z_rgb, scale[valid], strict=True):
+            facing = obs.palm_facing[valid] >= math.cos(math.radians(c.calibration.calibration_max_palm_tilt_deg))
+            for zi, zr, s, f in zip(z, z_rgb, scale[valid], facing, strict=True):
                 palm = np.isfinite(zi) & depth_stage.IS_PALM
-                if palm.sum() >= c.depth.depth_min_palm_joints:
+                if f and palm.sum() >= c.depth.depth_min_palm_joints:
                     was = cal.converged
                     cal.add(float(s * np.median(zi[palm] / np.maximum(zr[palm], 1e-3))))
                     if cal.converged and not was:

@@ -4,8 +4,10 @@ Each frame in which a hand has valid depth (`perception.depth.observe`) gives on
 scale the RGB-only solve used times the ratio of the measured to the RGB-only palm depth (ScaleHP: the
 solved depth is proportional to the scale, so this is the scale at which the RGB-only pipeline would have
 put the hand at its measured distance). Because it is the scale *the RGB-only pipeline* needs, it also
-absorbs that pipeline's own systematic depth bias; on the synthetic set it lies within about 1 % of the
-true mean bone length (README, "RGB-D").
+absorbs that pipeline's own systematic depth bias; on the synthetic set it lies within 1.2 % of the true
+mean bone length (README, "RGB-D"). Only hands whose palm faces the camera within
+`calibration_max_palm_tilt_deg` give a sample (the estimator checks it): on a tilted palm the surface-offset
+model rests on the RGB-only palm normal, which is least sure there.
 
 Per side, the samples (log scale) are filtered: outliers further than 3 robust standard deviations
 (1.4826 MAD, at least `OUTLIER_FLOOR`) from the median are rejected, the estimate is the mean of the
@@ -41,6 +43,9 @@ class ScaleCalibrationSettings(Settings):
     calibration_min_frames: int = param(30, "inlier frames needed before the calibration can converge", 5, 10000)
     calibration_rel_se: float = param(
         0.006, "converged when the scale's relative standard error is below this", 0.0005, 0.1
+    )
+    calibration_max_palm_tilt_deg: float = param(
+        60.0, "calibrate only from hands whose palm normal is within this of the viewing ray (deg)", 0.0, 90.0
     )
     calibration_window: int = param(900, "most recent depth-anchored scale samples kept per hand", 20, 100000)
     calibration_profile_out: str = param(
