@@ -180,7 +180,8 @@ def test_ros2_launch_two_hands_namespaces_each_side_and_runs_the_simulator(insta
     try:
         assert spin_until(node, lambda: any(n.startswith("left_") for n in names), 120.0), launch.output()[-4000:]
         assert any(n.startswith("right_") for n in names), sorted(names)
-        wanted = {("/left", "retarget_node"), ("/right", "retarget_node")}  # each loads pinocchio: seconds
+        # each retarget_node loads pinocchio and hand_pose_node MediaPipe: seconds, more on a loaded machine
+        wanted = {("/left", "retarget_node"), ("/right", "retarget_node"), ("/", "hand_pose_node"), ("/", "sim_node")}
 
         def seen() -> bool:
             return wanted <= {(ns, n) for n, ns in node.get_node_names_and_namespaces()}
