@@ -97,3 +97,30 @@ def test_estimator_with_the_fit_improves_the_synthetic_pose():
         assert np.all(np.isfinite(joints))
         errors[name] = metrics.summarize(joints, batch.joints_cam, np.ones(n))["r_mpjpe_mm"]
     assert errors["fit"] < errors["default"], errors
+
+
+def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_solve():
+    n = 40
+    batch = synthetic.generate(n, synthetic.NoiseModel(), seed=23)
+    stream_cfg = EstimatorConfig().replace(scale_mode="fixed", hand_length_m=0.19)
+    dets = [
+        Detection(batch.uv[i], batch.rel_detected[i], "left" if batch.is_left[i] else "right", 1.0) for i in range(n)
+    ]
+
+    def run(changes):
+        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+        return np.stack([est.estimate_from_detections([d], batch.K[i])[0].joints_cam for i, d in enumerate(dets)])
+
+    solve, fit, auto = run({"root_placement": "solve"}), run({"root_placement": "fit"}), run({})
+    np.testing.assert_array_equal(auto, fit)  # stills: auto is fit
+    # the shape relative to the wrist is the plain solve's, only the placement moves
+    np.testing.assert_allclose(fit - fit[:, :1], solve - solve[:, :1], atol=1e-12)
+    cs = {k: metrics.per_joint_errors_mm(v, batch.joints_cam).mean() for k, v in {"solve": solve, "fit": fit}.items()}
+    assert cs["fit"] < cs["solve"], cs
+    # a stream (stamped frames): auto keeps the plain solve's placement; the filters run in both
+    stream_auto = HandPoseEstimator(stream_cfg)
+    stream_solve = HandPoseEstimator(stream_cfg.replace(root_placement="solve"))
+    for i, d in enumerate(dets[:5]):
+        a = stream_auto.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
+        b = stream_solve.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
+        np.testing.assert_array_equal(a, b)

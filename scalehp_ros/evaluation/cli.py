@@ -45,6 +45,8 @@ from scalehp_ros.perception.settings import EstimatorConfig
 
 # Ablations of the default configuration reported next to the solver x scale-mode grid.
 ABLATIONS: dict[str, dict[str, Any]] = {
+    # the placement before root_placement (stills: auto = fit): where the root solve alone puts the hand
+    "root_placement=solve": {"root_placement": "solve"},
     "proportions=detector": {"proportions": "detector"},
     "ray_align=false": {"ray_align": False},
     "joint_weighting=uniform": {"joint_weighting": "uniform"},

@@ -25,7 +25,7 @@ ROS-free: the perception node only converts messages to and from these calls.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -317,6 +317,9 @@ class HandPoseEstimator:
             bone_lengths = None if proportions is None else scale[:, None] * proportions
         rel = scale[:, None, None] * canonical
         sol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
+        placement = c.root_solve.root_placement
+        if c.canonical.canonical_model != "fit" and (placement == "fit" or (placement == "auto" and stamp is None)):
+            sol = self._place_by_fit(sol, rel3d, rays, xy, focal, scale, bone_lengths)
         joints, errors = sol.joints, sol.reprojection_error
         obs = None
         if depth is not None and c.depth.depth_fusion:
@@ -341,6 +344,19 @@ class HandPoseEstimator:
         if stamp is not None:
             self._filter(poses, xy, focal, K, stamp, image_size)
         return poses
+
+    def _place_by_fit(self, sol, rel3d, rays, xy, focal, scale, bone_lengths) -> root_solver.RootSolution:
+        """`root_placement: fit`: the solved hands' shapes moved so their centroids lie where the kinematic
+        model fit (canonical_model 'fit', same proportions and solver) puts each hand. The shape relative to
+        the wrist is unchanged; only the placement, mostly the depth, comes from the fit, whose joint limits
+        and 2D fit place the hand better than the detector's bone directions do (README, "Accuracy")."""
+        c = self._config
+        proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
+        fitted = canonical_from_detector(rel3d, rays, replace(c.canonical, canonical_model="fit"), xy, proportions)
+        fsol = root_solver.solve(scale[:, None, None] * fitted, xy, focal, c.root_solve, bone_lengths=bone_lengths)
+        joints = sol.joints + (fsol.joints.mean(axis=1) - sol.joints.mean(axis=1))[:, None]
+        errors = root_solver.reprojection_error(joints, xy, focal)
+        return root_solver.RootSolution(joints, joints[:, WRIST].copy(), errors)
 
     def _fuse_depth(self, obs, canonical, scale, bone_lengths, xy, focal, sol):
         """The depth solve of the hands with valid depth, and the calibration's update; returns joints,

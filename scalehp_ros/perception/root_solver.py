@@ -396,6 +396,11 @@ SOLVE_METHODS: dict[str, Callable[..., np.ndarray]] = {
     "refine": _refine,  # closed form + Levenberg-Marquardt
 }
 SOLVERS: tuple[str, ...] = tuple(SOLVE_METHODS)
+# Where the solved hand is placed (perception.estimator): solve = where this module's solve of the canonical
+# pose puts it; fit = the same shape moved so its centroid is where the kinematic model fit's solve puts the
+# fitted hand (canonical_model 'fit'); auto = fit on still images, solve in a stream (the fit costs ~16 ms
+# per hand, more than a 30 fps frame on 2 cores can spare beside MediaPipe).
+PLACEMENTS: tuple[str, ...] = ("auto", "solve", "fit")
 
 
 @dataclass(frozen=True)
@@ -419,6 +424,12 @@ class RootSolveSettings(Settings):
     )
     prior_sigma_z_m: float = param(0.02, "trust in the detector's bone vectors in depth, refine (m)", 1e-4, 1.0)
     refine_iterations: int = param(2, "Levenberg-Marquardt iterations of refine", 1, 20)
+    root_placement: str = param(
+        "auto",
+        "where the hand is placed: solve (this solve of the canonical pose), fit (the same shape, centred where "
+        "the kinematic model fit puts the hand) or auto (fit on still images, solve in a stream)",
+        choices=PLACEMENTS,
+    )
 
 
 def solve(
