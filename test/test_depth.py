@@ -111,9 +111,45 @@ def test_a_finger_curled_in_front_of_the_palm_hides_it_from_depth():
     curled[11] = mid + np.array([0.0, 0.0, -0.03])  # DIP and tip curled down in front of the palm
     curled[12] = (mid + hand[0]) / 2 + (0.0, 0.0, -0.02)
     hidden = dp.self_occluded(curled[None], scale)[0]
-    # what the curled finger covers: the palm behind it; not the finger itself, nor the other fingers
-    assert hidden[dp.MIDDLE_MCP] or hidden[dp.WRIST]
-    assert not hidden[[10, 11, 12]].any() and not hidden[[5, 6, 7, 8, 13, 14, 15, 16, 17, 18, 19, 20]].any()
+    # what the curled finger covers: its own knuckle behind it; not the finger itself, nor the other fingers
+    assert np.flatnonzero(hidden).tolist() == [dp.MIDDLE_MCP]
+    # observe: a depth image with a sample at every keypoint; the hidden knuckle gets no depth term
+    K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
+    uv = (curled[:, :2] / curled[:, 2:]) @ K[:2, :2].T + K[:2, 2]
+    depth = np.zeros((480, 640), dtype=np.float32)
+    surface = curled[:, 2] - dp.surface_offset(curled[None], scale)[0]
+    for (u, v), z in zip(np.rint(uv).astype(int), surface, strict=True):
+        depth[v - 2 : v + 3, u - 2 : u + 3] = z
+    obs = dp.observe(depth, uv[None], curled[None], scale, dp.DepthSettings())
+    assert np.isnan(obs.z[0, dp.MIDDLE_MCP]) and obs.valid[0]
+    assert np.isfinite(obs.z[0, dp.WRIST]) and np.isfinite(obs.z[0, dp.INDEX_MCP])
+
+
+def test_several_hands_are_the_hands_one_by_one_and_no_hand_is_no_observation():
+    frames, _ = _frames(3, 17)
+    depth, hands = frames[0][3], np.stack([f[4] for f in frames])  # one depth image for all: some off it
+    uv = np.stack([f[0].uv for f in frames])
+    scale = np.array([0.035, 0.04, 0.045])
+    st = dp.DepthSettings()
+    together = dp.observe(depth, uv, hands, scale, st)
+    for i in range(3):
+        alone = dp.observe(depth, uv[i : i + 1], hands[i : i + 1], scale[i : i + 1], st)
+        np.testing.assert_array_equal(together.z[i], alone.z[0])
+        np.testing.assert_array_equal(together.palm_facing[i], alone.palm_facing[0])
+    np.testing.assert_array_equal(dp.surface_offset(hands, scale)[1], dp.surface_offset(hands[1:2], scale[1:2])[0])
+    none = dp.observe(depth, np.zeros((0, 21, 2)), np.zeros((0, 21, 3)), np.zeros(0), st)
+    assert none.z.shape == (0, 21) and not none.valid.any()
+
+
+def test_calibration_takes_no_sample_from_a_palm_tilted_beyond_the_gate():
+    frames, _ = _frames(30, 29)
+    est = HandPoseEstimator(EstimatorConfig().replace(calibration_max_palm_tilt_deg=1.0))
+    used, _ = _cs_mm(est, frames)
+    assert used.mean() > 0.9  # depth is used for the pose...
+    assert est.calibration_status().get("operator") is None  # ...but no palm faced the camera within 1 degree
+    est = HandPoseEstimator(EstimatorConfig().replace(calibration_max_palm_tilt_deg=90.0))
+    _cs_mm(est, frames)
+    assert est.calibration_status()["operator"].frames >= 25
 
 
 def test_without_depth_the_rgb_path_is_unchanged_and_bad_depth_is_refused():

@@ -120,7 +120,11 @@ def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_so
     # a stream (stamped frames): auto keeps the plain solve's placement; the filters run in both
     stream_auto = HandPoseEstimator(stream_cfg)
     stream_solve = HandPoseEstimator(stream_cfg.replace(root_placement="solve"))
+    stream_fit = HandPoseEstimator(stream_cfg.replace(root_placement="fit"))
     for i, d in enumerate(dets[:5]):
         a = stream_auto.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
         b = stream_solve.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
         np.testing.assert_array_equal(a, b)
+        # root_placement fit asks for the fit in a stream too: a different placement
+        f = stream_fit.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
+        assert np.linalg.norm(f.mean(0) - b.mean(0)) > 1e-4

@@ -9,10 +9,11 @@ Per hand, per frame (`observe`):
 1. **Samples** (`sample_depth`): at each keypoint, a (2h+1)^2 window (`depth_window_px`); holes (0, NaN,
    outside the sensor's range) are dropped and a window with too few values (`DEPTH_MIN_VALID_FRACTION`) is
    rejected. A window whose values spread (10-90 %) more than `depth_edge_m` straddles an edge (a finger
-   over what is behind it, or flying pixels): with `depth_edge_near` its near cluster (the values within
-   `depth_edge_m` of its 10th percentile, if they are at least `EDGE_NEAR_MIN_FRACTION` of the window) is
+   over what is behind it, or flying pixels): with `depth_edge_near` its near cluster (the values up to its
+   10th percentile plus `depth_edge_m`, if they are at least `EDGE_NEAR_MIN_FRACTION` of the window) is
    the surface, since the keypoint lies on the hand and the hand is the nearer side (anything else nearer is
-   caught by steps 3 and 5); otherwise the window is rejected. The median of what is kept is the surface depth.
+   caught by steps 3 and 4, and by the estimator's re-solve); otherwise the window is rejected. The median
+   of what is kept is the surface depth.
 2. **Joint depth** (`surface_offset`): the joint centre lies behind the visible surface, on the keypoint's
    viewing ray, by the hand's half-thickness there (`SURFACE_OFFSET_M`: published finger breadths and palm
    thickness for the reference hand, scaled with the hand's scale). With `depth_surface_model: ray` the
@@ -225,11 +226,13 @@ def self_occluded(joints: np.ndarray, scale: np.ndarray) -> np.ndarray:
     passes within that half-thickness of, nearer to the camera than the joint by more than both
     half-thicknesses. Bones at the joint itself do not count. joints (N, 21, 3) m, scale (N,) m."""
     r = SURFACE_OFFSET_M * (np.asarray(scale, dtype=np.float64) / PRIOR_MEAN_BONE_M)[:, None]  # (N, 21)
-    t = np.linspace(0.0, 1.0, OCCLUSION_POINTS)[1:-1]  # the bone ends are joints of their own
+    # inner points only: the bone ends are the joints, which the points nearest them cover within a radius
+    t = np.linspace(0.0, 1.0, OCCLUSION_POINTS)[1:-1]
     pts = joints[:, BONE_PARENTS, None] + t[:, None] * (joints[:, BONE_CHILDREN] - joints[:, BONE_PARENTS])[:, :, None]
     rad = r[:, BONE_PARENTS, None] + t * (r[:, BONE_CHILDREN] - r[:, BONE_PARENTS])[:, :, None]
     owner = np.repeat(np.arange(len(BONE_CHILDREN)), len(t))  # (P,) bone of each point
-    pts, rad = pts.reshape(len(joints), -1, 3), rad.reshape(len(joints), -1)
+    n_pts = len(BONE_CHILDREN) * len(t)
+    pts, rad = pts.reshape(len(joints), n_pts, 3), rad.reshape(len(joints), n_pts)
     # the palm's interior: centroids of the wrist-knuckle triangles
     rim = joints[:, [1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP]]
     tri = (joints[:, WRIST, None] + rim[:, :-1] + rim[:, 1:]) / 3.0
@@ -254,6 +257,9 @@ def observe(
     """Depth terms for N hands: keypoints uv (N, 21, 2) px, joints_rgb (N, 21, 3) the RGB-only solve of the
     same frame (camera frame, m), scale (N,) the mean bone length it used (m). See the module docstring."""
     n = len(uv)
+    if n == 0:
+        empty = np.zeros((0, NUM_JOINTS))
+        return DepthObservation(empty, empty.copy(), np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0))
     scale = np.asarray(scale, dtype=np.float64)
     surface = sample_depth(depth, uv, settings)
     z = surface + surface_offset(joints_rgb, scale, settings.depth_surface_model)

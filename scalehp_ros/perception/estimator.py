@@ -349,7 +349,9 @@ class HandPoseEstimator:
         """`root_placement: fit`: the solved hands' shapes moved so their centroids lie where the kinematic
         model fit (canonical_model 'fit', same proportions and solver) puts each hand. The shape relative to
         the wrist is unchanged; only the placement, mostly the depth, comes from the fit, whose joint limits
-        and 2D fit place the hand better than the detector's bone directions do (README, "Accuracy")."""
+        and 2D fit place the hand better than the detector's bone directions do (README, "Accuracy"). The
+        shape is moved rigidly at its scale, so its projection no longer fits the keypoints as tightly: the
+        reprojection error reported on stills is the moved shape's, larger than the solve's."""
         c = self._config
         proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
         fitted = canonical_from_detector(rel3d, rays, replace(c.canonical, canonical_model="fit"), xy, proportions)

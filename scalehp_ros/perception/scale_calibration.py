@@ -45,7 +45,7 @@ class ScaleCalibrationSettings(Settings):
         0.006, "converged when the scale's relative standard error is below this", 0.0005, 0.1
     )
     calibration_max_palm_tilt_deg: float = param(
-        60.0, "calibrate only from hands whose palm normal is within this of the viewing ray (deg)", 0.0, 90.0
+        60.0, "calibrate only from hands whose palm normal is within this of the viewing ray (deg)", 1.0, 90.0
     )
     calibration_window: int = param(900, "most recent depth-anchored scale samples kept per hand", 20, 100000)
     calibration_profile_out: str = param(
