@@ -354,9 +354,14 @@ class HandPoseEstimator:
         reprojection error reported on stills is the moved shape's, larger than the solve's."""
         c = self._config
         proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
-        fitted = canonical_from_detector(rel3d, rays, replace(c.canonical, canonical_model="fit"), xy, proportions)
-        fsol = root_solver.solve(scale[:, None, None] * fitted, xy, focal, c.root_solve, bone_lengths=bone_lengths)
-        joints = sol.joints + (fsol.joints.mean(axis=1) - sol.joints.mean(axis=1))[:, None]
+        try:
+            fitted = canonical_from_detector(rel3d, rays, replace(c.canonical, canonical_model="fit"), xy, proportions)
+            fsol = root_solver.solve(scale[:, None, None] * fitted, xy, focal, c.root_solve, bone_lengths=bone_lengths)
+        except ValueError:  # keypoints the fit cannot use (no extent in the image): the solve's placement stands
+            return sol
+        shift = fsol.joints.mean(axis=1) - sol.joints.mean(axis=1)
+        shift[~np.isfinite(shift).all(axis=1)] = 0.0
+        joints = sol.joints + shift[:, None]
         errors = root_solver.reprojection_error(joints, xy, focal)
         return root_solver.RootSolution(joints, joints[:, WRIST].copy(), errors)
 
