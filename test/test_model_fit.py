@@ -128,3 +128,48 @@ def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_so
         # root_placement fit asks for the fit in a stream too: a different placement
         f = stream_fit.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
         assert np.linalg.norm(f.mean(0) - b.mean(0)) > 1e-4
+
+
+def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
+    from scalehp_ros.perception import estimator as estimator_module
+
+    batch = synthetic.generate(6, synthetic.NoiseModel(), seed=31)
+    rng = np.random.default_rng(31)
+    apart, warm_calls = [], []
+    default_gap = estimator_module.FIT_WARM_MAX_GAP_S
+    fit = estimator_module.fit_hands
+
+    def spy(*args, warm=None, **kwargs):
+        warm_calls.append(warm is not None)
+        return fit(*args, warm=warm, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "fit_hands", spy)
+    for i in range(6):
+        K, joints, rel = batch.K[i], batch.joints_cam[i], batch.rel_detected[i]
+        c, s = np.cos(np.radians(1.5)), np.sin(np.radians(1.5))
+        step = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # 1.5 degrees per frame about z
+        frames, R = [], np.eye(3)
+        for _ in range(6):
+            j = (joints - joints[0]) @ R.T + joints[0]
+            uv = (j[:, :2] / j[:, 2:]) @ K[:2, :2].T + K[:2, 2] + rng.normal(size=(21, 2)) * 0.5
+            frames.append(Detection(uv, rel @ R.T, "left" if batch.is_left[i] else "right", 1.0))
+            R = step @ R
+        out = {}
+        for name, gap in (("warm", default_gap), ("cold", -1.0)):  # cold: never warm
+            monkeypatch.setattr(estimator_module, "FIT_WARM_MAX_GAP_S", gap)
+            est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))
+            out[name] = np.stack(
+                [est.estimate_from_detections([d], K, stamp=t / 30.0)[0].joints_cam for t, d in enumerate(frames)]
+            )
+            if name == "warm":
+                assert set(est._stream.fits) == {frames[0].handedness}  # the warm start's state is kept per side
+        apart += list(1000 * np.linalg.norm(out["warm"][1:].mean(1) - out["cold"][1:].mean(1), axis=-1))
+    assert np.median(apart) < 3.0, np.round(apart, 1)
+    # warm streams: every frame after the first starts from the previous fit; cold streams never do
+    assert warm_calls == ([False] + [True] * 5 + [False] * 6) * 6, warm_calls
+    # a warm start of the wrong size is refused
+    xy = pixels_to_normalized(batch.uv[:2], batch.K[0])
+    prior = np.stack([canonical_pose(r)[0] for r in batch.rel_detected[:2]])
+    cold = model_fit.fit_hands(xy, prior, bone_lengths(prior))
+    with pytest.raises(ValueError, match="warm"):
+        model_fit.fit_hands(xy[:1], prior[:1], bone_lengths(prior[:1]), warm=cold)

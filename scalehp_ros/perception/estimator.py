@@ -25,12 +25,13 @@ ROS-free: the perception node only converts messages to and from these calls.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from scalehp_ros.common.joints import SIDES, WRIST
+from scalehp_ros.common.joints import bone_lengths as bone_lengths_of
 from scalehp_ros.perception import depth as depth_stage
 from scalehp_ros.perception import root_solver
 from scalehp_ros.perception.acquisition import Acquisition, AcquisitionReport
@@ -38,6 +39,7 @@ from scalehp_ros.perception.camera import Distortion, normalize_pixels, validate
 from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector
 from scalehp_ros.perception.filters import TrackFilters
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, validate_detection
+from scalehp_ros.perception.model_fit import FitWeights, ModelFit, fit_hands
 from scalehp_ros.perception.profile import OperatorProfile, save_profile
 from scalehp_ros.perception.scale import load_operator_profile, make_scale_estimator
 from scalehp_ros.perception.scale_calibration import CalibrationStatus, ScaleCalibration, calibrated_profile
@@ -121,13 +123,20 @@ def _validate_depth_arg(depth: Any, image_size: tuple[int, int] | None) -> np.nd
     return None if depth is None else depth_stage.validate_depth(depth, image_size)
 
 
+# root_placement fit in a stream: a hand's fit starts from its previous frame's (same side) when that is at
+# most this old, seconds; otherwise from the inverse kinematics of the detector's pose, as on a still.
+FIT_WARM_MAX_GAP_S = 0.2
+
+
 @dataclass
 class _Stream:
-    """Timing of one video stream (the tracks live in the estimator's tracker)."""
+    """Timing of one video stream (the tracks live in the estimator's tracker); fits: the last model fit of
+    each side (params row, is_left, stamp) for the warm start of root_placement fit."""
 
     start: float
     last_stamp: float
     last_ms: int = 0
+    fits: dict[str, tuple[np.ndarray, bool, float]] = field(default_factory=dict)
 
 
 class HandPoseEstimator:
@@ -300,6 +309,8 @@ class HandPoseEstimator:
         """estimate_from_detections on validated input (the front end validates what it returns)."""
         if not detections:
             return []
+        if stamp is not None and (self._stream is None or stamp < self._stream.last_stamp):
+            self._stream = self._new_stream(stamp)  # as _filter would: the fit's warm start lives in it
         c = self._config
         uv = np.stack([d.uv for d in detections])
         # the intrinsics and lens distortion, applied once: undistorted normalised keypoints, and K's linear
@@ -319,7 +330,8 @@ class HandPoseEstimator:
         sol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         placement = c.root_solve.root_placement
         if c.canonical.canonical_model != "fit" and (placement == "fit" or (placement == "auto" and stamp is None)):
-            sol = self._place_by_fit(sol, rel3d, rays, xy, focal, scale, bone_lengths)
+            sides = [d.handedness for d in detections]
+            sol = self._place_by_fit(sol, canonical, rel3d, rays, xy, focal, scale, bone_lengths, stamp, sides)
         joints, errors = sol.joints, sol.reprojection_error
         obs = None
         if depth is not None and c.depth.depth_fusion:
@@ -345,20 +357,42 @@ class HandPoseEstimator:
             self._filter(poses, xy, focal, K, stamp, image_size)
         return poses
 
-    def _place_by_fit(self, sol, rel3d, rays, xy, focal, scale, bone_lengths) -> root_solver.RootSolution:
+    def _place_by_fit(
+        self, sol, canonical, rel3d, rays, xy, focal, scale, bone_lengths, stamp, sides
+    ) -> root_solver.RootSolution:
         """`root_placement: fit`: the solved hands' shapes moved so their centroids lie where the kinematic
         model fit (canonical_model 'fit', same proportions and solver) puts each hand. The shape relative to
         the wrist is unchanged; only the placement, mostly the depth, comes from the fit, whose joint limits
         and 2D fit place the hand better than the detector's bone directions do (README, "Accuracy"). The
         shape is moved rigidly at its scale, so its projection no longer fits the keypoints as tightly: the
-        reprojection error reported on stills is the moved shape's, larger than the solve's."""
+        reprojection error reported on stills is the moved shape's, larger than the solve's. In a stream each
+        side's fit starts from its previous frame's (`FIT_WARM_MAX_GAP_S`)."""
         c = self._config
         proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
+        if c.canonical.canonical_model == "detector":
+            prior = canonical  # the fit's prior: the detector's canonical pose, proportions applied
+        else:
+            detector = replace(c.canonical, canonical_model="detector")
+            prior = canonical_from_detector(rel3d, rays, detector, xy, proportions)
+        lengths = bone_lengths_of(prior) if proportions is None else proportions
+        cs = c.canonical
+        weights = FitWeights(cs.fit_keypoint_sigma, cs.fit_prior_sigma_xy, cs.fit_prior_sigma_z)
+        stream = self._stream if stamp is not None else None
+        warm = None
+        if stream is not None and len(set(sides)) == len(sides):
+            last = [stream.fits.get(side) for side in sides]
+            if all(f is not None and 0.0 <= stamp - f[2] <= FIT_WARM_MAX_GAP_S for f in last):
+                params = np.stack([f[0] for f in last])
+                warm = ModelFit(prior, params, np.array([f[1] for f in last]), np.zeros(len(sides)))
         try:
-            fitted = canonical_from_detector(rel3d, rays, replace(c.canonical, canonical_model="fit"), xy, proportions)
-            fsol = root_solver.solve(scale[:, None, None] * fitted, xy, focal, c.root_solve, bone_lengths=bone_lengths)
+            fit = fit_hands(xy, prior, lengths, weights, warm=warm)
+            rel = scale[:, None, None] * fit.canonical
+            fsol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         except ValueError:  # keypoints the fit cannot use (no extent in the image): the solve's placement stands
             return sol
+        if stream is not None:
+            for i, side in enumerate(sides):
+                stream.fits[side] = (fit.params[i], bool(fit.is_left[i]), float(stamp))
         shift = fsol.joints.mean(axis=1) - sol.joints.mean(axis=1)
         shift[~np.isfinite(shift).all(axis=1)] = 0.0
         joints = sol.joints + shift[:, None]

@@ -57,7 +57,8 @@ class FitWeights:
     """Residual scales of the fit (see the module docstring). keypoint_sigma: fraction of the hand's mean 2D bone
     length; prior_sigma_xy, prior_sigma_z: mean bone lengths; huber: residual (in sigmas) beyond which the
     loss grows linearly (outlier keypoints); ik_iterations, iterations: Levenberg-Marquardt steps of the
-    inverse kinematics and of the 2D fit."""
+    inverse kinematics and of the 2D fit; warm_iterations: steps of the 2D fit when warm-started from the
+    previous frame's fit (no inverse kinematics)."""
 
     keypoint_sigma: float = 0.08
     prior_sigma_xy: float = 0.2
@@ -65,6 +66,7 @@ class FitWeights:
     huber: float = 3.0
     ik_iterations: int = 10
     iterations: int = 10
+    warm_iterations: int = 3
 
 
 @dataclass(frozen=True)
@@ -215,13 +217,16 @@ def fit_hands(
     lengths: np.ndarray,
     weights: FitWeights | None = None,
     joint_weights: np.ndarray | None = None,
+    warm: ModelFit | None = None,
 ) -> ModelFit:
     """Fit the kinematic hand to N hands.
 
     xy: (N, 21, 2) normalised keypoints. prior: (N, 21, 3) the detector's root-relative pose, camera axes, with
     the bone lengths `lengths` (`canonical.with_bone_lengths`). lengths: (20,) or (N, 20) the model's bone
     lengths, joints.BONES order, canonical units (unit mean). joint_weights: optional (21,) or (N, 21) weights
-    of the 2D residuals. Raises ValueError for wrong shapes, non-finite or degenerate input.
+    of the 2D residuals. warm: the previous frame's fit of the same N hands (video): its rotation, joint
+    angles and chirality start the 2D fit, which then runs `warm_iterations` steps, with no inverse
+    kinematics. Raises ValueError for wrong shapes, non-finite or degenerate input.
     """
     weights = FitWeights() if weights is None else weights
     xy = np.asarray(xy, dtype=np.float64)
@@ -241,6 +246,11 @@ def fit_hands(
         raise ValueError("degenerate keypoints: the hand has no extent in the image")
     w_prior = 1.0 / np.array([weights.prior_sigma_xy, weights.prior_sigma_xy, weights.prior_sigma_z])
     prior_bones = prior[:, BONE_CHILDREN] - prior[:, BONE_PARENTS]
+    if warm is not None:
+        if warm.params.shape != (n, NUM_PARAMS) or not np.all(np.isfinite(warm.params)):
+            raise ValueError(f"warm must be a finite fit of the same {n} hands, got params {warm.params.shape}")
+        pose, left = warm.params[:, : _NROT + _NANG], np.asarray(warm.is_left, dtype=bool)
+        return _fit_2d(xy, prior_bones, lengths, jw, size2d, w_prior, pose, left, weights, weights.warm_iterations)
     # inverse kinematics of the detector's pose, both chiralities at once: (right hands, left hands)
     rest = hand_model.forward_kinematics(np.zeros((n, hand_model.NUM_DOF)), lengths)
     mirror = np.concatenate((np.tile(_MIRROR[False], (n, 1)), np.tile(_MIRROR[True], (n, 1))))
@@ -254,11 +264,18 @@ def fit_hands(
     x_ik, cost_ik = _levenberg_marquardt(ik, x0, lo, hi, weights.ik_iterations, np.inf)
     is_left = cost_ik[n:] < cost_ik[:n]
     x_ik = np.where(is_left[:, None], x_ik[n:], x_ik[:n])
-    # the 2D fit, from the inverse kinematics and the closed-form translation of that pose
+    return _fit_2d(xy, prior_bones, lengths, jw, size2d, w_prior, x_ik, is_left, weights, weights.iterations)
+
+
+def _fit_2d(xy, prior_bones, lengths, jw, size2d, w_prior, x_pose, is_left, weights, iterations) -> ModelFit:
+    """The 2D fit of N hands from pose parameters x_pose (N, rotation + angles) and chirality, with the
+    closed-form translation of that pose as the start."""
+    n = len(xy)
     w_2d = np.sqrt(jw) / (weights.keypoint_sigma * size2d[:, None])
-    problem = _Problem(lengths, prior_bones, w_prior, mirror[np.arange(n) + n * is_left], xy, w_2d)
-    rel = problem.joints(np.concatenate((x_ik, np.zeros((n, 3))), axis=1)[:, None])[:, 0]
-    x0 = np.concatenate((x_ik, solve_translation(rel, xy)), axis=1)
+    mirror = np.where(is_left[:, None], _MIRROR[True], _MIRROR[False])
+    problem = _Problem(lengths, prior_bones, w_prior, mirror, xy, w_2d)
+    rel = problem.joints(np.concatenate((x_pose, np.zeros((n, 3))), axis=1)[:, None])[:, 0]
+    x0 = np.concatenate((x_pose, solve_translation(rel, xy)), axis=1)
     lo, hi = _bounds(True)
-    x, cost = _levenberg_marquardt(problem, x0, lo, hi, weights.iterations, weights.huber)
+    x, cost = _levenberg_marquardt(problem, x0, lo, hi, iterations, weights.huber)
     return ModelFit(problem.joints(x[:, None])[:, 0], x, is_left, cost)

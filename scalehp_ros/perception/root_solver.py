@@ -398,8 +398,9 @@ SOLVE_METHODS: dict[str, Callable[..., np.ndarray]] = {
 SOLVERS: tuple[str, ...] = tuple(SOLVE_METHODS)
 # Where the solved hand is placed (perception.estimator): solve = where this module's solve of the canonical
 # pose puts it; fit = the same shape moved so its centroid is where the kinematic model fit's solve puts the
-# fitted hand (canonical_model 'fit'); auto = fit on still images, solve in a stream (the fit costs ~16 ms
-# per hand, more than a 30 fps frame on 2 cores can spare beside MediaPipe).
+# fitted hand (canonical_model 'fit'); auto = fit on still images, solve in a stream (the fit costs ~7.5 ms
+# per hand even warm-started from the previous frame, more than a 30 fps frame on 2 cores can spare beside
+# MediaPipe with two hands; bench/fit_placement.py).
 PLACEMENTS: tuple[str, ...] = ("auto", "solve", "fit")
 
 
