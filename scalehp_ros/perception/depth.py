@@ -95,7 +95,8 @@ class DepthSettings(Settings):
     )
     depth_edge_near: bool = param(True, "at an edge keep the window's near side (the hand), else reject the window")
     depth_surface_model: str = param(
-        "ray", "joint behind the surface: along the viewing ray through finger or palm, or axial",
+        "ray",
+        "joint behind the surface: along the viewing ray through finger or palm, or axial",
         choices=SURFACE_MODELS,
     )
     depth_self_occlusion: bool = param(True, "skip joints another part of the hand covers (by the RGB-only solve)")
