@@ -73,7 +73,9 @@ class Recorder:
         from std_msgs.msg import Float64MultiArray
         from trajectory_msgs.msg import JointTrajectory
 
-        sensor = QoSProfile(depth=30, reliability=ReliabilityPolicy.BEST_EFFORT)
+        # video_source publishes reliable (REP 2003); a best-effort reader here lost CameraInfo frames when the
+        # 2 cores were loaded, and the k-th stamp must be the clip's k-th frame
+        frames = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self.stamps: list[int] = []  # image stamps in publish order (ns)
         self.K: np.ndarray | None = None
         self.image_size: tuple[int, int] | None = None
@@ -85,7 +87,7 @@ class Recorder:
         self.sim_images: list[tuple[float, np.ndarray]] = []  # (receive time, RGB) of sim_node's camera
         self.arm_commands: dict[str, list] = {s: [] for s in sides}  # per robot side: JointTrajectory messages
         self.hand_commands: dict[str, list] = {s: [] for s in sides}
-        node.create_subscription(CameraInfo, "/camera/camera_info", self._on_info, sensor)
+        node.create_subscription(CameraInfo, "/camera/camera_info", self._on_info, frames)
         node.create_subscription(Image, "/sim_node/image", self._on_sim_image, 2)
         for side in sides:
             prefix = "/retarget_node" if side == "robot" else f"/{side}/retarget_node"
@@ -106,9 +108,9 @@ class Recorder:
         self.sim_images.append((time.monotonic(), rgb.reshape(msg.height, msg.width, 3).copy()))
 
     def _on_info(self, msg) -> None:
-        # One CameraInfo per frame, with the frame's header. These are small (no loss was seen, unlike the
-        # images themselves), so the k-th stamp is the clip's k-th frame, which is read from the file again
-        # for rendering; summary["frames"] (from video_source's log) shows if one went missing.
+        # One CameraInfo per frame, with the frame's header, read reliably, so the k-th stamp is the clip's k-th
+        # frame, which is read from the file again for rendering; summary["frames"] (from video_source's log)
+        # shows if one went missing all the same.
         self.stamps.append(_stamp_key(msg.header.stamp))
         self.info_time.append(time.monotonic())
         self.K = np.array(msg.k, dtype=float).reshape(3, 3)
