@@ -112,6 +112,11 @@ def with_bone_lengths(canonical: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return out
 
 
+def fit_weights(settings: CanonicalSettings) -> FitWeights:
+    """The model fit's weights from the canonical stage's `fit_*` parameters."""
+    return FitWeights(settings.fit_keypoint_sigma, settings.fit_prior_sigma_xy, settings.fit_prior_sigma_z)
+
+
 def canonical_from_detector(
     rel3d: np.ndarray,
     rays: np.ndarray,
@@ -144,7 +149,7 @@ def canonical_from_detector(
     if settings.canonical_model == "fit":
         if xy is None:
             raise ValueError("canonical_model 'fit' needs the normalised 2D keypoints xy")
-        weights = FitWeights(settings.fit_keypoint_sigma, settings.fit_prior_sigma_xy, settings.fit_prior_sigma_z)
+        weights = fit_weights(settings)
         model_lengths = bone_lengths(canonical) if lengths is None else lengths
         canonical = fit_hands(xy, canonical, model_lengths, weights).canonical
     return canonical

@@ -80,6 +80,18 @@ SURFACE_OFFSET_M.setflags(write=False)
 MAX_OBLIQUE_FACTOR = 2.5
 OCCLUSION_POINTS = 5  # points sampled along each bone for the self-occlusion test
 SURFACE_MODELS = ("ray", "axial")
+# The self-occlusion test's geometry, fixed by the skeleton: the inner points of each bone (its ends are the
+# joints, which the points nearest them cover within a radius), then the palm's interior (the centroids of
+# the wrist-knuckle triangles); and which of those points belong to each joint itself (its own bones, and
+# the palm for palm joints), which never count as covering it.
+_OCC_T = np.linspace(0.0, 1.0, OCCLUSION_POINTS)[1:-1]
+_PALM_RIM = list(PALM_JOINTS[1:])  # thumb CMC, index .. little MCP
+_OWN_BONES = (BONE_PARENTS[None, :] == np.arange(NUM_JOINTS)[:, None]) | (
+    BONE_CHILDREN[None, :] == np.arange(NUM_JOINTS)[:, None]
+)  # (21, 20)
+_OCC_OWN = np.concatenate(
+    (np.repeat(_OWN_BONES, len(_OCC_T), axis=1), np.repeat(IS_PALM[:, None], len(_PALM_RIM) - 1, axis=1)), axis=1
+)  # (21, P)
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,11 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
+def _half_thickness(scale: np.ndarray) -> np.ndarray:
+    """(N, 21) the body's half-thickness at each joint (m) for hands of mean bone length `scale` (N,) m."""
+    return SURFACE_OFFSET_M * (np.asarray(scale, dtype=np.float64) / PRIOR_MEAN_BONE_M)[:, None]
+
+
 def palm_normal(joints: np.ndarray) -> np.ndarray:
     """(N, 3) unit normal of the palm plane of hands (N, 21, 3) (sign arbitrary)."""
     w = joints[:, WRIST]
@@ -198,10 +215,10 @@ def surface_offset(joints: np.ndarray, scale: np.ndarray, model: str = "ray") ->
     """Depth (N, 21), metres along the optical axis, from the surface the camera sees at each joint's
     keypoint to the joint centre, for hands `joints` (N, 21, 3) (camera frame, m; the RGB-only solve) of
     mean bone length `scale` (N,) m. See the module docstring, step 2."""
-    r = SURFACE_OFFSET_M * (np.asarray(scale, dtype=np.float64) / PRIOR_MEAN_BONE_M)[:, None]  # (N, 21)
-    ray = _unit(joints)  # (N, 21, 3) from the camera through each joint
+    r = _half_thickness(scale)
     if model == "axial":
         return r
+    ray = _unit(joints)  # (N, 21, 3) from the camera through each joint
     factor = np.ones_like(r)
     # fingers: each bone at a non-palm joint; the ray enters that bone's capsule before the joint only when
     # the bone comes towards the camera from the joint (cos < 0), at r / sin, or at its far end
@@ -226,29 +243,20 @@ def self_occluded(joints: np.ndarray, scale: np.ndarray) -> np.ndarray:
     points along the 20 bones and across the palm, each with the body's half-thickness there, that the ray
     passes within that half-thickness of, nearer to the camera than the joint by more than both
     half-thicknesses. Bones at the joint itself do not count. joints (N, 21, 3) m, scale (N,) m."""
-    r = SURFACE_OFFSET_M * (np.asarray(scale, dtype=np.float64) / PRIOR_MEAN_BONE_M)[:, None]  # (N, 21)
-    # inner points only: the bone ends are the joints, which the points nearest them cover within a radius
-    t = np.linspace(0.0, 1.0, OCCLUSION_POINTS)[1:-1]
-    pts = joints[:, BONE_PARENTS, None] + t[:, None] * (joints[:, BONE_CHILDREN] - joints[:, BONE_PARENTS])[:, :, None]
-    rad = r[:, BONE_PARENTS, None] + t * (r[:, BONE_CHILDREN] - r[:, BONE_PARENTS])[:, :, None]
-    owner = np.repeat(np.arange(len(BONE_CHILDREN)), len(t))  # (P,) bone of each point
-    n_pts = len(BONE_CHILDREN) * len(t)
-    pts, rad = pts.reshape(len(joints), n_pts, 3), rad.reshape(len(joints), n_pts)
-    # the palm's interior: centroids of the wrist-knuckle triangles
-    rim = joints[:, [1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP]]
+    r = _half_thickness(scale)
+    n = len(joints)
+    parents, children = joints[:, BONE_PARENTS, None], joints[:, BONE_CHILDREN, None]  # (N, 20, 1, 3)
+    pts = (parents + _OCC_T[:, None] * (children - parents)).reshape(n, -1, 3)
+    rad = (r[:, BONE_PARENTS, None] + _OCC_T * (r[:, BONE_CHILDREN] - r[:, BONE_PARENTS])[:, :, None]).reshape(n, -1)
+    rim = joints[:, _PALM_RIM]
     tri = (joints[:, WRIST, None] + rim[:, :-1] + rim[:, 1:]) / 3.0
     pts = np.concatenate((pts, tri), axis=1)
     rad = np.concatenate((rad, np.repeat(r[:, INDEX_MCP : INDEX_MCP + 1], tri.shape[1], axis=1)), axis=1)
-    owner = np.concatenate((owner, np.full(tri.shape[1], -1)))
     ray = _unit(joints)  # (N, 21, 3)
     along = np.einsum("njk,npk->njp", ray, pts)  # (N, 21, P) distance of each point along each joint's ray
     perp = np.linalg.norm(pts[:, None] - along[..., None] * ray[:, :, None], axis=-1)
     dist = np.linalg.norm(joints, axis=-1)  # (N, 21)
-    own = (BONE_PARENTS[None, :] == np.arange(NUM_JOINTS)[:, None]) | (
-        BONE_CHILDREN[None, :] == np.arange(NUM_JOINTS)[:, None]
-    )  # (21, 20) bones at each joint
-    own_pt = np.concatenate((own[:, owner[owner >= 0]], np.repeat(IS_PALM[:, None], tri.shape[1], axis=1)), axis=1)
-    covers = (perp < rad[:, None]) & (along < dist[..., None] - r[..., None] - rad[:, None]) & ~own_pt[None]
+    covers = (perp < rad[:, None]) & (along < dist[..., None] - r[..., None] - rad[:, None]) & ~_OCC_OWN[None]
     return covers.any(-1)
 
 

@@ -36,10 +36,10 @@ from scalehp_ros.perception import depth as depth_stage
 from scalehp_ros.perception import root_solver
 from scalehp_ros.perception.acquisition import Acquisition, AcquisitionReport
 from scalehp_ros.perception.camera import Distortion, normalize_pixels, validate_distortion, validate_intrinsics
-from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector
+from scalehp_ros.perception.canonical import PROPORTIONS, canonical_from_detector, fit_weights
 from scalehp_ros.perception.filters import TrackFilters
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, validate_detection
-from scalehp_ros.perception.model_fit import FitWeights, ModelFit, fit_hands
+from scalehp_ros.perception.model_fit import ModelFit, fit_hands
 from scalehp_ros.perception.profile import OperatorProfile, save_profile
 from scalehp_ros.perception.scale import load_operator_profile, make_scale_estimator
 from scalehp_ros.perception.scale_calibration import CalibrationStatus, ScaleCalibration, calibrated_profile
@@ -310,7 +310,7 @@ class HandPoseEstimator:
         if not detections:
             return []
         if stamp is not None and (self._stream is None or stamp < self._stream.last_stamp):
-            self._stream = self._new_stream(stamp)  # as _filter would: the fit's warm start lives in it
+            self._stream = self._new_stream(stamp)  # before the solve: the fit's warm start lives in it
         c = self._config
         uv = np.stack([d.uv for d in detections])
         # the intrinsics and lens distortion, applied once: undistorted normalised keypoints, and K's linear
@@ -375,8 +375,7 @@ class HandPoseEstimator:
             detector = replace(c.canonical, canonical_model="detector")
             prior = canonical_from_detector(rel3d, rays, detector, xy, proportions)
         lengths = bone_lengths_of(prior) if proportions is None else proportions
-        cs = c.canonical
-        weights = FitWeights(cs.fit_keypoint_sigma, cs.fit_prior_sigma_xy, cs.fit_prior_sigma_z)
+        weights = fit_weights(c.canonical)
         stream = self._stream if stamp is not None else None
         warm = None
         if stream is not None and len(set(sides)) == len(sides):
@@ -464,9 +463,7 @@ class HandPoseEstimator:
         image_size: tuple[int, int] | None,
     ) -> None:
         """Tracking and temporal filtering of this frame's poses (xy: their normalised keypoints)."""
-        if self._stream is None or stamp < self._stream.last_stamp:
-            self._stream = self._new_stream(stamp)
-        self._stream.last_stamp = stamp
+        self._stream.last_stamp = stamp  # the stream itself is opened by _process
         w, h = image_size if image_size is not None else (2.0 * K[0, 2], 2.0 * K[1, 2])
         centroids = np.stack([p.joints_2d.mean(axis=0) for p in poses])
         tracks = self._tracker.update(centroids, stamp, float(np.hypot(w, h)))
