@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from sheet_renders import TRUE_LENGTHS, K, flat_hand, random_frames, render_frame
 
 from scalehp_ros.common.joints import bone_lengths
+from scalehp_ros.evaluation.sheet_renders import TRUE_LENGTHS, K, flat_hand, random_frames, render_frame
 from scalehp_ros.perception.calibration import (
     CalibrationError,
     CalibrationSession,

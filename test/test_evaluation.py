@@ -151,6 +151,11 @@ def test_scalehp_eval_synthetic_and_video(tmp_path):
     # the grid is every solver x every scale mode the code offers ('learned' has no model: not a row)
     grid = {f"solver={solver} scale={scale}" for solver in SOLVERS for scale in SCALE_MODES}
     assert grid <= set(result["configs"]) and not any("learned" in row for row in result["configs"])
+    # the profile mode: built from each hand's own truth (the upper bound) and measured by a sheet calibration
+    # run on marker renders of that hand; the calibrated scale is within the calibration's 2 % target
+    truth, calibrated = result["configs"]["profile=ground truth"], result["configs"]["profile=sheet calibration"]
+    assert truth["scale_error_pct"] < 1e-6 and calibrated["scale_error_pct"] < 2.0
+    assert calibrated["cs_mpjpe_mm"] < result["cs_mpjpe_mm"]  # a measured hand beats the population prior
     clip = ROOT / "data" / "human_hand_video.mp4"
     video, _ = _eval("video", str(clip), "--max-frames", "12")
     assert video["frames"] == 12 and video["detection_rate"] == 1.0

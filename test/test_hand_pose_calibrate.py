@@ -13,8 +13,8 @@ import time
 
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until
-from sheet_renders import HEIGHT, TRUE_LENGTHS, WIDTH, K, random_frames
 
+from scalehp_ros.evaluation.sheet_renders import HEIGHT, TRUE_LENGTHS, WIDTH, K, random_frames
 from scalehp_ros.perception.camera import intrinsics_from_hfov
 from scalehp_ros.perception.frame_source import CameraModel, FrameSource
 from scalehp_ros.perception.profile import load_profile

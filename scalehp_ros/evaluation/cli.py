@@ -30,11 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from scalehp_ros.common.joints import mean_bone_length
-from scalehp_ros.evaluation import counting, metrics, synthetic
+from scalehp_ros.common.joints import bone_lengths, mean_bone_length
+from scalehp_ros.evaluation import counting, metrics, sheet_renders, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
 from scalehp_ros.perception.acquisition import Acquisition
 from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
+from scalehp_ros.perception.calibration import CalibrationError
 from scalehp_ros.perception.camera import pixels_to_normalized
 from scalehp_ros.perception.estimator import HandPose, HandPoseEstimator, validate_image
 from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend
@@ -55,12 +56,23 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     # the fit already matches the 2D keypoints: the LM refine's pull towards the detector's pose is not needed
     "canonical_model=fit solver=linear": {"canonical_model": "fit", "solver": "linear"},
 }
-# The operator-profile mode with each sample's profile built from its own ground truth (an upper bound).
+# The operator-profile mode with each sample's profile built from its own ground truth (an upper bound) and
+# measured by an ArUco sheet calibration run of a hand with the sample's true bone lengths (the fewest frames
+# a calibration accepts, synthetic marker renders: evaluation.sheet_renders).
 PROFILE_ROW = "profile=ground truth"
+CALIBRATION_ROW = "profile=sheet calibration"
 
 
 def _ground_truth_profile(joints: np.ndarray) -> OperatorProfile:
     return profile_from_joints("ground truth", {"left": joints, "right": joints}, "ground_truth")
+
+
+def _calibrated_profile(joints: np.ndarray, seed: int) -> OperatorProfile | None:
+    """The profile a sheet calibration run measures for this hand, or None where the run is refused."""
+    try:
+        return sheet_renders.calibration_run(bone_lengths(joints), seed=seed)
+    except CalibrationError:
+        return None
 
 
 def _configs() -> dict[str, dict[str, Any]]:
@@ -71,6 +83,7 @@ def _configs() -> dict[str, dict[str, Any]]:
             rows[f"solver={solver} scale={scale}"] = {"solver": solver, "scale_mode": scale}
     rows.update(ABLATIONS)
     rows[PROFILE_ROW] = {}
+    rows[CALIBRATION_ROW] = {}
     return rows
 
 
@@ -90,6 +103,7 @@ def _run_rows(
 ) -> tuple[dict[str, dict[str, float]], dict[str, list[int]]]:
     """For every config row, run `run(estimator, i)` on samples 0..n-1; returns metrics inputs per row."""
     preds: dict[str, Any] = {}
+    refused = 0
     for name, changes in _configs().items():
         est = HandPoseEstimator(EstimatorConfig().replace(**changes))
         joints, scales, hits = [], [], []
@@ -98,12 +112,20 @@ def _run_rows(
                 est.update_config(hand_length_m=float(hand_lengths[i]))
             if name == PROFILE_ROW:
                 est.set_operator_profile(_ground_truth_profile(gt[i]))
+            if name == CALIBRATION_ROW:
+                profile = _calibrated_profile(gt[i], seed=i)
+                if profile is None:  # refused: an operator would calibrate again; not scored
+                    refused += 1
+                    continue
+                est.set_operator_profile(profile)
             pose = run(est, i)
             if pose is not None:
                 joints.append(pose.joints_cam)
                 scales.append(pose.scale)
                 hits.append(i)
         preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits)
+    if refused:
+        print(f"{CALIBRATION_ROW}: {refused} of {n} calibration runs refused (those samples not scored in that row)")
     return preds  # type: ignore[return-value]
 
 

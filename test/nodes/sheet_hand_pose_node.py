@@ -1,10 +1,10 @@
 """Test fixture process: hand_pose_node whose detector knows the synthetic sheet renders' keypoints.
 
-The renders of test/sheet_renders.py draw the hand as lines, which MediaPipe does not detect. This process
-renders the same frames (`random_frames(N, SEED)`, deterministic) and gives the node a front end that returns,
-for an image identical to one of them, that render's projected keypoints as a right-hand Detection (score
-0.95), and no hand for any other image. Everything else is the real node: DDS, parameters, the estimator
-after the detector, the ~/calibrate service.
+The renders of scalehp_ros/evaluation/sheet_renders.py draw the hand as lines, which MediaPipe does not
+detect. This process renders the same frames (`random_frames(N, SEED)`, deterministic) and gives the node a
+front end that returns, for an image identical to one of them, that render's projected keypoints as a
+right-hand Detection (score 0.95), and no hand for any other image. Everything else is the real node: DDS,
+parameters, the estimator after the detector, the ~/calibrate service.
 
 Usage: python test/nodes/sheet_hand_pose_node.py N SEED [--ros-args ...]
 """
@@ -12,13 +12,10 @@ Usage: python test/nodes/sheet_hand_pose_node.py N SEED [--ros-args ...]
 import functools
 import hashlib
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sheet_renders import random_frames
-
+from scalehp_ros.evaluation.sheet_renders import random_frames
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.frontend import Detection
 from scalehp_ros.ros import hand_pose_node

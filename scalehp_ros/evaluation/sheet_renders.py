@@ -1,16 +1,21 @@
-"""Synthetic renders of the ArUco calibration sheet with a flat hand of known size (test helpers).
+"""Synthetic renders of the ArUco calibration sheet with a flat hand of known size.
 
-The hand is drawn as coloured lines, not a photographic hand: MediaPipe does not find it, so the tests feed
-its projected keypoints (with pixel noise) instead of a detector's. K: the renders' intrinsics (1280 x 720).
+Used by the calibration tests and by `scalehp-eval`'s `profile=sheet calibration` rows (`calibration_run`).
+The hand is drawn as coloured lines, not a photographic hand: MediaPipe does not find it, so its projected
+keypoints (0.7 px noise) and relative 3D (2 mm noise) stand in for a detector's. K: the renders' intrinsics
+(1280 x 720). The sheet's pose is found from the rendered markers by the real `Calibrator`.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from scalehp_ros.common.joints import FINGER_CHAINS
 from scalehp_ros.perception.anthropometry import REFERENCE_BONE_LENGTHS_M
-from scalehp_ros.perception.calibration import SheetSpec, render_sheet
+from scalehp_ros.perception.calibration import CalibrationSettings, Calibrator, SheetSpec, render_sheet
+from scalehp_ros.perception.profile import OperatorProfile
 
 PX_PER_MM = 4.0
 WIDTH, HEIGHT = 1280, 720
@@ -41,6 +46,14 @@ def flat_hand(lengths: np.ndarray, wrist_xy=(0.105, 0.25), height=0.010, bend: s
     return joints
 
 
+@functools.cache
+def _page(markers: bool) -> np.ndarray:
+    page = render_sheet(SheetSpec(), PX_PER_MM)
+    page = page if markers else np.full_like(page, 255)
+    page.flags.writeable = False
+    return page
+
+
 def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, draw=True, markers=True):
     """(image RGB, uv (21, 2) px, rel3d (21, 3)) of the sheet seen by K with a hand at hand_sheet.
 
@@ -49,7 +62,7 @@ def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, d
     import cv2
 
     spec = SheetSpec()
-    page = render_sheet(spec, PX_PER_MM) if markers else np.full_like(render_sheet(spec, PX_PER_MM), 255)
+    page = _page(markers)
     R = _rot("x", tilt[0]) @ _rot("y", tilt[1])
     centre = np.array([0.5 * spec.page_m[0], 0.5 * spec.page_m[1], 0.0])
     t = np.array([0.0, 0.0, distance]) - R @ centre
@@ -69,12 +82,24 @@ def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, d
     return image, uv, rel3d
 
 
-def random_frames(n: int, seed: int = 0, markers: bool = True, **hand_kw):
-    """n (image, uv, rel3d) renders: the hand shifted ±1 cm, camera tilt ±20°, 0.4-0.6 m from the sheet."""
+def random_frames(n: int, seed: int = 0, markers: bool = True, lengths: np.ndarray = TRUE_LENGTHS, **hand_kw):
+    """n (image, uv, rel3d) renders of a hand with bone lengths `lengths` (20,) m: the hand shifted ±1 cm,
+    camera tilt ±20°, 0.4-0.6 m from the sheet."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        hand = flat_hand(TRUE_LENGTHS, wrist_xy=(0.105 + rng.uniform(-0.01, 0.01), 0.25), **hand_kw)
+        hand = flat_hand(lengths, wrist_xy=(0.105 + rng.uniform(-0.01, 0.01), 0.25), **hand_kw)
         tilt = (rng.uniform(-20, 20), rng.uniform(-20, 20))
         out.append(render_frame(rng, hand, tilt, rng.uniform(0.4, 0.6), markers=markers))
     return out
+
+
+def calibration_run(lengths: np.ndarray, seed: int = 0, frames: int | None = None) -> OperatorProfile:
+    """The operator profile a sheet calibration measures for a hand with bone lengths `lengths` (20,) m:
+    `frames` renders (default: the fewest a calibration accepts, `sheet_min_frames`) through `Calibrator`.
+    Raises CalibrationError where the calibration refuses the frames, as it would for a real operator."""
+    settings = CalibrationSettings()
+    calibrator = Calibrator(K, settings)
+    for image, uv, rel3d in random_frames(frames or settings.sheet_min_frames, seed, lengths=lengths):
+        calibrator.add_frame(image, uv, rel3d, "right")
+    return calibrator.finish("sheet calibration run")
