@@ -45,8 +45,8 @@ def main() -> int:
         uv = (uv - K[:2, 2]) * (K[0, 0] / b.K[i, 0, 0]) + K[:2, 2]
         depth = rgbd.render_depth(b.joints_cam[i], K, (W, H), rng)
         frames.append((Detection(uv, b.rel_detected[i], "right", 1.0), depth))
-    # the stream's placement (hand_pose_node's path); on stills root_placement auto adds the model fit's
-    # ~16 ms to both rows alike
+    # the depth stage's own cost: the placement by the model fit (tens of ms on a still, the same in both rows)
+    # is left out of both
     est = HandPoseEstimator(EstimatorConfig().replace(depth_calibration=False, root_placement="solve"))
     rgb_us, depth_us, used = [], [], 0
     for _ in range(2):  # the first pass warms up

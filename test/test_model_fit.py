@@ -130,6 +130,59 @@ def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_so
         assert np.linalg.norm(f.mean(0) - b.mean(0)) > 1e-4
 
 
+# root_placement fit on every frame of a stream, its depth ratio unsmoothed
+EVERY_FRAME = {"root_placement": "fit", "root_placement_fit_every": 1, "root_placement_fit_smoothing": 1.0}
+
+
+def _turning_hand(batch, i: int, frames: int, rng) -> list[Detection]:
+    """Detections of synthetic hand i turning 1.5 degrees per frame about the camera's z axis."""
+    K, joints, rel = batch.K[i], batch.joints_cam[i], batch.rel_detected[i]
+    c, s = np.cos(np.radians(1.5)), np.sin(np.radians(1.5))
+    step = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    out, R = [], np.eye(3)
+    for _ in range(frames):
+        j = (joints - joints[0]) @ R.T + joints[0]
+        uv = (j[:, :2] / j[:, 2:]) @ K[:2, :2].T + K[:2, 2] + rng.normal(size=(21, 2)) * 0.5
+        out.append(Detection(uv, rel @ R.T, "left" if batch.is_left[i] else "right", 1.0))
+        R = step @ R
+    return out
+
+
+def test_fit_in_a_stream_runs_every_third_frame_and_moves_the_solve_along_its_ray(monkeypatch):
+    from scalehp_ros.perception import estimator as estimator_module
+
+    batch = synthetic.generate(2, synthetic.NoiseModel(), seed=5)
+    frames = _turning_hand(batch, 0, 9, np.random.default_rng(5))
+    calls, moves = [], []
+    fit, moved = estimator_module.fit_hands, HandPoseEstimator._moved
+
+    def fit_spy(*args, warm=None, **kwargs):
+        calls.append(warm is not None)
+        return fit(*args, warm=warm, **kwargs)
+
+    def moved_spy(sol, shift, xy, focal):
+        moves.append((sol.joints.mean(axis=1)[0], shift[0].copy()))
+        return moved(sol, shift, xy, focal)
+
+    monkeypatch.setattr(estimator_module, "fit_hands", fit_spy)
+    monkeypatch.setattr(HandPoseEstimator, "_moved", staticmethod(moved_spy))
+    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))  # defaults: every 3rd, smoothed
+    for t, d in enumerate(frames):
+        est.estimate_from_detections([d], batch.K[0], stamp=t / 30.0)
+    assert calls == [False, True, True]  # frames 0 (cold), 3 and 6 (warm)
+    side = est._stream.fits[frames[0].handedness]
+    assert side.reused == 2 and np.isfinite(side.ratio) and side.ratio != 1.0
+    # every frame's correction moves the solve's centroid along its own ray: its 2D projection is kept
+    for centroid, shift in moves:
+        assert np.linalg.norm(np.cross(centroid, shift)) < 1e-12 * np.linalg.norm(centroid)
+    # at 8 fps a frame is 0.125 s after the last fit, older than the reuse limit: a (warm) fit every frame
+    calls.clear()
+    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))
+    for t, d in enumerate(frames[:4]):
+        est.estimate_from_detections([d], batch.K[0], stamp=t * 0.125)
+    assert calls == [False, True, True, True]
+
+
 def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
     from scalehp_ros.perception import estimator as estimator_module
 
@@ -145,19 +198,11 @@ def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
 
     monkeypatch.setattr(estimator_module, "fit_hands", spy)
     for i in range(6):
-        K, joints, rel = batch.K[i], batch.joints_cam[i], batch.rel_detected[i]
-        c, s = np.cos(np.radians(1.5)), np.sin(np.radians(1.5))
-        step = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # 1.5 degrees per frame about z
-        frames, R = [], np.eye(3)
-        for _ in range(6):
-            j = (joints - joints[0]) @ R.T + joints[0]
-            uv = (j[:, :2] / j[:, 2:]) @ K[:2, :2].T + K[:2, 2] + rng.normal(size=(21, 2)) * 0.5
-            frames.append(Detection(uv, rel @ R.T, "left" if batch.is_left[i] else "right", 1.0))
-            R = step @ R
+        K, frames = batch.K[i], _turning_hand(batch, i, 6, rng)
         out = {}
         for name, gap in (("warm", default_gap), ("cold", -1.0)):  # cold: never warm
             monkeypatch.setattr(estimator_module, "FIT_WARM_MAX_GAP_S", gap)
-            est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))
+            est = HandPoseEstimator(EstimatorConfig().replace(**EVERY_FRAME))
             out[name] = np.stack(
                 [est.estimate_from_detections([d], K, stamp=t / 30.0)[0].joints_cam for t, d in enumerate(frames)]
             )

@@ -126,17 +126,33 @@ def _validate_depth_arg(depth: Any, image_size: tuple[int, int] | None) -> np.nd
 # root_placement fit in a stream: a hand's fit starts from its previous frame's (same side) when that is at
 # most this old, seconds; otherwise from the inverse kinematics of the detector's pose, as on a still.
 FIT_WARM_MAX_GAP_S = 0.2
+# A fit's depth correction is reused (root_placement_fit_every) for at most this long, so that at any frame
+# rate the next fit is still warm-started.
+FIT_REUSE_MAX_AGE_S = 0.1
+
+
+@dataclass
+class _SideFit:
+    """The last model fit of one side in a stream: its parameters and chirality (the next fit's warm start),
+    its stamp (s), the depth correction it gave (`ratio`: the fit's hand centroid over the solve's, along the
+    solve's centroid ray) and how many frames have reused that correction since."""
+
+    params: np.ndarray
+    is_left: bool
+    stamp: float
+    ratio: float
+    reused: int = 0
 
 
 @dataclass
 class _Stream:
     """Timing of one video stream (the tracks live in the estimator's tracker); fits: the last model fit of
-    each side (params row, is_left, stamp) for the warm start of root_placement fit."""
+    each side for root_placement fit (warm start, reused depth correction)."""
 
     start: float
     last_stamp: float
     last_ms: int = 0
-    fits: dict[str, tuple[np.ndarray, bool, float]] = field(default_factory=dict)
+    fits: dict[str, _SideFit] = field(default_factory=dict)
 
 
 class HandPoseEstimator:
@@ -365,8 +381,58 @@ class HandPoseEstimator:
         the wrist is unchanged; only the placement, mostly the depth, comes from the fit, whose joint limits
         and 2D fit place the hand better than the detector's bone directions do (README, "Accuracy"). The
         shape is moved rigidly at its scale, so its projection no longer fits the keypoints as tightly: the
-        reprojection error reported on stills is the moved shape's, larger than the solve's. In a stream each
-        side's fit starts from its previous frame's (`FIT_WARM_MAX_GAP_S`)."""
+        reprojection error reported on stills is the moved shape's, larger than the solve's.
+
+        In a stream the placement is a depth correction of the solve: the solve's centroid moved along its ray
+        by a ratio (a monocular depth error grows with the distance, so the ratio, not the shift in metres,
+        carries over). Each side's fit runs on every `root_placement_fit_every`-th frame of that side (at
+        least every `FIT_REUSE_MAX_AGE_S`), warm-started from its previous fit (`FIT_WARM_MAX_GAP_S`), and
+        its ratio is smoothed with the previous one (`root_placement_fit_smoothing`); the frames between reuse
+        the last ratio. The solve follows the hand on every frame; the fit only corrects its depth bias."""
+        c = self._config
+        stream = self._stream if stamp is not None else None
+        n = len(sides)
+        last: list[_SideFit | None] = [None] * n
+        if stream is not None and len(set(sides)) == n:
+            last = [stream.fits.get(side) for side in sides]
+            last = [f if f is not None and 0.0 <= stamp - f.stamp <= FIT_WARM_MAX_GAP_S else None for f in last]
+        every, smoothing = c.root_solve.root_placement_fit_every, c.root_solve.root_placement_fit_smoothing
+        due = np.array([f is None or f.reused + 1 >= every or stamp - f.stamp > FIT_REUSE_MAX_AGE_S for f in last])
+        centroid = sol.joints.mean(axis=1)
+        shift = np.zeros((n, 3))
+        for i in np.flatnonzero(~due):
+            last[i].reused += 1
+            shift[i] = (last[i].ratio - 1.0) * centroid[i]
+        if due.any():
+            fitted = self._fit_centroids(
+                canonical[due],
+                rel3d[due],
+                rays[due],
+                xy[due],
+                focal,
+                scale[due],
+                None if bone_lengths is None else bone_lengths[due],
+                [last[i] for i in np.flatnonzero(due)],
+            )
+            if fitted is None:  # keypoints the fit cannot use (no extent in the image): the solve's placement
+                return sol if not (~due).any() else self._moved(sol, shift, xy, focal)
+            fit, fit_centroid = fitted
+            for k, i in enumerate(np.flatnonzero(due)):
+                if stream is None:  # a still: the fit's placement itself
+                    shift[i] = fit_centroid[k] - centroid[i]
+                    continue
+                ratio = float(fit_centroid[k] @ centroid[i] / (centroid[i] @ centroid[i]))
+                if not math.isfinite(ratio):
+                    continue  # the solve's placement stands; the next frame fits again
+                if last[i] is not None:
+                    ratio = smoothing * ratio + (1.0 - smoothing) * last[i].ratio
+                shift[i] = (ratio - 1.0) * centroid[i]
+                stream.fits[sides[i]] = _SideFit(fit.params[k], bool(fit.is_left[k]), float(stamp), ratio)
+        return self._moved(sol, shift, xy, focal)
+
+    def _fit_centroids(self, canonical, rel3d, rays, xy, focal, scale, bone_lengths, last):
+        """(ModelFit, (N, 3) centroids of the fitted hands placed by the root solve), or None where the fit
+        cannot run. last: each hand's previous fit in the stream (all present: warm start) or None."""
         c = self._config
         proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
         if c.canonical.canonical_model == "detector":
@@ -375,24 +441,20 @@ class HandPoseEstimator:
             detector = replace(c.canonical, canonical_model="detector")
             prior = canonical_from_detector(rel3d, rays, detector, xy, proportions)
         lengths = bone_lengths_of(prior) if proportions is None else proportions
-        weights = fit_weights(c.canonical)
-        stream = self._stream if stamp is not None else None
         warm = None
-        if stream is not None and len(set(sides)) == len(sides):
-            last = [stream.fits.get(side) for side in sides]
-            if all(f is not None and 0.0 <= stamp - f[2] <= FIT_WARM_MAX_GAP_S for f in last):
-                params = np.stack([f[0] for f in last])
-                warm = ModelFit(prior, params, np.array([f[1] for f in last]), np.zeros(len(sides)))
+        if all(f is not None for f in last):
+            params, is_left = np.stack([f.params for f in last]), np.array([f.is_left for f in last])
+            warm = ModelFit(prior, params, is_left, np.zeros(len(last)))
         try:
-            fit = fit_hands(xy, prior, lengths, weights, warm=warm)
+            fit = fit_hands(xy, prior, lengths, fit_weights(c.canonical), warm=warm)
             rel = scale[:, None, None] * fit.canonical
             fsol = root_solver.solve(rel, xy, focal, c.root_solve, bone_lengths=bone_lengths)
-        except ValueError:  # keypoints the fit cannot use (no extent in the image): the solve's placement stands
-            return sol
-        if stream is not None:
-            for i, side in enumerate(sides):
-                stream.fits[side] = (fit.params[i], bool(fit.is_left[i]), float(stamp))
-        shift = fsol.joints.mean(axis=1) - sol.joints.mean(axis=1)
+        except ValueError:
+            return None
+        return fit, fsol.joints.mean(axis=1)
+
+    @staticmethod
+    def _moved(sol, shift, xy, focal) -> root_solver.RootSolution:
         shift[~np.isfinite(shift).all(axis=1)] = 0.0
         joints = sol.joints + shift[:, None]
         errors = root_solver.reprojection_error(joints, xy, focal)

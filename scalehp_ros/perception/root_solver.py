@@ -428,8 +428,23 @@ class RootSolveSettings(Settings):
     root_placement: str = param(
         "auto",
         "where the hand is placed: solve (this solve of the canonical pose), fit (the same shape, centred where "
-        "the kinematic model fit puts the hand) or auto (fit on still images, solve in a stream)",
+        "the kinematic model fit puts the hand; in a stream a depth correction of the solve, see "
+        "root_placement_fit_every) or auto (fit on still images, solve in a stream)",
         choices=PLACEMENTS,
+    )
+    root_placement_fit_every: int = param(
+        3,
+        "root_placement fit in a stream: the model fit runs on every N-th frame of each hand (and at least every "
+        "0.1 s), the frames between reuse its depth correction (1 = every frame)",
+        1,
+        30,
+    )
+    root_placement_fit_smoothing: float = param(
+        0.5,
+        "root_placement fit in a stream: weight of a new fit's depth correction against the previous one "
+        "(exponential smoothing per fit; 1 = none)",
+        0.01,
+        1.0,
     )
 
 
