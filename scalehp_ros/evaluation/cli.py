@@ -5,7 +5,8 @@
   scalehp-eval freihand PATH [--degrade D]  FreiHAND evaluation layout, full pipeline with MediaPipe
   scalehp-eval hands PATH                   photos with hand boxes (hands.json) and their degradations: recall
   scalehp-eval video PATH [--hfov-deg 60]   unannotated clip (a video file or a recorded episode bag, whose
-                                            CameraInfo gives K): detection rate, scale stability, jitter
+                  [--param NAME=VALUE]      CameraInfo gives K): detection rate, scale stability, jitter, with
+                                            the default estimator parameters or those given
   scalehp-eval rgbd [--operators N]         synthetic RGB-D (evaluation.rgbd): depth fusion, online scale
                                             calibration, RGB only after it, an occluder; the curve over distance
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from scalehp_ros.common.joints import bone_lengths, mean_bone_length
 from scalehp_ros.evaluation import counting, metrics, sheet_renders, synthetic
@@ -385,9 +387,23 @@ def _video_frames(path: Path, hfov_deg: float):
     return fps, file_frames()
 
 
-def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int) -> dict[str, Any]:
+def _param_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """{name: value} from NAME=VALUE strings, the value read as YAML (as `ros2 param set` does)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
+        out[name.strip()] = yaml.safe_load(value)
+    return out
+
+
+def eval_video(
+    path: Path, hfov_deg: float, max_frames: int | None, stride: int, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """params: estimator parameter overrides (flat names, as in config/hand_pose.yaml)."""
+    config = EstimatorConfig().replace(**(params or {}))
     fps, source = _video_frames(path, hfov_deg)
-    config = EstimatorConfig()
     frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
     raw, filt, scales, sizes, det_sizes = [], [], [], [], []
@@ -431,6 +447,9 @@ def eval_video(path: Path, hfov_deg: float, max_frames: int | None, stride: int)
         "jitter_raw_mm_per_frame2": _jitter_mm(raw),
         "jitter_filtered_mm_per_frame2": _jitter_mm(filt),
         "wrist_depth_mean_m": float(np.mean([j[0, 2] for j in raw if j is not None])) if hits else float("nan"),
+        "wrist_depth_mean_stream_m": (
+            float(np.mean([j[0, 2] for j in filt if j is not None])) if hits else float("nan")
+        ),
     }
     print(f"\nvideo {path}: {frames} frames at {fps:.1f} fps (stride {stride}), assumed hfov {hfov_deg} deg")
     for k, v in out.items():
@@ -509,6 +528,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--hfov-deg", type=float, default=60.0, help="assumed horizontal field of view (no K known)")
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="estimator parameter for this run (repeatable), e.g. root_placement=fit",
+    )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "synthetic":
@@ -522,7 +548,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "hands":
             result = eval_hands(args.path, args.seed)
         else:
-            result = eval_video(args.path, args.hfov_deg, args.max_frames, max(1, args.stride))
+            params = _param_overrides(args.param)
+            result = eval_video(args.path, args.hfov_deg, args.max_frames, max(1, args.stride), params)
     except (ValueError, FileNotFoundError) as exc:
         print(f"scalehp-eval: error: {exc}", file=sys.stderr)
         return 2
