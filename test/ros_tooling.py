@@ -57,8 +57,14 @@ def tooling_env(install: Path | None = None, **extra: str) -> dict[str, str]:
         prefixes.insert(0, package)
         env["PYTHONPATH"] = os.pathsep.join(p for p in env["PYTHONPATH"].split(os.pathsep) if p != str(REPO))
     env["PYTHONPATH"] = os.pathsep.join([*map(str, python_path), env["PYTHONPATH"]]).strip(os.pathsep)
-    env["PATH"] = os.pathsep.join([str(TOOLING / "registry" / "bin"), str(TOOLING / "vendor" / "bin"),
-                                   str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join(
+        [
+            str(TOOLING / "registry" / "bin"),
+            str(TOOLING / "vendor" / "bin"),
+            str(Path(sys.executable).parent),
+            env.get("PATH", ""),
+        ]
+    )
     env["AMENT_PREFIX_PATH"] = os.pathsep.join(map(str, prefixes))
     env["LD_LIBRARY_PATH"] = os.pathsep.join([str(TOOLING / "interfaces" / "lib"), env.get("LD_LIBRARY_PATH", "")])
     return env
@@ -68,9 +74,18 @@ def colcon_build(workspace: Path) -> Path:
     """`colcon build` of this repository into `workspace`; returns the install folder."""
     result = subprocess.run(
         [
-            "colcon", "build", "--base-paths", str(REPO), "--packages-select", "scalehp_ros",
-            "--build-base", str(workspace / "build"), "--install-base", str(workspace / "install"),
-            "--event-handlers", "console_direct-",
+            "colcon",
+            "build",
+            "--base-paths",
+            str(REPO),
+            "--packages-select",
+            "scalehp_ros",
+            "--build-base",
+            str(workspace / "build"),
+            "--install-base",
+            str(workspace / "install"),
+            "--event-handlers",
+            "console_direct-",
         ],
         cwd=workspace,
         env=tooling_env(),

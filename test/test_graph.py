@@ -43,7 +43,9 @@ def test_camera_drivers_get_their_parameters():
     assert graph.resolve({"camera": "usb", "device": "/dev/video4"})[0].parameters["video_device"] == "/dev/video4"
     assert graph.resolve({"camera": "usb"})[0].parameters["video_device"] == "/dev/video0"
     assert names(graph.resolve({"camera": "none", "rviz": "false"})) == [
-        "hand_pose_node", "retarget_node", "robot_state_publisher"
+        "hand_pose_node",
+        "retarget_node",
+        "robot_state_publisher",
     ]  # a bag replay or the user's own driver publishes the camera topics
 
 

@@ -87,8 +87,13 @@ class Counter:
 
 def _specs(out: Path, **extra):
     # no robot here: the visualisation-only run, whose commanded state stands in for the measured /joint_states
-    args = {"rviz": "false", "record": "true", "record_dir": str(out), "simulate_robot": "true",
-            "joint_command_topic": "/joint_states"}
+    args = {
+        "rviz": "false",
+        "record": "true",
+        "record_dir": str(out),
+        "simulate_robot": "true",
+        "joint_command_topic": "/joint_states",
+    }
     specs = {s.name: s for s in resolve(args) if s.module}
     specs["recorder_node"].parameters.update({"min_free_bytes": 0, **extra})
     return specs
@@ -231,8 +236,16 @@ def test_replay_through_a_fresh_graph_gives_the_same_hand_joints(episode):
     with _start(spec) as hand:
         assert spin_until(node, lambda: _subscribed(node, "/camera/image_raw", "hand_pose_node"), timeout=60)
         replay = subprocess.run(
-            [sys.executable, "-m", "scalehp_ros.bringup.replay", str(episode["bag"]), "--rate", "0",
-             "--frame-timeout", "1.0"],  # a slow CPU still answers every frame before the next is sent
+            [
+                sys.executable,
+                "-m",
+                "scalehp_ros.bringup.replay",
+                str(episode["bag"]),
+                "--rate",
+                "0",
+                "--frame-timeout",
+                "1.0",
+            ],  # a slow CPU still answers every frame before the next is sent
             env=ros_env(),
             cwd=REPO,
             capture_output=True,
@@ -278,8 +291,9 @@ def test_export_writes_one_parquet_table_per_episode(episode, tmp_path):
     assert len(states) >= len(table["frame_index"]) - 2 and len(states[0]) == 22  # 6 arm + 16 hand joints
     with BagReader(episode["bag"]) as bag:
         first_state = min(_header_key(BagReader.decode(m)) for m in bag.messages({"/joint_states"}))
-    assert all(s is not None for s, k in zip(table["observation.state"], table["stamp_ns"], strict=True)
-               if k >= first_state)
+    assert all(
+        s is not None for s, k in zip(table["observation.state"], table["stamp_ns"], strict=True) if k >= first_state
+    )
     actions = [a for a in table["action.hand"] if a is not None]
     assert len(actions) >= len(table["frame_index"]) - 2 and len(actions[0]) == 16
     assert table["observation.image"][0][:2] == b"\xff\xd8"  # JPEG

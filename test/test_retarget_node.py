@@ -116,8 +116,15 @@ def test_camera_tf_before_the_first_hand_or_left_to_the_driver(ros, publish):
     node = Node("camera_tf_probe")
     static = []
     node.create_subscription(TFMessage, "/tf_static", lambda m: static.extend(m.transforms), TF_STATIC_QOS)
-    args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true",
-            "-p", f"publish_camera_tf:={str(publish).lower()}")
+    args = (
+        "--ros-args",
+        "-p",
+        "autostart:=true",
+        "-p",
+        "simulate_robot:=true",
+        "-p",
+        f"publish_camera_tf:={str(publish).lower()}",
+    )
     with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:  # no hand joints are ever sent
         got = spin_until(node, lambda: bool(static), timeout=15.0 if publish else 6.0)
         assert proc.alive(), proc.output()

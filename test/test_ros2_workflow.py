@@ -73,9 +73,16 @@ def test_colcon_build_gives_the_ros_layout(install):
     for executable in ("hand_pose_node", "retarget_node", "video_source"):
         assert (package / "lib" / "scalehp_ros" / executable).is_file(), executable
     share = package / "share" / "scalehp_ros"
-    for rel in ("package.xml", "launch/teleop.launch.py", "config/teleop_graph.yaml", "config/hand_pose.yaml",
-                "config/robots/scalehp_ur5e_allegro.yaml", "urdf/scalehp_ur5e_allegro.urdf",
-                "data/human_hand_video.mp4", "models/hand_landmarker.task"):
+    for rel in (
+        "package.xml",
+        "launch/teleop.launch.py",
+        "config/teleop_graph.yaml",
+        "config/hand_pose.yaml",
+        "config/robots/scalehp_ur5e_allegro.yaml",
+        "urdf/scalehp_ur5e_allegro.urdf",
+        "data/human_hand_video.mp4",
+        "models/hand_landmarker.task",
+    ):
         assert (share / rel).is_file(), rel
     assert (package / "share" / "ament_index" / "resource_index" / "packages" / "scalehp_ros").is_file()
     assert ros2("pkg", "prefix", "scalehp_ros", env=tooling_env(install)).stdout.strip() == str(package)
@@ -121,8 +128,9 @@ def test_ros2_launch_runs_the_graph_and_the_cli_reaches_it(install, ros):
         after = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", env=env)
         assert after.stdout.strip() == "Integer value is: 1"
         # a read-only parameter given at launch shows the value in use (not the default)
-        period = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "diagnostics_period",
-                      env=env)
+        period = ros2(
+            "param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "diagnostics_period", env=env
+        )
         assert period.stdout.strip() == "Double value is: 1.0"
 
         code = launch.interrupt()
