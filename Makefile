@@ -33,6 +33,7 @@ model: $(MODEL)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: $(STAMP) $(MODEL) $(TEST_TOOLING) lint
 	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
