@@ -13,6 +13,8 @@ ever run (seeded, deterministic): what lab photos show and MediaPipe's palm dete
     small       the photo at 1/4 of the height of a 1280x960 grey frame, at a random place
     small_grey  small, then grey
     pair        two photos at 1/2 of the height of a 1280x720 grey frame, side by side: two hands each
+    tiny        the photo 110 px high in a 1920x1080 grey frame, at a random place (a hand of about 100 px in
+                a full-HD view of a person at a bench; added after the defaults were chosen, not used for them)
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from scalehp_ros.perception.acquisition import box_iou, keypoint_box
 from scalehp_ros.perception.frontend import Detection
 
 MATCH_IOU = 0.5
-DEGRADATIONS = ("grey", "dark", "small", "small_grey", "pair")
+DEGRADATIONS = ("grey", "dark", "small", "small_grey", "pair", "tiny")
 # degradations of an annotated (3D) set: point-wise, or `small`: the image pasted 1:1 into a 1280x960 frame
 # (the same camera with a larger sensor: K's principal point moves by the paste offset)
 ANNOTATED_DEGRADATIONS = ("grey", "dark", "small")
@@ -104,12 +106,16 @@ def _paste(canvas: np.ndarray, sample: CountSample, height: int, x: int, y: int)
     return sample.boxes * s + np.array([x, y, x, y], dtype=np.float64)
 
 
-def _small(sample: CountSample, rng: np.random.Generator) -> CountSample:
-    canvas = _canvas(1280, 960, rng)
-    height = 240
+def _placed(sample: CountSample, rng: np.random.Generator, frame: tuple[int, int], height: int) -> CountSample:
+    """`sample` resized to `height` px at a random place of a grey frame (width, height) px."""
+    canvas = _canvas(*frame, rng)
     width = round(sample.image.shape[1] * height / sample.image.shape[0])
-    x, y = int(rng.integers(0, 1280 - width)), int(rng.integers(0, 960 - height))
+    x, y = int(rng.integers(0, frame[0] - width)), int(rng.integers(0, frame[1] - height))
     return CountSample(sample.name, canvas, _paste(canvas, sample, height, x, y))
+
+
+def _small(sample: CountSample, rng: np.random.Generator) -> CountSample:
+    return _placed(sample, rng, (1280, 960), 240)
 
 
 def degrade_annotated(name: str, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -148,4 +154,5 @@ def degraded_sets(samples: list[CountSample], seed: int = 0) -> dict[str, list[C
         boxes = np.concatenate((_paste(canvas, a, height, xa, ya), _paste(canvas, b, height, xb, yb)))
         pairs.append(CountSample(f"{a.name}+{b.name}", canvas, boxes))
     out["pair"] = pairs
+    out["tiny"] = [_placed(s, rng, (1920, 1080), 110) for s in samples]
     return out
