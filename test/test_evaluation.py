@@ -156,7 +156,9 @@ def test_scalehp_eval_synthetic_and_video(tmp_path):
     # the profile mode: built from each hand's own truth (the upper bound) and measured by a sheet calibration
     # run on marker renders of that hand; the calibrated scale is within the calibration's 2 % target
     truth, calibrated = result["configs"]["profile=ground truth"], result["configs"]["profile=sheet calibration"]
-    assert truth["scale_error_pct"] < 1e-6 and calibrated["scale_error_pct"] < 2.0
+    assert result["calibration_refused"] == 0
+    assert truth["scale_error_pct"] < 1e-6 and calibrated["scale_error_pct"] < 0.5  # the target is 2 %
+    assert abs(calibrated["cs_mpjpe_mm"] - truth["cs_mpjpe_mm"]) < 1.0
     assert calibrated["cs_mpjpe_mm"] < result["cs_mpjpe_mm"]  # a measured hand beats the population prior
     clip = ROOT / "data" / "human_hand_video.mp4"
     video, _ = _eval("video", str(clip), "--max-frames", "12")
@@ -176,3 +178,13 @@ def test_scalehp_eval_errors_cleanly(tmp_path):
         check=False,
     )
     assert proc.returncode == 2 and "expected one annotation" in proc.stderr
+    # a bad estimator parameter for `video`: refused with the reason before any frame is read
+    for bad, reason in (("root_placement=nowhere", "root_placement must be one of"), ("x=[1", "not valid YAML")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "scalehp_ros.evaluation", "video", "missing.mp4", "--param", bad],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 2 and reason in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

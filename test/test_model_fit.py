@@ -183,6 +183,59 @@ def test_fit_in_a_stream_runs_every_third_frame_and_moves_the_solve_along_its_ra
     assert calls == [False, True, True, True]
 
 
+def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothing_for_same_side_hands(monkeypatch):
+
+    batch = synthetic.generate(2, synthetic.NoiseModel(), seed=9)
+    frames = _turning_hand(batch, 0, 5, np.random.default_rng(9))
+    K = batch.K[0]
+    fit_centroids, moved = HandPoseEstimator._fit_centroids, HandPoseEstimator._moved
+    fitted, moves, fail = {}, {}, set()
+    frame = {"t": 0}
+
+    def fit_spy(self, *args):
+        if frame["t"] in fail:
+            return None
+        out = fit_centroids(self, *args)
+        fitted[frame["t"]] = out[1][0]
+        return out
+
+    def moved_spy(sol, shift, xy, focal):
+        moves[frame["t"]] = (sol.joints.mean(axis=1)[0], shift[0].copy())
+        return moved(sol, shift, xy, focal)
+
+    monkeypatch.setattr(HandPoseEstimator, "_fit_centroids", fit_spy)
+    monkeypatch.setattr(HandPoseEstimator, "_moved", staticmethod(moved_spy))
+    smoothing = 0.3
+    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit", root_placement_fit_smoothing=smoothing))
+    fail.add(3)  # frame 3 is due (every 3rd frame): its fit fails
+    ratios = []
+    for t, d in enumerate(frames):
+        frame["t"] = t
+        est.estimate_from_detections([d], K, stamp=t / 30.0)
+        ratios.append(est._stream.fits[d.handedness].ratio)
+
+    def raw(t):  # the fit's own ratio at frame t: its centroid over the solve's, along the solve's ray
+        c = moves[t][0]
+        return fitted[t] @ c / (c @ c)
+
+    assert sorted(fitted) == [0, 4]  # the failed fit is retried on the next frame, not counted as a reuse
+    assert ratios[0] == pytest.approx(raw(0)) and ratios[1] == ratios[2] == ratios[3] == ratios[0]
+    assert ratios[4] == pytest.approx(smoothing * raw(4) + (1 - smoothing) * ratios[0])
+    assert abs(ratios[0] - 1.0) > 1e-3 and abs(raw(4) - ratios[0]) > 1e-4  # a real correction, really smoothed
+    for t in (1, 2, 3, 4):  # reused frames, the failed fit and the smoothed fit frame all apply the last ratio
+        c, shift = moves[t]
+        np.testing.assert_allclose(shift, (ratios[t] - 1.0) * c, atol=1e-12)
+    # two hands with the same side label: fitted on every frame, and no state kept for either
+    fail.clear()
+    fitted.clear()
+    twins = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))
+    second = Detection(batch.uv[1], batch.rel_detected[1], frames[0].handedness, 1.0)
+    for t, d in enumerate(frames[:3]):
+        frame["t"] = t
+        twins.estimate_from_detections([d, second], K, stamp=t / 30.0)
+    assert sorted(fitted) == [0, 1, 2] and twins._stream.fits == {}
+
+
 def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
     from scalehp_ros.perception import estimator as estimator_module
 

@@ -102,8 +102,9 @@ def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
 
 def _run_rows(
     hand_lengths: np.ndarray, run: Callable[[HandPoseEstimator, int], HandPose | None], n: int, gt: np.ndarray
-) -> tuple[dict[str, dict[str, float]], dict[str, list[int]]]:
-    """For every config row, run `run(estimator, i)` on samples 0..n-1; returns metrics inputs per row."""
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, list[int]]], int]:
+    """For every config row, run `run(estimator, i)` on samples 0..n-1. Returns ({row: (joints, scales,
+    sample indices)}, how many sheet calibration runs were refused: those samples are not in that row)."""
     preds: dict[str, Any] = {}
     refused = 0
     for name, changes in _configs().items():
@@ -128,7 +129,7 @@ def _run_rows(
         preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits)
     if refused:
         print(f"{CALIBRATION_ROW}: {refused} of {n} calibration runs refused (those samples not scored in that row)")
-    return preds  # type: ignore[return-value]
+    return preds, refused
 
 
 def _summaries(preds: dict[str, Any], gt: np.ndarray) -> dict[str, dict[str, float]]:
@@ -157,11 +158,12 @@ def eval_synthetic(samples: int, seed: int, noise_free: bool) -> dict[str, Any]:
     def run(est: HandPoseEstimator, i: int) -> HandPose | None:
         return est.estimate_from_detections([detections[i]], batch.K[i], image_size=tuple(batch.image_size[i]))[0]
 
-    rows = _summaries(_run_rows(measured, run, samples, batch.joints_cam), batch.joints_cam)
+    preds, refused = _run_rows(measured, run, samples, batch.joints_cam)
+    rows = _summaries(preds, batch.joints_cam)
     _print_table(
         f"synthetic: {samples} hands, seed {seed}, {'no noise' if noise_free else 'detector-like noise'}", rows
     )
-    return dict(rows["default"], samples=samples, configs=rows)
+    return dict(rows["default"], samples=samples, configs=rows, calibration_refused=refused)
 
 
 # -- annotated image sets ---------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def eval_images(samples: list[Sample], title: str, degrade: str | None = None, s
         det = matched[i]
         return None if det is None else est.estimate_from_detections([det], samples[i].K)[0]
 
-    preds = _run_rows(hand_lengths, run, len(samples), gt)
+    preds, refused = _run_rows(hand_lengths, run, len(samples), gt)
     rows = _summaries(preds, gt)
     detection_rate = sum(m is not None for m in matched) / len(samples)
     sides = [(m.handedness, s.hand_type) for m, s in zip(matched, samples, strict=True) if m and s.hand_type]
@@ -242,6 +244,7 @@ def eval_images(samples: list[Sample], title: str, degrade: str | None = None, s
     floor_mm = float(np.mean(floor)) if floor else float("nan")
     print(f"floor (ground-truth shape and scale on MediaPipe's 2D keypoints), CS-MPJPE: {floor_mm:.1f} mm")
     out = dict(rows["default"], detection_rate=detection_rate, images=len(samples), configs=rows)
+    out["calibration_refused"] = refused
     # one annotated hand per image: recall = detection rate
     out.update(
         detection_recall=detection_rate,
@@ -394,7 +397,10 @@ def _param_overrides(items: Sequence[str]) -> dict[str, Any]:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
-        out[name.strip()] = yaml.safe_load(value)
+        try:
+            out[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"--param {name.strip()}: the value is not valid YAML: {exc}") from exc
     return out
 
 

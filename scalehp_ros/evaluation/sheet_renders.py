@@ -22,6 +22,7 @@ WIDTH, HEIGHT = 1280, 720
 K = np.array([[900.0, 0.0, 639.5], [0.0, 900.0, 359.5], [0.0, 0.0, 1.0]])
 SPREAD_DEG = {"thumb": 35.0, "index": 10.0, "middle": 0.0, "ring": -10.0, "little": -21.0}
 TRUE_LENGTHS = REFERENCE_BONE_LENGTHS_M * 1.07  # a hand 7 % larger than the reference
+Render = tuple[np.ndarray, np.ndarray, np.ndarray]  # (image RGB, uv (21, 2) px, rel3d (21, 3) m)
 
 
 def _rot(axis: str, deg: float) -> np.ndarray:
@@ -29,8 +30,15 @@ def _rot(axis: str, deg: float) -> np.ndarray:
     return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]), "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])}[axis]
 
 
-def flat_hand(lengths: np.ndarray, wrist_xy=(0.105, 0.25), height=0.010, bend: str | None = None) -> np.ndarray:
-    """(21, 3) sheet-frame joints of a flat hand (fingers straight, pointing up the page) `height` above it."""
+def flat_hand(
+    lengths: np.ndarray,
+    wrist_xy: tuple[float, float] = (0.105, 0.25),
+    height: float = 0.010,
+    bend: str | None = None,
+) -> np.ndarray:
+    """(21, 3) sheet-frame joints (m) of a flat hand with bone lengths `lengths` (20,) m, fingers straight and
+    pointing up the page, the wrist at `wrist_xy` (m, sheet frame), `height` (m) above the sheet; `bend`: a
+    finger curled up from the sheet (a hand the calibration must refuse)."""
     joints = np.zeros((21, 3))
     joints[0] = (*wrist_xy, -height)
     for finger, chain in FINGER_CHAINS.items():
@@ -54,8 +62,17 @@ def _page(markers: bool) -> np.ndarray:
     return page
 
 
-def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, draw=True, markers=True):
-    """(image RGB, uv (21, 2) px, rel3d (21, 3)) of the sheet seen by K with a hand at hand_sheet.
+def render_frame(
+    rng: np.random.Generator,
+    hand_sheet: np.ndarray,
+    tilt: tuple[float, float] = (10.0, -8.0),
+    distance: float = 0.5,
+    draw: bool = True,
+    markers: bool = True,
+) -> Render:
+    """(image RGB uint8, uv (21, 2) px, rel3d (21, 3) m) of the sheet seen by K with a hand at hand_sheet
+    ((21, 3) m, sheet frame): the camera tilted by `tilt` (degrees about its x and y axes), `distance` (m) from
+    the page's centre; uv with 0.7 px noise, rel3d (wrist-relative, camera axes) with 2 mm noise.
 
     markers False: the same page with its markers left out (a sheet the calibration must refuse).
     """
@@ -82,7 +99,9 @@ def render_frame(rng, hand_sheet: np.ndarray, tilt=(10.0, -8.0), distance=0.5, d
     return image, uv, rel3d
 
 
-def random_frames(n: int, seed: int = 0, markers: bool = True, lengths: np.ndarray = TRUE_LENGTHS, **hand_kw):
+def random_frames(
+    n: int, seed: int = 0, markers: bool = True, lengths: np.ndarray = TRUE_LENGTHS, **hand_kw: object
+) -> list[Render]:
     """n (image, uv, rel3d) renders of a hand with bone lengths `lengths` (20,) m: the hand shifted ±1 cm,
     camera tilt ±20°, 0.4-0.6 m from the sheet."""
     rng = np.random.default_rng(seed)

@@ -123,12 +123,12 @@ def _validate_depth_arg(depth: Any, image_size: tuple[int, int] | None) -> np.nd
     return None if depth is None else depth_stage.validate_depth(depth, image_size)
 
 
-# root_placement fit in a stream: a hand's fit starts from its previous frame's (same side) when that is at
-# most this old, seconds; otherwise from the inverse kinematics of the detector's pose, as on a still.
+# root_placement fit in a stream: a side's last fit is used (warm start of the next fit, its depth ratio reused
+# and smoothed) while it is at most this old, seconds; older, the next fit starts from the inverse kinematics
+# of the detector's pose, as on a still, and its ratio is not smoothed with the stale one.
 FIT_WARM_MAX_GAP_S = 0.2
-# A fit's depth correction is reused (root_placement_fit_every) for at most this long, so that at any frame
-# rate the next fit is still warm-started.
-FIT_REUSE_MAX_AGE_S = 0.1
+# Fit ratios outside this range (the fit's centroid depth over the solve's) are implausible: not used.
+FIT_RATIO_RANGE = (0.5, 2.0)
 
 
 @dataclass
@@ -386,23 +386,32 @@ class HandPoseEstimator:
         In a stream the placement is a depth correction of the solve: the solve's centroid moved along its ray
         by a ratio (a monocular depth error grows with the distance, so the ratio, not the shift in metres,
         carries over). Each side's fit runs on every `root_placement_fit_every`-th frame of that side (at
-        least every `FIT_REUSE_MAX_AGE_S`), warm-started from its previous fit (`FIT_WARM_MAX_GAP_S`), and
-        its ratio is smoothed with the previous one (`root_placement_fit_smoothing`); the frames between reuse
-        the last ratio. The solve follows the hand on every frame; the fit only corrects its depth bias."""
+        least every `root_solver.FIT_REUSE_MAX_AGE_S`), warm-started from its previous fit
+        (`FIT_WARM_MAX_GAP_S`; only when every hand fitted in that frame has one), and its ratio is smoothed
+        with the previous one (`root_placement_fit_smoothing`); the frames between reuse the last ratio. The
+        solve follows the hand on every frame; the fit only corrects its depth bias. The state is kept per
+        side label: two hands with the same label are fitted cold on every frame, and nothing is kept for
+        them. A fit that fails or gives an implausible ratio (`FIT_RATIO_RANGE`) leaves the last ratio in
+        force (or the solve's placement when there is none) and is retried on the next frame."""
         c = self._config
         stream = self._stream if stamp is not None else None
         n = len(sides)
+        keep = stream is not None and len(set(sides)) == n  # the state is per side label
         last: list[_SideFit | None] = [None] * n
-        if stream is not None and len(set(sides)) == n:
+        if keep:
             last = [stream.fits.get(side) for side in sides]
             last = [f if f is not None and 0.0 <= stamp - f.stamp <= FIT_WARM_MAX_GAP_S else None for f in last]
         every, smoothing = c.root_solve.root_placement_fit_every, c.root_solve.root_placement_fit_smoothing
-        due = np.array([f is None or f.reused + 1 >= every or stamp - f.stamp > FIT_REUSE_MAX_AGE_S for f in last])
+        due = np.array(
+            [f is None or f.reused + 1 >= every or stamp - f.stamp > root_solver.FIT_REUSE_MAX_AGE_S for f in last]
+        )
         centroid = sol.joints.mean(axis=1)
-        shift = np.zeros((n, 3))
+        # every hand with a last fit starts from its ratio; a due hand's is replaced by its new fit below
+        shift = np.array(
+            [np.zeros(3) if f is None else (f.ratio - 1.0) * ctr for f, ctr in zip(last, centroid, strict=True)]
+        )
         for i in np.flatnonzero(~due):
             last[i].reused += 1
-            shift[i] = (last[i].ratio - 1.0) * centroid[i]
         if due.any():
             fitted = self._fit_centroids(
                 canonical[due],
@@ -414,25 +423,30 @@ class HandPoseEstimator:
                 None if bone_lengths is None else bone_lengths[due],
                 [last[i] for i in np.flatnonzero(due)],
             )
-            if fitted is None:  # keypoints the fit cannot use (no extent in the image): the solve's placement
-                return sol if not (~due).any() else self._moved(sol, shift, xy, focal)
+            if fitted is None:  # keypoints the fit cannot use (no extent in the image): see the docstring
+                if stream is None:
+                    return sol
+                return self._moved(sol, shift, xy, focal)
             fit, fit_centroid = fitted
             for k, i in enumerate(np.flatnonzero(due)):
                 if stream is None:  # a still: the fit's placement itself
                     shift[i] = fit_centroid[k] - centroid[i]
                     continue
                 ratio = float(fit_centroid[k] @ centroid[i] / (centroid[i] @ centroid[i]))
-                if not math.isfinite(ratio):
-                    continue  # the solve's placement stands; the next frame fits again
+                if not FIT_RATIO_RANGE[0] <= ratio <= FIT_RATIO_RANGE[1]:  # also NaN: see the docstring
+                    continue
                 if last[i] is not None:
                     ratio = smoothing * ratio + (1.0 - smoothing) * last[i].ratio
                 shift[i] = (ratio - 1.0) * centroid[i]
-                stream.fits[sides[i]] = _SideFit(fit.params[k], bool(fit.is_left[k]), float(stamp), ratio)
+                if keep:
+                    stream.fits[sides[i]] = _SideFit(fit.params[k], bool(fit.is_left[k]), float(stamp), ratio)
         return self._moved(sol, shift, xy, focal)
 
-    def _fit_centroids(self, canonical, rel3d, rays, xy, focal, scale, bone_lengths, last):
-        """(ModelFit, (N, 3) centroids of the fitted hands placed by the root solve), or None where the fit
-        cannot run. last: each hand's previous fit in the stream (all present: warm start) or None."""
+    def _fit_centroids(
+        self, canonical, rel3d, rays, xy, focal, scale, bone_lengths, last: list[_SideFit | None]
+    ) -> tuple[ModelFit, np.ndarray] | None:
+        """(ModelFit, (N, 3) camera-frame centroids (m) of the fitted hands placed by the root solve), or None
+        where the fit cannot run. last: each hand's previous fit in the stream (all present: warm start)."""
         c = self._config
         proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
         if c.canonical.canonical_model == "detector":
@@ -454,7 +468,9 @@ class HandPoseEstimator:
         return fit, fsol.joints.mean(axis=1)
 
     @staticmethod
-    def _moved(sol, shift, xy, focal) -> root_solver.RootSolution:
+    def _moved(sol, shift: np.ndarray, xy: np.ndarray, focal: np.ndarray) -> root_solver.RootSolution:
+        """The solution's hands moved rigidly by shift (N, 3) m (non-finite rows: not moved), with the
+        reprojection errors of the moved joints."""
         shift[~np.isfinite(shift).all(axis=1)] = 0.0
         joints = sol.joints + shift[:, None]
         errors = root_solver.reprojection_error(joints, xy, focal)

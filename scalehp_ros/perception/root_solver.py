@@ -402,6 +402,9 @@ SOLVERS: tuple[str, ...] = tuple(SOLVE_METHODS)
 # per hand even warm-started from the previous frame, more than a 30 fps frame on 2 cores can spare beside
 # MediaPipe with two hands; bench/fit_placement.py).
 PLACEMENTS: tuple[str, ...] = ("auto", "solve", "fit")
+# root_placement fit in a stream: a fit's depth correction is reused for at most this long (s), whatever
+# root_placement_fit_every says (at 30 fps: at most 3 frames)
+FIT_REUSE_MAX_AGE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -435,7 +438,7 @@ class RootSolveSettings(Settings):
     root_placement_fit_every: int = param(
         3,
         "root_placement fit in a stream: the model fit runs on every N-th frame of each hand (and at least every "
-        "0.1 s), the frames between reuse its depth correction (1 = every frame)",
+        f"{FIT_REUSE_MAX_AGE_S} s), the frames between reuse its depth correction (1 = every frame)",
         1,
         30,
     )
