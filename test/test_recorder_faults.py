@@ -131,7 +131,15 @@ def test_sigterm_mid_episode_closes_the_bag(looping_graph, tmp_path):
     node, counter, procs = looping_graph
     rec = _recorder(tmp_path, "rec_term", start_on_launch=True)
     try:
-        diag = _wait_diag(node, counter, "rec_term", lambda d: int(d.get("messages_written", 0)) > 60)
+        # mid-episode: the hand joints are in the bag too (their publisher may match after the camera's)
+        diag = _wait_diag(
+            node,
+            counter,
+            "rec_term",
+            lambda d: (
+                int(d.get("messages_written", 0)) > 60 and int(d.get("written /hand_pose_node/right/joints", 0)) > 0
+            ),
+        )
         rec.proc.send_signal(signal.SIGTERM)
         assert rec.proc.wait(15) == 0, rec.output()[-3000:]
         _graph_still_runs(node, counter, procs)
