@@ -1,4 +1,8 @@
-"""scalehp-export BAG... --out DIR: episodes for learning, as per-episode Parquet tables beside the MCAP bags.
+"""scalehp-export BAG... --out DIR [--format parquet|lerobot]: episode bags -> a dataset for learning.
+
+`--format lerobot` writes a LeRobot dataset, format v3.0, that `lerobot.datasets.lerobot_dataset.LeRobotDataset`
+opens (observation.state, action, the camera as mp4 video; see scalehp_ros/recording/lerobot.py and
+docs/recording.md). The default `--format parquet` is this project's own per-episode layout, below.
 
 The `lerobot` package's own dataset writer is not used: every lerobot release that supports Python 3.11
 (0.4.x; 0.5+ need 3.12) requires torch < 2.11 and torchvision (this environment pins torch 2.13.0 CPU and
@@ -186,9 +190,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bags", nargs="+", type=Path, help="episode bag folders")
     parser.add_argument("--out", type=Path, required=True, help="dataset folder")
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "lerobot"),
+        default="parquet",
+        help="parquet: this project's per-episode tables (default); lerobot: a LeRobot v3.0 dataset",
+    )
+    parser.add_argument(
+        "--fps", type=int, default=None, help="lerobot: frame rate of the dataset (default: the camera's, rounded)"
+    )
+    parser.add_argument(
+        "--max-age",
+        type=float,
+        default=None,
+        help="lerobot: seconds a message may be older than its frame before the frame is dropped as stale "
+        "(default 0.1)",
+    )
+    parser.add_argument(
+        "--task", default=None, help="lerobot: the task of bags whose metadata names none (default: a generic one)"
+    )
     opts = parser.parse_args(argv)
+    if opts.format == "parquet" and (opts.fps, opts.max_age, opts.task) != (None, None, None):
+        parser.error("--fps, --max-age and --task apply to --format lerobot")
     try:
-        info = export(opts.bags, opts.out)
+        if opts.format == "lerobot":
+            from scalehp_ros.recording.lerobot import DEFAULT_MAX_AGE_S, DEFAULT_TASK, export_lerobot
+
+            info = export_lerobot(
+                opts.bags,
+                opts.out,
+                fps=opts.fps,
+                max_age_s=DEFAULT_MAX_AGE_S if opts.max_age is None else opts.max_age,
+                task=opts.task or DEFAULT_TASK,
+            )
+            for b in info["bags"]:
+                print(
+                    f"scalehp-export: {b['bag']}: {b['frames']} of {b['grid_frames']} frames at {info['fps']} fps "
+                    f"in {len(b['episodes'])} episode(s); dropped: before a first message "
+                    f"{b['dropped_before_first']}, stale {b['dropped_stale']}; images unused {b['images_unused']}, "
+                    f"repeated {b['images_repeated']}"
+                )
+        else:
+            info = export(opts.bags, opts.out)
     except (OSError, ValueError, KeyError) as exc:
         print(f"scalehp-export: error: {exc}", file=sys.stderr)
         return 2
