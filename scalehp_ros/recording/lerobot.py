@@ -324,17 +324,19 @@ def write_segment_video(streams: BagStreams, segments: list[Segment], video: _Mp
 
 # -- statistics (as lerobot/datasets/compute_stats.py) ---------------------------------------------------------
 def feature_stats(values: np.ndarray) -> dict[str, np.ndarray]:
-    """min max mean std count and quantiles over axis 0 of (frames, dims) values (exact quantiles)."""
-    values = np.asarray(values, dtype=np.float64)
+    """min max mean std count and quantiles over axis 0 of (frames, dims) values (exact quantiles); min and max
+    keep the values' type (integers stay integers, as in lerobot's stats)."""
+    values = np.asarray(values)
+    as_float = values.astype(np.float64)
     stats = {
         "min": values.min(axis=0),
         "max": values.max(axis=0),
-        "mean": values.mean(axis=0),
-        "std": values.std(axis=0),
+        "mean": as_float.mean(axis=0),
+        "std": as_float.std(axis=0),
         "count": np.array([len(values)]),
     }
     for q in QUANTILES:
-        stats[f"q{int(q * 100):02d}"] = np.quantile(values, q, axis=0)
+        stats[f"q{int(q * 100):02d}"] = np.quantile(as_float, q, axis=0)
     return stats
 
 
