@@ -340,3 +340,27 @@ def test_several_bags_follow_each_other(tmp_path):
     assert pq.read_table(tmp_path / "ds/meta/tasks.parquet").to_pydict()["task_index"] == [0, 1]
     rows = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").to_pydict()
     assert sorted(set(rows["task_index"][ep[2]["dataset_from_index"] :])) == [1]
+
+
+def test_a_run_without_a_robot_exports_its_commanded_state_as_both(tmp_path):
+    """retarget_node with simulate_robot publishes the commanded state as /joint_states: that one topic is then
+    both the state and the action (--action-topic /joint_states); a non-JointState topic is refused."""
+    import pyarrow.parquet as pq
+
+    from scalehp_ros.recording.export import main
+
+    written = write_bag(tmp_path / "sim", with_command=False)
+    out = tmp_path / "ds"
+    assert (
+        main([str(tmp_path / "sim"), "--out", str(out), "--format", "lerobot", "--action-topic", "/joint_states"]) == 0
+    )
+    rows = pq.read_table(out / "data/chunk-000/file-000.parquet").to_pydict()
+    assert rows["observation.state"] == rows["action"]
+    names = json.loads((out / "meta/info.json").read_text())["features"]["action"]["names"]
+    assert names == STATE_NAMES  # the topic's own order when it is the action
+    assert len(rows["index"]) == len(expected_episodes({**written, "command": written["state"]})[0][0])
+    sim = [str(tmp_path / "sim"), "--format", "lerobot", "--action-topic", "/joint_states"]
+    assert main([*sim, "--out", str(tmp_path / "x"), "--image-topic", "/joint_states"]) == 2
+    assert main([*sim, "--out", str(tmp_path / "y"), "--state-topic", "/camera/image_raw/compressed"]) == 2
+    with pytest.raises(SystemExit):  # lerobot options without --format lerobot: a usage error
+        main([str(tmp_path / "sim"), "--out", str(tmp_path / "z"), "--fps", "30"])

@@ -209,12 +209,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--task", default=None, help="lerobot: the task of bags whose metadata names none (default: a generic one)"
     )
+    parser.add_argument(
+        "--state-topic", default=None, help="lerobot: measured joints, sensor_msgs/JointState (default /joint_states)"
+    )
+    parser.add_argument(
+        "--action-topic",
+        default=None,
+        help="lerobot: commanded joints, sensor_msgs/JointState (default /retarget_node/joint_command)",
+    )
+    parser.add_argument(
+        "--image-topic",
+        default=None,
+        help="lerobot: camera images (default /camera/image_raw/compressed, else /camera/image_raw)",
+    )
     opts = parser.parse_args(argv)
-    if opts.format == "parquet" and (opts.fps, opts.max_age, opts.task) != (None, None, None):
-        parser.error("--fps, --max-age and --task apply to --format lerobot")
+    lerobot_only = (opts.fps, opts.max_age, opts.task, opts.state_topic, opts.action_topic, opts.image_topic)
+    if opts.format == "parquet" and any(v is not None for v in lerobot_only):
+        parser.error("--fps, --max-age, --task and the --*-topic options apply to --format lerobot")
     try:
         if opts.format == "lerobot":
-            from scalehp_ros.recording.lerobot import DEFAULT_MAX_AGE_S, DEFAULT_TASK, export_lerobot
+            from scalehp_ros.recording.lerobot import (
+                COMMAND_TOPIC,
+                DEFAULT_MAX_AGE_S,
+                DEFAULT_TASK,
+                STATE_TOPIC,
+                export_lerobot,
+            )
 
             info = export_lerobot(
                 opts.bags,
@@ -222,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                 fps=opts.fps,
                 max_age_s=DEFAULT_MAX_AGE_S if opts.max_age is None else opts.max_age,
                 task=opts.task or DEFAULT_TASK,
+                image_topic=opts.image_topic,
+                state_topic=opts.state_topic or STATE_TOPIC,
+                action_topic=opts.action_topic or COMMAND_TOPIC,
             )
             for b in info["bags"]:
                 print(

@@ -141,33 +141,46 @@ def _joint_stream(msgs: list[tuple[int, list[str], list[float]]], topic: str, or
     return JointStream(names, np.array([m[0] for m in msgs], dtype=np.int64), np.asarray(rows, dtype=np.float64))
 
 
-def read_streams(path: Path) -> BagStreams:
-    """Stamps of the camera images and the two JointState streams of one bag (images are not decoded here)."""
+def read_streams(
+    path: Path, *, image_topic: str | None = None, state_topic: str = STATE_TOPIC, action_topic: str = COMMAND_TOPIC
+) -> BagStreams:
+    """Stamps of the camera images and the two JointState streams of one bag (images are not decoded here).
+    `image_topic` None: the first of IMAGE_TOPICS the bag has. `state_topic` may equal `action_topic` (a run
+    without a robot, whose commanded state is published as /joint_states: then state and action are the same)."""
     with BagReader(path) as bag:
         topics = bag.topics
-        image_topic = next((t for t in IMAGE_TOPICS if topics.get(t, (None, 0))[1] > 0), None)
+        candidates = (image_topic,) if image_topic else IMAGE_TOPICS
+        image_topic = next((t for t in candidates if topics.get(t, (None, 0))[1] > 0), None)
         if image_topic is None:
-            raise ValueError(f"{path}: no camera images ({' or '.join(IMAGE_TOPICS)})")
-        if COMMAND_TOPIC not in topics:
-            raise ValueError(
-                f"{path}: no {COMMAND_TOPIC} (the commanded joints, sensor_msgs/JointState): the action cannot be "
-                "exported; record with the recorder's default topics"
-            )
+            raise ValueError(f"{path}: no camera images on {' or '.join(candidates)}")
+        if topics[image_topic][0] not in ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"):
+            raise ValueError(f"{path}: {image_topic} is {topics[image_topic][0]}, not a sensor_msgs image")
+        for topic, what in ((action_topic, "the commanded joints"), (state_topic, "the measured joints")):
+            msgtype, count = topics.get(topic, (None, 0))
+            if not count:
+                raise ValueError(
+                    f"{path}: no {topic} messages ({what}, sensor_msgs/JointState); see --state-topic/--action-topic"
+                )
+            if msgtype != "sensor_msgs/msg/JointState":
+                raise ValueError(f"{path}: {topic} is {msgtype}, not sensor_msgs/msg/JointState")
         stamps: list[int] = []
         state: list[tuple[int, list[str], list[float]]] = []
         command: list[tuple[int, list[str], list[float]]] = []
-        for m in bag.messages({image_topic, STATE_TOPIC, COMMAND_TOPIC}):
+        for m in bag.messages({image_topic, state_topic, action_topic}):
             msg = BagReader.decode(m)
             if m.topic == image_topic:
                 stamps.append(_key(msg.header.stamp))
-            else:
-                names, positions = list(msg.name), [float(v) for v in msg.position]
-                if len(names) != len(positions):
-                    raise ValueError(f"{path}: {m.topic} with {len(names)} names and {len(positions)} positions")
-                (state if m.topic == STATE_TOPIC else command).append((_key(msg.header.stamp), names, positions))
+                continue
+            names, positions = list(msg.name), [float(v) for v in msg.position]
+            if len(names) != len(positions):
+                raise ValueError(f"{path}: {m.topic} with {len(names)} names and {len(positions)} positions")
+            if m.topic == state_topic:
+                state.append((_key(msg.header.stamp), names, positions))
+            if m.topic == action_topic:
+                command.append((_key(msg.header.stamp), names, positions))
         metadata = bag.custom_data
-    cmd = _joint_stream(command, COMMAND_TOPIC, None)
-    st = _joint_stream(state, STATE_TOPIC, cmd.names)
+    cmd = _joint_stream(command, action_topic, None)
+    st = _joint_stream(state, state_topic, cmd.names)
     order = np.argsort(np.asarray(stamps, dtype=np.int64), kind="stable")
     return BagStreams(Path(path), image_topic, np.asarray(stamps, dtype=np.int64)[order], order, st, cmd, metadata)
 
@@ -446,6 +459,9 @@ def export_lerobot(
     fps: int | None = None,
     max_age_s: float = DEFAULT_MAX_AGE_S,
     task: str = DEFAULT_TASK,
+    image_topic: str | None = None,
+    state_topic: str = STATE_TOPIC,
+    action_topic: str = COMMAND_TOPIC,
 ) -> dict:
     """Write the LeRobot v3.0 dataset of `bags` into `out` (an empty or new folder); returns the export report
     (also meta/scalehp_export.json). `task`: the task of bags whose metadata names none."""
@@ -457,7 +473,8 @@ def export_lerobot(
         raise ValueError(f"{out} is not empty: a LeRobot dataset is written into a new folder")
     if not max_age_s > 0:
         raise ValueError(f"max_age_s must be > 0, got {max_age_s}")
-    streams = [read_streams(Path(p)) for p in bags]
+    topics = {"image_topic": image_topic, "state_topic": state_topic, "action_topic": action_topic}
+    streams = [read_streams(Path(p), **topics) for p in bags]
     names = streams[0].command.names
     for s in streams[1:]:
         if s.command.names != names:
@@ -618,6 +635,8 @@ def export_lerobot(
         "format": f"LeRobot {CODEBASE_VERSION} (scalehp_ros.recording.lerobot)",
         "fps": fps,
         "max_age_s": max_age_s,
+        "state_topic": state_topic,
+        "action_topic": action_topic,
         "episodes": len(episodes),
         "frames": total,
         "bags": [
