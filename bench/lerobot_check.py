@@ -201,6 +201,83 @@ def decode_image(message) -> object:
     return px[:, :, ::-1] if msg.encoding == "bgr8" else px
 
 
+def record_graph(out_dir: Path, frames: int, log_dir: Path) -> Path:
+    """One episode recorded by the real graph (robot:=sim: video_source on the bundled clip -> hand_pose_node ->
+    retarget_node, engaged once the hand is seen -> sim_node (MuJoCo) -> /joint_states; recorder_node with its
+    default topics, started on launch, closed by SIGINT). Needs tools/run_isolated.sh. Returns the bag."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from std_srvs.srv import SetBool
+
+    from scalehp_ros.bringup.graph import resolve
+    from scalehp_ros.bringup.processes import GraphProcesses
+
+    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
+        raise SystemExit("--record runs the graph over DDS: run this script under tools/run_isolated.sh")
+    specs = resolve({"rviz": "false", "robot": "sim", "deadman": "none", "record": "true", "record_dir": str(out_dir)})
+    for spec in specs:
+        if spec.name == "video_source":
+            spec.parameters.update(
+                {"shutdown_at_end": True, "max_frames": frames, "max_width": 640, "wait_for_subscribers": 2}
+            )
+        elif spec.name == "retarget_node":
+            spec.parameters.update({"autostart": True})
+        elif spec.name == "sim_node":
+            spec.parameters.update({"render_period": 0.0, "step_period": 0.02})
+        elif spec.name == "recorder_node":
+            spec.parameters.update({"start_on_launch": True, "task": "show the hand to the camera"})
+    rclpy.init()
+    node = Node("lerobot_check_record")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    engage = node.create_client(SetBool, "/retarget_node/engage")
+    seen = []
+    node.create_subscription(
+        __import__("geometry_msgs.msg", fromlist=["PoseArray"]).PoseArray,
+        "/hand_pose_node/right/joints",
+        lambda m: seen.append(1),
+        10,
+    )
+    graph = GraphProcesses(specs, log_dir=log_dir)
+    start = time.monotonic()
+    graph.start({s.key for s in graph.specs} - {"video_source"})
+    try:
+        ready = {
+            "/camera/image_raw": ("hand_pose_node", "recorder_node"),
+            "/hand_pose_node/right/joints": ("retarget_node",),
+        }
+        while time.monotonic() - start < 90 and not graph.exited():
+            executor.spin_once(timeout_sec=0.1)
+            subs = {t: {i.node_name for i in node.get_subscriptions_info_by_topic(t)} for t in ready}
+            if all(set(who) <= subs[t] for t, who in ready.items()) and node.count_publishers("/joint_states"):
+                break
+        graph.start({"video_source"})
+        engaged, pending = False, None
+        while time.monotonic() - start < 240:
+            executor.spin_once(timeout_sec=0.05)
+            ended = graph.exited()
+            if "video_source" in ended:
+                break
+            if ended:
+                raise RuntimeError(f"a node exited early: {ended}; logs in {log_dir}")
+            if pending is not None and pending.done():
+                engaged, pending = bool(pending.result().success), None
+            if not engaged and pending is None and seen and engage.service_is_ready():
+                pending = engage.call_async(SetBool.Request(data=True))
+        drain = time.monotonic()
+        while time.monotonic() - drain < 1.5:
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        graph.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    bags = sorted(p for p in Path(out_dir).iterdir() if (p / "metadata.yaml").is_file())
+    if not bags:
+        raise RuntimeError(f"recorder_node wrote no bag; logs in {log_dir}")
+    return bags[-1]
+
+
 # -- the reader (runs in the lerobot environment) ------------------------------------------------------------
 def reader(root: Path, out: Path, repo_id: str) -> None:
     import types
@@ -455,6 +532,13 @@ def layout_diff(ours: dict, ref: dict) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bag", type=Path, nargs="*", help="episode bags to export (default: one made from the clip)")
+    parser.add_argument(
+        "--record",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="record the bag with the real graph (robot:=sim) from the clip's first FRAMES frames (run_isolated.sh)",
+    )
     parser.add_argument("--venv", type=Path, default=VENV, help="lerobot's environment (created when missing)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the dataset and the reports in this folder")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line")
@@ -471,7 +555,10 @@ def main() -> int:
     work = Path(opts.keep or tempfile.mkdtemp(prefix="lerobot_check_"))
     work.mkdir(parents=True, exist_ok=True)
     bags = opts.bag or [work / "bench_episode"]
-    if not opts.bag:
+    if opts.record:
+        shutil.rmtree(work / "episodes", ignore_errors=True)
+        bags = [record_graph(work / "episodes", opts.record, work / "logs")]
+    elif not opts.bag:
         shutil.rmtree(bags[0], ignore_errors=True)
         write_bag(bags[0])
     root = work / "dataset"

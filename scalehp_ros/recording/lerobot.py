@@ -20,16 +20,19 @@ What goes in each frame:
   to the commanded joints' order (the robot config's, arm then hand) so state and action line up by index;
 - action (float32[n]): the commanded joint positions (/retarget_node/joint_command, sensor_msgs/JointState);
 - observation.images.camera (video): the camera image (/camera/image_raw/compressed or /camera/image_raw).
+Other topics can be named (`--state-topic`, `--action-topic`, `--image-topic`); state and action may be one
+topic (a run without a robot publishes its commanded state as /joint_states).
 
 Time. LeRobot finds a frame's picture by its timestamp in a constant-rate video (within `tolerance_s`,
 1e-4 s by default), so the frames of an episode are a fixed grid at `fps` (integer, as info.json requires;
 default: the camera's median rate rounded): frame k's time is t_k = t_0 + (k + 1/2) / fps on the clock of
-the header stamps, t_0 the episode's first image stamp. The half period puts each grid time between two
+the header stamps, t_0 the bag's first image stamp. The half period puts each grid time between two
 camera frames, so camera stamps jittering by less than half a period still give every image once. Each
 stream is taken **as of** t_k: its latest message stamped at or before t_k. A message older than `max_age_s`
-at t_k is stale: that frame is dropped (counted per stream), and where frames are dropped inside a bag the
-bag's frames are split into separate LeRobot episodes, so that every episode keeps a constant rate; frames
-before a stream's first message are counted apart (a recording starts before the robot streams). The dataset
+at t_k is stale: that frame is dropped, and where frames are dropped inside a bag the bag's frames are split
+into separate LeRobot episodes, so that every episode keeps a constant rate. Frames before a stream's first
+message are dropped too (a recording starts before the robot streams). Each dropped frame is counted once,
+under the first of image, state, command that failed, in meta/scalehp_export.json and on stdout. The dataset
 timestamp is k / fps from the episode's first kept frame.
 
 The video is MPEG-4 Part 2 ('mp4v', yuv420p; OpenCV's FFmpeg has no H.264/AV1 encoder); FFmpeg-based readers
