@@ -74,8 +74,9 @@ FFMPEG_APT = (
 # -- the lerobot environment ---------------------------------------------------------------------------------
 def setup_venv(venv: Path) -> dict:
     """Create `venv` (outside the repository) with torch 2.13.0 CPU and lerobot; returns the versions in it."""
-    if Path(venv).resolve().is_relative_to(REPO):
-        raise SystemExit(f"{venv} is inside the repository: lerobot's environment stays outside it")
+    inside = (REPO.resolve(), (REPO / ".venv").resolve())  # .venv may be a link to the project's environment
+    if Path(venv).absolute().is_relative_to(REPO) or any(Path(venv).resolve().is_relative_to(p) for p in inside):
+        raise SystemExit(f"{venv} is in the repository or its .venv: lerobot's environment stays outside them")
     py = venv / "bin" / "python"
     pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if not py.exists():
