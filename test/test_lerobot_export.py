@@ -34,10 +34,10 @@ DATASET_FILES = {
 }
 
 
-def _picture(i: int) -> np.ndarray:
+def _picture(i: int, w: int = W, h: int = H) -> np.ndarray:
     """A smooth RGB picture (little codec loss) that tells frame i from its neighbours: a square moving 3 px."""
-    y, x = np.mgrid[0:H, 0:W]
-    img = np.stack([x * 255 // W, y * 255 // H, np.full_like(x, (i * 7) % 200 + 30)], axis=2).astype(np.uint8)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 // w, y * 255 // h, np.full_like(x, (i * 7) % 200 + 30)], axis=2).astype(np.uint8)
     cx = 10 + 3 * (i % 35)
     img[30:60, cx : cx + 16] = (250, 250, 250)
     return img
@@ -57,7 +57,7 @@ def _command(t: float) -> np.ndarray:
     return np.array([0.5 * np.cos(2 * t + j) for j in range(len(COMMAND_NAMES))])
 
 
-def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube") -> dict:
+def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube", size: tuple = (W, H)) -> dict:
     """A recorded-like episode bag; returns what was written: {stream: [(stamp_ns, value)]}."""
     import cv2
 
@@ -70,7 +70,7 @@ def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube"
         if i == 40:
             continue  # a frame the camera lost
         stamp = T0 + round(i * 1e9 / FPS) + int(rng.integers(-3_000_000, 3_000_000))
-        rgb = _picture(i)
+        rgb = _picture(i, *size)
         jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
         msg = ts.types["sensor_msgs/msg/CompressedImage"](
             header=_header(stamp, "camera_optical"), format="rgb8; jpeg compressed bgr8", data=jpeg.reshape(-1)
@@ -364,3 +364,26 @@ def test_a_run_without_a_robot_exports_its_commanded_state_as_both(tmp_path):
     assert main([*sim, "--out", str(tmp_path / "y"), "--state-topic", "/camera/image_raw/compressed"]) == 2
     with pytest.raises(SystemExit):  # lerobot options without --format lerobot: a usage error
         main([str(tmp_path / "sim"), "--out", str(tmp_path / "z"), "--fps", "30"])
+
+
+def test_odd_image_sizes_lose_a_row_and_a_column_and_a_failed_export_leaves_nothing(tmp_path):
+    """yuv420p needs even sizes; bags whose (cropped) sizes differ cannot share the video: the error comes while
+    the video is being written, and the output folder is left empty."""
+    import cv2
+
+    from scalehp_ros.recording.lerobot import export_lerobot
+
+    written = write_bag(tmp_path / "odd", size=(W - 1, H - 1))
+    export_lerobot([tmp_path / "odd"], tmp_path / "ds")
+    info = json.loads((tmp_path / "ds/meta/info.json").read_text())
+    assert info["features"][CAMERA_KEY]["shape"] == [H - 2, W - 2, 3]
+    cap = cv2.VideoCapture(str(tmp_path / f"ds/videos/{CAMERA_KEY}/chunk-000/file-000.mp4"))
+    ok, first = cap.read()
+    assert ok and first.shape == (H - 2, W - 2, 3)
+    want = expected_episodes(written)[0][0][0]["image"][: H - 2, : W - 2]
+    assert np.abs(cv2.cvtColor(first, cv2.COLOR_BGR2RGB).astype(int) - want).mean() < 4.0
+    write_bag(tmp_path / "even")
+    (tmp_path / "mixed").mkdir()
+    with pytest.raises(ValueError, match="size"):
+        export_lerobot([tmp_path / "even", tmp_path / "odd"], tmp_path / "mixed")
+    assert list((tmp_path / "mixed").iterdir()) == []

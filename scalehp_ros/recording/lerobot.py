@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,7 +323,9 @@ def write_segment_video(streams: BagStreams, segments: list[Segment], video: _Mp
     with BagReader(streams.path) as bag:
         for ordinal, m in enumerate(bag.messages({streams.image_topic})):
             if ordinal in uses:
-                cache[ordinal] = decode_rgb(BagReader.decode(m), m.msgtype)
+                rgb = decode_rgb(BagReader.decode(m), m.msgtype)
+                # yuv420p video needs even sizes: an odd one loses its last row or column
+                cache[ordinal] = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
             while pos < len(need) and need[pos][2] in cache:
                 si, fi, o = need[pos]
                 rgb = cache[o]
@@ -467,13 +470,33 @@ def export_lerobot(
     action_topic: str = COMMAND_TOPIC,
 ) -> dict:
     """Write the LeRobot v3.0 dataset of `bags` into `out` (an empty or new folder); returns the export report
-    (also meta/scalehp_export.json). `task`: the task of bags whose metadata names none."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    (also meta/scalehp_export.json). `task`: the task of bags whose metadata names none. On an error nothing is
+    left in `out`."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} is not empty: a LeRobot dataset is written into a new folder")
+    try:
+        return _export(bags, out, fps, max_age_s, task, image_topic, state_topic, action_topic)
+    except BaseException:
+        if out.exists():  # no half-written dataset left behind: the folder was new or empty
+            for child in out.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+
+
+def _export(
+    bags: list[Path],
+    out: Path,
+    fps: int | None,
+    max_age_s: float,
+    task: str,
+    image_topic: str | None,
+    state_topic: str,
+    action_topic: str,
+) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if not max_age_s > 0:
         raise ValueError(f"max_age_s must be > 0, got {max_age_s}")
     topics = {"image_topic": image_topic, "state_topic": state_topic, "action_topic": action_topic}
