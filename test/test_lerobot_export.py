@@ -1,10 +1,11 @@
 """`scalehp-export --format lerobot`: the LeRobot v3.0 layout, its schema and its values against the bag they came from.
 
-The bag is written here (ROS-free, with the recorder's EpisodeBag) with what a recording holds: JPEG camera images
-at 30 Hz with stamp jitter and one frame lost, /joint_states at 100 Hz that start late and name the joints in
-another order, /retarget_node/joint_command at 50 Hz with a 0.3 s outage. The expected frames are worked out
-below by brute force from the messages written (not with the exporter's functions). Opening the result with
-the real `lerobot` package needs its own environment: bench/lerobot_check.py (docs/recording.md).
+The bag is written here, ROS-free, by the recorder core (EpisodeRecorder: raw camera images in, JPEG on
+/camera/image_raw/compressed in the bag, as recorder_node records) with what a recording holds: images at 30 Hz
+with stamp jitter and one frame lost, /joint_states at 100 Hz that start late and name the joints in another
+order, /retarget_node/joint_command at 50 Hz with a 0.3 s outage. The expected frames are worked out below by
+brute force from the messages read back from the bag (not with the exporter's functions). Opening the result
+with the real `lerobot` package needs its own environment: bench/lerobot_check.py (docs/recording.md).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from scalehp_ros.recording.bag import EpisodeBag, typestore
+from scalehp_ros.recording.bag import typestore
 from scalehp_ros.recording.lerobot import CAMERA_KEY, CODEBASE_VERSION
 
 FPS = 30
@@ -58,31 +59,36 @@ def _command(t: float) -> np.ndarray:
 
 
 def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube", size: tuple = (W, H)) -> dict:
-    """A recorded-like episode bag; returns what was written: {stream: [(stamp_ns, value)]}."""
-    import cv2
+    """An episode bag written by the recorder core (raw rgb8 images in, JPEG CompressedImage in the bag, as
+    recorder_node records); returns what the bag holds, read back from it: {stream: [(stamp_ns, value)]}."""
+    from scalehp_ros.recording.episode import EpisodeRecorder, RecorderSettings
 
     ts = typestore()
     rng = np.random.default_rng(3)
-    bag = EpisodeBag(path, reserve_bytes=0)
-    written: dict[str, list] = {"image": [], "state": [], "command": []}
+    settings = RecorderSettings(
+        output_dir=str(path.parent), min_free_bytes=0, queue_size=100_000, jpeg_quality=95, task=task
+    )
     messages = []
     for i in range(90):
         if i == 40:
             continue  # a frame the camera lost
         stamp = T0 + round(i * 1e9 / FPS) + int(rng.integers(-3_000_000, 3_000_000))
         rgb = _picture(i, *size)
-        jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
-        msg = ts.types["sensor_msgs/msg/CompressedImage"](
-            header=_header(stamp, "camera_optical"), format="rgb8; jpeg compressed bgr8", data=jpeg.reshape(-1)
+        h, w = rgb.shape[:2]
+        msg = ts.types["sensor_msgs/msg/Image"](
+            header=_header(stamp, "camera_optical"),
+            height=h,
+            width=w,
+            encoding="rgb8",
+            is_bigendian=0,
+            step=w * 3,
+            data=rgb.reshape(-1),
         )
-        decoded = cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        written["image"].append((stamp, decoded))
         # received ~15 ms after the stamp, as a camera's frames are
-        messages.append((stamp + 15_000_000, "/camera/image_raw/compressed", "sensor_msgs/msg/CompressedImage", msg))
+        messages.append((stamp + 15_000_000, "/camera/image_raw", "sensor_msgs/msg/Image", msg))
     for k in range(20, 300):  # 100 Hz from 0.2 s
         stamp = T0 + k * 10_000_000
-        value = _state(k * 0.01)
-        by_name = dict(zip(COMMAND_NAMES, value, strict=True))
+        by_name = dict(zip(COMMAND_NAMES, _state(k * 0.01), strict=True))
         msg = ts.types["sensor_msgs/msg/JointState"](
             header=_header(stamp),
             name=list(STATE_NAMES),
@@ -90,7 +96,6 @@ def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube"
             velocity=np.zeros(0),
             effort=np.zeros(0),
         )
-        written["state"].append((stamp, value))
         messages.append((stamp + 1_000_000, "/joint_states", "sensor_msgs/msg/JointState", msg))
     if with_command:
         for k in range(15, 150):  # 50 Hz from 0.3 s, nothing between 1.5 s and 1.8 s
@@ -105,12 +110,39 @@ def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube"
                 velocity=np.zeros(len(value)),
                 effort=np.zeros(0),
             )
-            written["command"].append((stamp, value))
             messages.append((stamp, "/retarget_node/joint_command", "sensor_msgs/msg/JointState", msg))
+    recorder = EpisodeRecorder(settings)
+    recorder.start(path.name)
     for log_time, topic, msgtype, msg in sorted(messages, key=lambda m: m[0]):
-        bag.write(topic, msgtype, log_time, bytes(ts.serialize_cdr(msg, msgtype)))
-    bag.close({"task": task, "robot_name": "test_arm_hand", "success": "true"})
-    return written
+        assert recorder.submit(topic, msgtype, bytes(ts.serialize_cdr(msg, msgtype)), log_time)
+    recorder.set_metadata(robot_name="test_arm_hand")
+    assert recorder.stop(success=True) == path
+    return read_back(path)
+
+
+def read_back(path) -> dict:
+    """{stream: [(header stamp ns, value)]} of the bag: images decoded to RGB, joints in COMMAND_NAMES order."""
+    import cv2
+
+    from scalehp_ros.recording.bag import BagReader
+
+    streams = {
+        "/camera/image_raw/compressed": "image",
+        "/joint_states": "state",
+        "/retarget_node/joint_command": "command",
+    }
+    out: dict[str, list] = {"image": [], "state": [], "command": []}
+    with BagReader(path) as bag:
+        for m in bag.messages(set(streams)):
+            msg = BagReader.decode(m)
+            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            if streams[m.topic] == "image":
+                bgr = cv2.imdecode(np.asarray(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+                out["image"].append((stamp, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+            else:
+                by_name = dict(zip(msg.name, msg.position, strict=True))
+                out[streams[m.topic]].append((stamp, np.array([by_name[n] for n in COMMAND_NAMES])))
+    return out
 
 
 def expected_episodes(written: dict, fps: int = FPS) -> tuple[list[list[dict]], dict]:
