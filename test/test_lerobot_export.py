@@ -86,8 +86,8 @@ def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube"
         )
         # received ~15 ms after the stamp, as a camera's frames are
         messages.append((stamp + 15_000_000, "/camera/image_raw", "sensor_msgs/msg/Image", msg))
-    for k in range(20, 300):  # 100 Hz from 0.2 s
-        stamp = T0 + k * 10_000_000
+    for k in range(20, 300):  # 100 Hz from 0.2 s, with jitter as a driver's stamps have
+        stamp = T0 + k * 10_000_000 + int(rng.integers(-4_000_000, 4_000_000))
         by_name = dict(zip(COMMAND_NAMES, _state(k * 0.01), strict=True))
         msg = ts.types["sensor_msgs/msg/JointState"](
             header=_header(stamp),
@@ -101,7 +101,7 @@ def write_bag(path, *, with_command: bool = True, task: str = "pick up the cube"
         for k in range(15, 150):  # 50 Hz from 0.3 s, nothing between 1.5 s and 1.8 s
             if 75 <= k < 90:
                 continue
-            stamp = T0 + k * 20_000_000 + 3_000_000
+            stamp = T0 + k * 20_000_000 + int(rng.integers(0, 9_000_000))
             value = _command(k * 0.02)
             msg = ts.types["sensor_msgs/msg/JointState"](
                 header=_header(stamp),
@@ -419,3 +419,23 @@ def test_odd_image_sizes_lose_a_row_and_a_column_and_a_failed_export_leaves_noth
     with pytest.raises(ValueError, match="size"):
         export_lerobot([tmp_path / "even", tmp_path / "odd"], tmp_path / "mixed")
     assert list((tmp_path / "mixed").iterdir()) == []
+
+
+def test_as_of_means_at_or_before_and_stale_means_older_than_max_age():
+    """The boundaries, exactly: a message stamped at the frame time is taken; one exactly max_age old is fresh."""
+    from scalehp_ros.recording.lerobot import BagStreams, JointStream, align, asof
+
+    np.testing.assert_array_equal(asof(np.array([10, 20]), np.array([5, 10, 19, 20, 25])), [-1, 0, 0, 1, 1])
+    period = 1e9 / FPS
+    images = np.array([0, 33_333_333, 66_666_667, 100_000_000, 133_333_333])
+    grid = np.round((np.arange(4) + 0.5) * period).astype(np.int64)  # 16.7, 50, 83.3, 116.7 ms
+    # state: one stamped exactly at grid[0]; then nothing until 116.7 - 100 ms = 16.7 ms old at grid[3]: fresh
+    state = JointStream(["a"], np.array([grid[0]]), np.array([[1.0]]))
+    command = JointStream(["a"], np.array([0, grid[2]]), np.array([[2.0], [3.0]]))
+    streams = BagStreams(None, "/img", images, np.arange(5), state, command, {})
+    a = align(streams, 0, FPS, max_age_s=(grid[3] - grid[0]) * 1e-9)
+    assert [len(s.grid_times) for s in a.segments] == [4] and a.dropped_stale == {"image": 0, "state": 0, "command": 0}
+    np.testing.assert_array_equal(a.segments[0].image, [0, 1, 2, 3])
+    np.testing.assert_array_equal(a.segments[0].command, [0, 0, 1, 1])
+    b = align(streams, 0, FPS, max_age_s=(grid[3] - grid[0] - 1) * 1e-9)  # 1 ns less: the last frame is stale
+    assert [len(s.grid_times) for s in b.segments] == [3] and b.dropped_stale["state"] == 1
