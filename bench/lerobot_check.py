@@ -329,6 +329,16 @@ def reader(root: Path, out: Path, repo_id: str) -> None:
                 "image_now_mean": float(item[CAMERA_KEY][1].mean()),
             }
         )
+    # one episode alone (lerobot filters the Parquet rows by episode_index)
+    last = ds.meta.total_episodes - 1
+    sub = LeRobotDataset(repo_id, root=root, episodes=[last])
+    first = sub[0]
+    subset = {
+        "episode": last,
+        "frames": len(sub),
+        "first_index": int(first["index"]),
+        "first_state": first["observation.state"].numpy().tolist(),
+    }
     # the same frames through lerobot's own writer, for the layout and the schemas
     ref = out.parent / "reference"
     features = {k: dict(v) for k, v in ds.meta.features.items() if k in ("observation.state", "action", CAMERA_KEY)}
@@ -379,6 +389,7 @@ def reader(root: Path, out: Path, repo_id: str) -> None:
         "read_s": read_s,
         "tasks": sorted(set(tasks)),
         "deltas": deltas,
+        "subset": subset,
         "ours": layout(root),
         "reference": layout(ref),
     }
@@ -629,6 +640,17 @@ def main() -> int:
             j = min(i + k, last)
             pad_ok &= pad == (i + k > last)
             chunk_err = max(chunk_err, float(np.abs(np.asarray(a) - arrays["action"][j]).max()))
+    sub = got["subset"]
+    rows = np.flatnonzero(arrays["episode"] == sub["episode"])
+    result["one_episode"] = {
+        "episode": sub["episode"],
+        "frames": sub["frames"],
+        "as_in_the_whole": bool(
+            sub["frames"] == len(rows)
+            and sub["first_index"] == int(arrays["index"][rows[0]])
+            and np.array_equal(np.float32(sub["first_state"]), arrays["state"][rows[0]])
+        ),
+    }
     result["delta_timestamps"] = {
         "items": len(got["deltas"]),
         "action_chunk_max_abs_err": chunk_err,
@@ -645,6 +667,7 @@ def main() -> int:
         and c["image_mean_abs_err"]["max"] < 8.0
         and chunk_err == 0
         and not result["video_info_vs_lerobot_probe"]
+        and result["one_episode"]["as_in_the_whole"]
         and pad_ok
     )
     result["ok"] = ok
