@@ -104,3 +104,13 @@ def test_image_conversions_and_their_errors():
         image_msg_to_rgb(Image(height=2, width=3, encoding="rgb8", step=9, data=bytes(18)), max_pixels=5)
     with pytest.raises(ValueError, match="cannot decode"):
         compressed_msg_to_rgb(CompressedImage(format="jpeg", data=b"not a jpeg"))
+
+
+def test_diagnostics_status_holds_the_values_as_strings_in_order():
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from scalehp_ros.ros.diagnostics import WARN, status
+
+    st = status("sim_node: simulation", WARN, "slower than real time", {"lost_s": "0.250", "ok": False, "n": 3}, "x")
+    assert isinstance(st, DiagnosticStatus) and st.level == WARN and st.hardware_id == "x"
+    assert [(kv.key, kv.value) for kv in st.values] == [("lost_s", "0.250"), ("ok", "false"), ("n", "3")]

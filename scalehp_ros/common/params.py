@@ -171,7 +171,8 @@ class Settings:
         kwargs = {}
         for f, spec in _own_specs(cls):
             if spec is None:
-                kwargs[f.name] = hints[f.name]._build(values)
+                # a nested group is a Settings too: its own unchecked constructor, the check ran once above
+                kwargs[f.name] = hints[f.name]._build(values)  # noqa: SLF001
             elif f.name in values:
                 kwargs[f.name] = values[f.name]
         return cls(**kwargs)

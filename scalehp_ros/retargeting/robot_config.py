@@ -266,4 +266,3 @@ def _check_names(config: RobotConfig) -> None:
         for frame in frames:
             if frame not in known_frames:
                 raise ValueError(f"{config.source}: {part} link/frame {frame!r} is not in {urdf.name}")
-

@@ -95,4 +95,3 @@ def changed_values(specs: Iterable[ParamSpec], params: Iterable[Parameter]) -> d
     """{name: validated value} of the parameters of `specs` among `params` (after check() accepted them)."""
     table = {s.name: s for s in specs}
     return {p.name: validate_value(table[p.name], p.value) for p in params if p.name in table}
-
