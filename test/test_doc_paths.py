@@ -89,6 +89,29 @@ def test_paths_cited_in_markdown_exist(path):
     assert not missing, f"{path.relative_to(REPO)} cites paths that do not exist: {missing}"
 
 
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    return {_slug(line.lstrip("#")) for line in path.read_text().splitlines() if line.startswith("#")}
+
+
+@pytest.mark.parametrize("path", MARKDOWN, ids=lambda p: str(p.relative_to(REPO)))
+def test_anchors_of_links_between_pages_exist(path):
+    """A link `page.md#section` names a heading of that page (a renamed section breaks the link)."""
+    broken = []
+    for link in _LINK.findall(path.read_text()):
+        target, _, anchor = link.partition("#")
+        if not anchor or re.match(r"[a-z]+:", link):
+            continue
+        page = (path.parent / target) if target else path
+        if page.suffix == ".md" and page.is_file() and anchor not in _anchors(page):
+            broken.append(link)
+    assert not broken, f"{path.relative_to(REPO)} links to missing sections: {broken}"
+
+
 def test_paths_cited_in_docstrings_exist():
     missing = {}
     for path in SOURCES:
