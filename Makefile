@@ -6,7 +6,7 @@ MODEL  := models/hand_landmarker.task
 RUN    := tools/run_isolated.sh
 PYTEST_ARGS ?=
 
-.PHONY: test demo venv model lint bench constraints clean
+.PHONY: test test-fast demo venv model lint bench constraints clean
 
 # Re-run setup only when what it installs changed; a warm `make test` skips straight to the tests.
 $(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh tools/build_interfaces.sh \
@@ -37,6 +37,12 @@ lint: $(STAMP)
 
 test: $(STAMP) $(MODEL) $(TEST_TOOLING) lint
 	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: the ROS-free unit tests (no DDS, no node processes, nothing marked slow). A test in this lane
+# that initialises rclpy or starts a node process fails and asks for the `ros` marker. `make test` stays the
+# CI command and runs everything.
+test-fast: $(STAMP) $(MODEL)
+	SCALEHP_TEST_LANE=fast $(RUN) $(PY) -m pytest -m "not ros and not slow" $(PYTEST_ARGS)
 
 # The whole graph over real DDS (loopback only) on the bundled clip -> out/demo.mp4 and out/summary.json.
 DEMO_ARGS ?=

@@ -27,6 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from scalehp_ros.common.pinhole import focal_from_fov  # noqa: E402
 from scalehp_ros.evaluation import counting  # noqa: E402
 from scalehp_ros.perception.estimator import HandPoseEstimator  # noqa: E402
 from scalehp_ros.perception.settings import EstimatorConfig  # noqa: E402
@@ -42,7 +43,7 @@ def _ms(seconds: list[float]) -> dict[str, float]:
 
 
 def _K(w: int, h: int) -> np.ndarray:
-    f = 0.5 * w / np.tan(np.radians(30.0))
+    f = focal_from_fov(w, 60.0)
     return np.array([[f, 0.0, w / 2], [0.0, f, h / 2], [0.0, 0.0, 1.0]])
 
 

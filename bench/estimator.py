@@ -24,6 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from scalehp_ros.common.pinhole import focal_from_fov  # noqa: E402
 from scalehp_ros.perception.estimator import HandPoseEstimator  # noqa: E402
 from scalehp_ros.perception.root_solver import SOLVERS  # noqa: E402
 
@@ -50,7 +51,7 @@ def main() -> int:
             break
         frames.append(np.ascontiguousarray(cv2.resize(bgr, (W, H))[:, :, ::-1]))
     cap.release()
-    f = 0.5 * W / np.tan(np.radians(30.0))
+    f = focal_from_fov(W, 60.0)
     K = np.array([[f, 0.0, W / 2], [0.0, f, H / 2], [0.0, 0.0, 1.0]])
     est = HandPoseEstimator()
     total, mp_time, overhead, hands = [], [], [], []

@@ -2,6 +2,10 @@
 
 Every process that initialises rclpy under the test suite gets ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 (the project's DDS isolation rule); `make test` additionally runs the suite in a private network namespace.
+
+A test that counts or checks what a node sent reads it with `subscribe()`: reliable, keep-last READER_DEPTH
+(1000), so a loaded machine that spins the test's executor late cannot drop what the test counts. Best-effort
+or shallow readers are for tests *about* that QoS only, and say so.
 """
 
 from __future__ import annotations
@@ -38,8 +42,16 @@ def allocate_domain_id() -> int:
     raise RuntimeError("no free ROS_DOMAIN_ID in 1..100 for this test process")
 
 
+LANE_VAR = "SCALEHP_TEST_LANE"  # "fast": `make test-fast`, the ROS-free lane
+
+
 def require_localhost_discovery() -> None:
-    """Raise unless DDS discovery is restricted to localhost in this process."""
+    """Raise unless DDS discovery is restricted to localhost in this process (and never in the fast lane)."""
+    if os.environ.get(LANE_VAR) == "fast":
+        raise RuntimeError(
+            "this test starts ROS (rclpy or a node process) but ran in `make test-fast`, the ROS-free lane: "
+            "mark it with @pytest.mark.ros (or pytestmark = pytest.mark.ros)"
+        )
     if os.environ.get(DISCOVERY_VAR) != "LOCALHOST":
         raise RuntimeError(
             f"DDS isolation rule: rclpy initialised with {DISCOVERY_VAR}={os.environ.get(DISCOVERY_VAR)!r}. "
@@ -104,6 +116,26 @@ class NodeProcess:
     def __exit__(self, *exc) -> None:
         self.stop()
         Path(self._log.name).unlink(missing_ok=True)
+
+
+READER_DEPTH = 1000  # messages a test reader keeps before the oldest is overwritten
+
+
+def reader_qos(depth: int = READER_DEPTH, latched: bool = False):
+    """QoS of a test reader: reliable, keep-last `depth`; `latched` adds transient-local (e.g. /tf_static)."""
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+    return QoSProfile(
+        depth=depth,
+        history=HistoryPolicy.KEEP_LAST,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
+    )
+
+
+def subscribe(node, msg_type, topic: str, callback: Callable, depth: int = READER_DEPTH, latched: bool = False):
+    """A subscription with the test reader QoS (reader_qos); returns it."""
+    return node.create_subscription(msg_type, topic, callback, reader_qos(depth, latched))
 
 
 def spin_until(node, predicate: Callable[[], bool], timeout: float, executor=None) -> bool:

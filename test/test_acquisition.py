@@ -254,6 +254,7 @@ def test_distortion_validation():
         est.estimate(np.zeros((8, 8, 3), np.uint8), K, distortion=("nope", [0.1] * 5))
 
 
+@pytest.mark.slow
 def test_degradations_are_deterministic_and_carry_the_boxes():
     samples = counting.load_count_set(DATA / "hands")
     a, b = counting.degraded_sets(samples, 3), counting.degraded_sets(samples, 3)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pinocchio as pin
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until
+from ros_harness import REPO, NodeProcess, spin_until, subscribe
 
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
@@ -106,10 +106,10 @@ def test_two_sides_over_dds_drive_the_simulated_robot_with_independent_clutches(
     measured: list[JointState] = []
     arm: dict[str, list] = {"left": [], "right": []}
     hand: dict[str, list] = {"left": [], "right": []}
-    node.create_subscription(JointState, "/joint_states", measured.append, 100)
+    subscribe(node, JointState, "/joint_states", measured.append)
     for side in arm:
-        node.create_subscription(JointTrajectory, f"/{side}/retarget_node/arm/joint_trajectory", arm[side].append, 100)
-        node.create_subscription(Float64MultiArray, f"/{side}/retarget_node/hand/commands", hand[side].append, 100)
+        subscribe(node, JointTrajectory, f"/{side}/retarget_node/arm/joint_trajectory", arm[side].append)
+        subscribe(node, Float64MultiArray, f"/{side}/retarget_node/hand/commands", hand[side].append)
 
     def retarget(side: str) -> NodeProcess:
         return NodeProcess(

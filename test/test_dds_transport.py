@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until
+from ros_harness import REPO, NodeProcess, spin_until, subscribe
 
 pytestmark = pytest.mark.ros
 NODES = REPO / "test" / "nodes"
@@ -13,11 +13,9 @@ def test_images_cross_processes_and_come_back_as_tf(ros):
     from rclpy.node import Node
     from tf2_msgs.msg import TFMessage
 
-    from scalehp_ros.ros.tf_publisher import TF_QOS
-
     node = Node("transport_probe")
     tfs = []
-    node.create_subscription(TFMessage, "/tf", lambda m: tfs.extend(m.transforms), TF_QOS)
+    subscribe(node, TFMessage, "/tf", lambda m: tfs.extend(m.transforms))
     camera_args = ("--cx", "300", "--cy", "250", "--fx", "600", "--rate", "30", "--stamp-base", "1000")
     with (
         NodeProcess(str(NODES / "image_to_tf.py")) as relay,

@@ -141,6 +141,7 @@ def test_several_hands_are_the_hands_one_by_one_and_no_hand_is_no_observation():
     assert none.z.shape == (0, 21) and not none.valid.any()
 
 
+@pytest.mark.slow
 def test_calibration_takes_no_sample_from_a_palm_tilted_beyond_the_gate():
     frames, _ = _frames(30, 29)
     est = HandPoseEstimator(EstimatorConfig().replace(calibration_max_palm_tilt_deg=1.0))
@@ -167,6 +168,7 @@ def test_without_depth_the_rgb_path_is_unchanged_and_bad_depth_is_refused():
         a.estimate_from_detections([det], K, image_size=size, depth=(depth * 1000).astype(np.uint16))
 
 
+@pytest.mark.slow
 def test_depth_pins_the_hand_far_better_than_rgb_alone():
     frames, _ = _frames(40, 5)
     est = HandPoseEstimator(EstimatorConfig().replace(depth_calibration=False))
@@ -176,6 +178,7 @@ def test_depth_pins_the_hand_far_better_than_rgb_alone():
     assert np.mean(with_depth) < 0.6 * np.mean(rgb), (np.mean(with_depth), np.mean(rgb))
 
 
+@pytest.mark.slow
 def test_an_object_in_front_of_part_of_the_hand_does_not_pull_the_estimate():
     clear, operator = _frames(40, 9)
     occluded, _ = _frames(40, 9, occlude=True, operator=operator)
@@ -207,6 +210,7 @@ def test_calibration_filter_rejects_outliers_and_converges():
     assert cal.add(float("nan")) == st
 
 
+@pytest.mark.slow
 def test_online_calibration_converges_writes_a_depth_profile_and_rgb_starts_from_it(tmp_path):
     frames, operator = _frames(260, 21)
     true_scale = float(np.mean(operator[1]))

@@ -71,6 +71,7 @@ def test_finds_a_hand_in_each_photo(estimator, photo):
         assert pose.scale == pytest.approx(PRIOR_MEAN_BONE_M)
 
 
+@pytest.mark.slow
 def test_handedness_on_rhd_and_mirrored(estimator):
     samples = load_rhd(DATA / "rhd")
     seen = [estimator.estimate(s.load_rgb(), s.K) for s in samples]
@@ -102,6 +103,7 @@ def test_video_stream_tracks_one_hand(estimator, clip_frames):
     assert len(again) == 1 and again[0].track_id > poses[0].track_id
 
 
+@pytest.mark.slow
 def test_filtering_reduces_jitter_on_a_still_frame(estimator, clip_frames):
     frame = clip_frames[3]
     h, w = frame.shape[:2]

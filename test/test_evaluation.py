@@ -73,6 +73,7 @@ def test_synthetic_generator_ground_truth():
     np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_scalehp_eval_rhd():
     result, out = _eval("rhd", str(RHD))
     assert result["detection_rate"] == 1.0 and result["images"] == 3
@@ -92,6 +93,7 @@ def test_scalehp_eval_rhd():
     assert result["cs_mpjpe_mm"] <= 41.61
 
 
+@pytest.mark.slow
 def test_scalehp_eval_rhd_degraded_small():
     """The renders pasted 1:1 into a 1280x960 frame (same camera, principal point moved)."""
     result, out = _eval("rhd", str(RHD), "--degrade", "small")
@@ -102,6 +104,7 @@ def test_scalehp_eval_rhd_degraded_small():
         assert np.isfinite(result["cs_mpjpe_mm"])
 
 
+@pytest.mark.slow
 def test_scalehp_eval_hands_recall_on_photos_and_degradations():
     result, out = _eval("hands", str(ROOT / "test" / "data" / "hands"))
     sets = result["sets"]
@@ -132,6 +135,7 @@ def _freihand_from_rhd(dest: Path) -> None:
     (dest / "evaluation_xyz.json").write_text(json.dumps([s.joints_cam.tolist() for s in samples]))
 
 
+@pytest.mark.slow
 def test_scalehp_eval_freihand(tmp_path):
     _freihand_from_rhd(tmp_path)
     loaded = load_freihand(tmp_path)
@@ -145,6 +149,7 @@ def test_scalehp_eval_freihand(tmp_path):
     assert "handedness_accuracy" not in result  # FreiHAND has no hand_type labels
 
 
+@pytest.mark.slow
 def test_scalehp_eval_synthetic_and_video(tmp_path):
     result, _ = _eval("synthetic", "--samples", "40", "--seed", "3")
     for key in KEYS:
@@ -166,6 +171,7 @@ def test_scalehp_eval_synthetic_and_video(tmp_path):
     assert video["jitter_filtered_mm_per_frame2"] < video["jitter_raw_mm_per_frame2"]
 
 
+@pytest.mark.slow
 def test_scalehp_eval_errors_cleanly(tmp_path):
     shutil.copy(RHD / "test_rhd.json", tmp_path / "a.json")
     shutil.copy(RHD / "test_rhd.json", tmp_path / "b.json")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until
+from ros_harness import REPO, NodeProcess, spin_until, subscribe
 
 from scalehp_ros.evaluation.sheet_renders import HEIGHT, TRUE_LENGTHS, WIDTH, K, random_frames
 from scalehp_ros.perception.camera import intrinsics_from_hfov
@@ -41,7 +41,7 @@ class Probe:
         self.info_pub = self.node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
         self.client = self.node.create_client(Trigger, "/hand_pose_node/calibrate")
         self.diag: dict[str, str] = {}
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        subscribe(self.node, DiagnosticArray, "/diagnostics", self._on_diag)
         self.k = 0
 
     def _on_diag(self, msg) -> None:

@@ -7,7 +7,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until
+from ros_harness import REPO, NodeProcess, spin_until, subscribe
 
 from scalehp_ros.common.joints import JOINT_NAMES, NUM_JOINTS, frame_name
 from scalehp_ros.perception.camera import intrinsics_from_hfov
@@ -39,16 +39,14 @@ class Harness:
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
 
-        from scalehp_ros.ros.tf_publisher import TF_QOS
-
         self.node = node
         self.image_pub = node.create_publisher(Image, "image", qos_profile_sensor_data)
         self.info_pub = node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
         self.tf, self.markers, self.poses, self.diagnostics = [], [], [], []
-        node.create_subscription(TFMessage, "/tf", lambda m: self.tf.extend(m.transforms), TF_QOS)
-        node.create_subscription(MarkerArray, "/hand_pose_node/markers", self.markers.append, 10)
-        node.create_subscription(PoseArray, "/hand_pose_node/right/joints", self.poses.append, 10)
-        node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
+        subscribe(node, TFMessage, "/tf", lambda m: self.tf.extend(m.transforms))
+        subscribe(node, MarkerArray, "/hand_pose_node/markers", self.markers.append)
+        subscribe(node, PoseArray, "/hand_pose_node/right/joints", self.poses.append)
+        subscribe(node, DiagnosticArray, "/diagnostics", self.diagnostics.append)
         self.model = CameraModel(W, H, intrinsics_from_hfov(W, H, 60.0))
         self.k = 0
 

@@ -9,6 +9,11 @@ common is the shared base (joint convention, palm frame, share folder, parameter
 retargeting are the ROS-free cores; recording writes and reads episode bags (rosbags, no rclpy); evaluation
 and visualization are ROS-free tools on top of them; ros holds the rclpy nodes and message converters; bringup
 starts the graph and records the demo.
+
+Within and across layers, no module imports another that (directly or through others) imports it back: the
+module graph counts every import statement of a module, at its top, inside a function, or under
+TYPE_CHECKING, so a cycle hidden behind a lazy import is still found. Configuration is data (robot_config.py
+imports no retargeting method) and the params-file writer sits outside the package (tools/write_param_files.py).
 """
 
 from __future__ import annotations
@@ -102,6 +107,90 @@ def test_no_import_cycle_between_subpackages():
 
     for node in graph:
         visit(node, [])
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_imports() -> dict[str, set[str]]:
+    """{module: modules of scalehp_ros it imports}, from every import statement anywhere in its source.
+
+    `from a.b import c` is an edge to a.b.c when that is a module, else to a.b; relative imports are resolved.
+    """
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            else:
+                continue
+            deps.update(t for t in targets if t in modules and t != name)
+        graph[name] = deps
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return cycles
+
+
+def test_no_import_cycle_between_modules():
+    graph = module_imports()
+    assert len(graph) > 80 and graph["scalehp_ros.ros.hand_pose_node"]  # the scan sees the package
+    cycles = import_cycles(graph)
+    assert not cycles, f"module import cycles: {cycles}"
+
+
+def test_cycle_finder_finds_a_lazy_cycle():
+    """The finder reports a cycle closed by a function-level import (what the package once had)."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_robot_config_imports_no_retargeting_method():
+    deps = module_imports()["scalehp_ros.retargeting.robot_config"]
+    assert not {d for d in deps if d.startswith("scalehp_ros.retargeting.hand")}, deps
 
 
 _BLOCK_ROS = """

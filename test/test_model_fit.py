@@ -84,6 +84,7 @@ def test_bad_input_raises_value_error():
         canonical_from_detector(canonical, rays, CanonicalSettings(canonical_model="fit"))  # no keypoints
 
 
+@pytest.mark.slow
 def test_estimator_with_the_fit_improves_the_synthetic_pose():
     n = 40
     batch = synthetic.generate(n, synthetic.NoiseModel(), seed=21)
@@ -99,6 +100,7 @@ def test_estimator_with_the_fit_improves_the_synthetic_pose():
     assert errors["fit"] < errors["default"], errors
 
 
+@pytest.mark.slow
 def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_solve():
     n = 40
     batch = synthetic.generate(n, synthetic.NoiseModel(), seed=23)
@@ -236,6 +238,7 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
     assert sorted(fitted) == [0, 1, 2] and twins._stream.fits == {}
 
 
+@pytest.mark.slow
 def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
     from scalehp_ros.perception import estimator as estimator_module
 

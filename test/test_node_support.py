@@ -104,3 +104,38 @@ def test_image_conversions_and_their_errors():
         image_msg_to_rgb(Image(height=2, width=3, encoding="rgb8", step=9, data=bytes(18)), max_pixels=5)
     with pytest.raises(ValueError, match="cannot decode"):
         compressed_msg_to_rgb(CompressedImage(format="jpeg", data=b"not a jpeg"))
+
+
+def test_diagnostics_status_holds_the_values_as_strings_in_order():
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from scalehp_ros.ros.diagnostics import WARN, status
+
+    st = status("sim_node: simulation", WARN, "slower than real time", {"lost_s": "0.250", "ok": False, "n": 3}, "x")
+    assert isinstance(st, DiagnosticStatus) and st.level == WARN and st.hardware_id == "x"
+    assert [(kv.key, kv.value) for kv in st.values] == [("lost_s", "0.250"), ("ok", "false"), ("n", "3")]
+
+
+def test_pinhole_focal_from_fov_is_the_one_formula():
+    from scalehp_ros.common.pinhole import focal_from_fov
+
+    assert focal_from_fov(640, 90.0) == pytest.approx(320.0)
+    assert intrinsics_from_hfov(640, 480, 70.0)[0, 0] == pytest.approx(focal_from_fov(640, 70.0), rel=1e-15)
+    with pytest.raises(ValueError, match="field of view"):
+        focal_from_fov(640, 180.0)
+
+
+def test_palm_joint_sets_are_defined_once_in_common():
+    from scalehp_ros.common.joints import JOINT_NAMES, PALM_JOINTS, PALM_PLANE_JOINTS
+    from scalehp_ros.perception import depth
+
+    assert [JOINT_NAMES[j] for j in PALM_JOINTS] == [
+        "wrist",
+        "thumb_cmc",
+        "index_mcp",
+        "middle_mcp",
+        "ring_mcp",
+        "little_mcp",
+    ]
+    assert set(PALM_PLANE_JOINTS) == set(PALM_JOINTS) - {JOINT_NAMES.index("thumb_cmc")}
+    assert tuple(depth.PALM_JOINTS) == PALM_JOINTS  # the perception copy, until it imports this one

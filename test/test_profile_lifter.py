@@ -90,6 +90,7 @@ def test_estimator_uses_the_profile_for_scale_and_bone_lengths(tmp_path: Path):
         assert np.allclose(pa.joints_cam, pb.joints_cam, atol=1e-4)  # the file rounds to micrometres
 
 
+@pytest.mark.slow
 def test_lifter_file_matches_its_checksum_and_runs_fast():
     assert lifter_mod.sha256_of(lifter_mod.lifter_path()) == lifter_mod.LIFTER_SHA256
     with pytest.raises(ValueError, match="SHA-256"):
@@ -120,6 +121,7 @@ def test_lifter_file_matches_its_checksum_and_runs_fast():
     assert mean_bone_length(lift(feats))[0] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_training_is_deterministic():
     pytest.importorskip("torch")
     import importlib.util

@@ -184,7 +184,7 @@ def test_retargeting_types_are_the_registered_methods():
 @pytest.mark.parametrize("kind", list(RETARGETING_METHODS))
 def test_each_method_builds_from_the_robot_yaml_and_stays_in_limits(tmp_path, kind):
     config = load_robot_config(_write_variant(tmp_path, lambda r: r["hand"]["retargeting"].update(type=kind)))
-    hand = config.hand.build()
+    hand = build_hand_retargeter(config.hand)
     assert type(hand) is RETARGETING_METHODS[kind] and hand.params.type == kind
     assert hand.joint_names == config.hand.joints
     for joints in FRAMES[::60]:
@@ -230,7 +230,7 @@ finite = st.floats(-0.3, 0.3, allow_nan=False)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(noise=arrays(np.float64, (21, 3), elements=finite), scale=st.sampled_from([0.0, 0.3, 1.0, 5.0]))
 def test_hand_commands_stay_in_limits_for_adversarial_keypoints(robot, noise, scale):
-    hand = robot.hand.build()
+    hand = build_hand_retargeter(robot.hand)
     keypoints = in_palm_frame(FRAMES[0]) * scale + noise
     q = hand.retarget(keypoints)
     assert np.all(np.isfinite(q)) and np.all(q >= hand.lower) and np.all(q <= hand.upper)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until
+from ros_harness import REPO, NodeProcess, spin_until, subscribe
 
 from scalehp_ros.retargeting.robot_config import load_robot_config
 
@@ -40,11 +40,11 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     )
     node = Node("retarget_probe")
     states, hands, trajectories, diagnostics, targets = [], [], [], [], []
-    node.create_subscription(JointState, "/retarget_node/joint_command", states.append, 100)
-    node.create_subscription(PoseStamped, "/retarget_node/ee_target", targets.append, 100)
-    node.create_subscription(Float64MultiArray, "/retarget_node/hand/commands", hands.append, 10)
-    node.create_subscription(JointTrajectory, "/retarget_node/arm/joint_trajectory", trajectories.append, 10)
-    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    subscribe(node, JointState, "/retarget_node/joint_command", states.append)
+    subscribe(node, PoseStamped, "/retarget_node/ee_target", targets.append)
+    subscribe(node, Float64MultiArray, "/retarget_node/hand/commands", hands.append)
+    subscribe(node, JointTrajectory, "/retarget_node/arm/joint_trajectory", trajectories.append)
+    subscribe(node, DiagnosticArray, "/diagnostics", diagnostics.append)
     from tf2_msgs.msg import TFMessage
 
     from scalehp_ros.ros.tf_publisher import TF_STATIC_QOS

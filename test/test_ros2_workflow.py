@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ros_harness import spin_until
+from ros_harness import spin_until, subscribe
 from ros_tooling import cli_missing_reason, colcon_build, missing_reason, ros2, tooling_env
 
 REASON = missing_reason()
@@ -96,8 +96,8 @@ def test_ros2_launch_runs_the_graph_and_the_cli_reaches_it(install, ros):
     node = Node("workflow_probe")
     frames: set[str] = set()
     states: list = []
-    node.create_subscription(TFMessage, "/tf", lambda m: frames.update(t.child_frame_id for t in m.transforms), 100)
-    node.create_subscription(JointState, "/joint_states", states.append, 10)
+    subscribe(node, TFMessage, "/tf", lambda m: frames.update(t.child_frame_id for t in m.transforms))
+    subscribe(node, JointState, "/joint_states", states.append)
     # no robot here: the visualisation-only run (commanded state on /joint_states, as RViz needs it)
     launch = Launch(
         install, *NO_ROS_ONLY_NODES, "loop:=true", "simulate_robot:=true", "joint_command_topic:=/joint_states"
@@ -182,7 +182,7 @@ def test_ros2_launch_two_hands_namespaces_each_side_and_runs_the_simulator(insta
 
     node = Node("two_hand_probe")
     names: set[str] = set()
-    node.create_subscription(JointState, "/joint_states", lambda m: names.update(m.name), 10)
+    subscribe(node, JointState, "/joint_states", lambda m: names.update(m.name))
     launch = Launch(install, *NO_ROS_ONLY_NODES, "hands:=two", "robot:=sim", "deadman:=none", "loop:=true")
     env = tooling_env(install)
     try:

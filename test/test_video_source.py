@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until
+from ros_harness import REPO, NodeProcess, spin_until, subscribe
 
 from scalehp_ros.perception.camera import intrinsics_from_hfov
 
@@ -10,6 +10,7 @@ pytestmark = pytest.mark.ros
 
 
 def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
@@ -19,7 +20,9 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
     node.create_subscription(Image, "image", images.append, qos_profile_sensor_data)
     node.create_subscription(CameraInfo, "camera_info", infos.append, qos_profile_sensor_data)
     # REP 2003: the driver publishes reliable, so a reliable subscriber (image_view, a recorder) gets frames too
-    node.create_subscription(Image, "image", reliable_images.append, 10)
+    subscribe(node, Image, "image", reliable_images.append)
+    reports = []
+    subscribe(node, DiagnosticArray, "/diagnostics", lambda m: reports.extend(m.status))
     args = [
         "--ros-args",
         "--params-file",
@@ -50,4 +53,9 @@ def test_publishes_clip_frames_with_camera_info(ros, tmp_path):
     assert {(i.header.stamp.sec, i.header.stamp.nanosec) for i in infos} & {
         (m.header.stamp.sec, m.header.stamp.nanosec) for m in images
     }
+    # its status: the shared diagnostics helper, 1 Hz while publishing (the run lasts > 1 s at the clip's 30 fps)
+    stream = [r for r in reports if r.name == "video_source: stream"]
+    assert stream, [r.name for r in reports]
+    values = {kv.key: kv.value for kv in stream[-1].values}
+    assert 0 <= int(values["frames_published"]) <= 40 and values["pace"] == "rate", values
     node.destroy_node()

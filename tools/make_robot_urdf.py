@@ -23,7 +23,7 @@ Sources of the numbers (facts, not code, taken from):
   https://www.universal-robots.com/articles/ur/application-installation/dh-parameters-for-calculations-of-kinematics-and-dynamics/
   The same page gives the link masses and centres of mass used below (in the DH frame of each link).
 - Arm limits: UR5e technical specification (all joints +-360 deg, 180 deg/s; base/shoulder/elbow 150 Nm,
-  wrists 28 Nm) and Universal_Robots_ROS2_Description config/ur5e/joint_limits.yaml, which limits the elbow to
+  wrists 28 Nm) and Universal_Robots_ROS2_Description (its ur5e joint_limits.yaml), which limits the elbow to
   +-pi (self-collision).
 - Hand kinematics, limits (rad), velocity limit 7 rad/s, masses: allegro_hand_description (Allegro Hand V4, Wonik
   Robotics, BSD), as shipped in example-robot-data 6.0.0 (robots/allegro_hand_description/urdf/

@@ -7,7 +7,7 @@
 
 Deterministic: numpy data from fixed seeds, torch seeded, one thread, deterministic algorithms. On the same
 torch build and CPU it rebuilds bit-for-bit (same SHA-256); elsewhere the weights agree within float32
-rounding and the validation error within 0.5 % (checked by test/test_lifter.py on a short run).
+rounding and the validation error within 0.5 % (checked by test/test_profile_lifter.py on a short run).
 """
 
 from __future__ import annotations

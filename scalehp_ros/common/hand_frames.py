@@ -15,9 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalehp_ros.common.joints import INDEX_MCP, LITTLE_MCP, MIDDLE_MCP, NUM_JOINTS, PARENTS, RING_MCP, TIPS, WRIST
+from scalehp_ros.common.joints import (
+    INDEX_MCP,
+    LITTLE_MCP,
+    MIDDLE_MCP,
+    NUM_JOINTS,
+    PALM_PLANE_JOINTS,
+    PARENTS,
+    TIPS,
+    WRIST,
+)
 
-_PALM = (WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)
+_PALM = PALM_PLANE_JOINTS
 # child used for each joint's x axis: the next joint toward the tip (a tip uses its own bone)
 _CHILD = np.array([MIDDLE_MCP] + [i + 1 if i not in TIPS else i for i in range(1, NUM_JOINTS)])
 _FROM = np.array([WRIST] + [i if i not in TIPS else PARENTS[i] for i in range(1, NUM_JOINTS)])

@@ -36,7 +36,13 @@ BONE_CHILDREN.setflags(write=False)
 
 WRIST = 0
 TIPS: tuple[int, ...] = tuple(chain[-1] for chain in FINGER_CHAINS.values())  # 4, 8, 12, 16, 20
+THUMB_CMC = 1
 INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP = 5, 9, 13, 17
+# The rigid palm: wrist, thumb CMC and the four MCPs (they move together; depth, root solve and fits lean on them).
+PALM_JOINTS: tuple[int, ...] = (WRIST, THUMB_CMC, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)
+# The palm frame's plane (common.hand_frames): the rigid palm without the thumb CMC, which the thumb's
+# opposition lifts out of the plane of the other five.
+PALM_PLANE_JOINTS: tuple[int, ...] = (WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)
 
 SIDES: tuple[str, ...] = ("left", "right")
 

@@ -7,8 +7,8 @@ unit (in the description), the range and the choices. From it:
 - the dataclass validates every value on construction (ValueError naming the field and the problem);
 - `parameter_table(cls)` lists the ParamSpecs a ROS node declares as parameters with descriptors
   (scalehp_ros.ros.parameters), flattened through nested settings groups;
-- the parameter files in config/ are generated from the same table (tools/write_param_files.py) and
-  checked against it by test/test_config_files.py.
+- the parameter files in config/ and docs/parameters.md are generated from the same table
+  (tools/write_param_files.py) and checked against it by test/test_config_files.py.
 
 Settings may nest (an estimator's settings hold one group per pipeline stage); parameter names are the
 leaf field names, the same at every level, so they must be unique within one table.
@@ -171,7 +171,8 @@ class Settings:
         kwargs = {}
         for f, spec in _own_specs(cls):
             if spec is None:
-                kwargs[f.name] = hints[f.name]._build(values)
+                # a nested group is a Settings too: its own unchecked constructor, the check ran once above
+                kwargs[f.name] = hints[f.name]._build(values)  # noqa: SLF001
             elif f.name in values:
                 kwargs[f.name] = values[f.name]
         return cls(**kwargs)

@@ -2,8 +2,11 @@
 
 The robot is configuration, not code: another arm or hand needs only a new YAML. Loading validates everything
 a later stage relies on (URDF files exist, every named link and joint exists, limits are finite, the finger
-mapping uses known human keypoints, the retargeting type is a registered method of hand/), so a bad file
+mapping uses known human keypoints, the retargeting type is one of RETARGETING_TYPES), so a bad file
 fails at start-up with a ValueError naming the problem. Lengths in metres, angles in radians.
+
+Configuration is data: this module imports nothing from the retargeting methods. `hand.build_hand_retargeter`
+turns a HandConfig into the method it names (the registry lives with the methods, in hand/__init__.py).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import yaml
 
 from scalehp_ros.common.joints import JOINT_INDEX, NUM_JOINTS, WRIST
 from scalehp_ros.common.share import package_path, package_share
-from scalehp_ros.retargeting.hand import RETARGETING_METHODS, HandRetargeting, build_hand_retargeter
 
-RETARGETING_TYPES = tuple(RETARGETING_METHODS)  # hand.retargeting.type choices: the registered methods
+# hand.retargeting.type choices; hand/__init__.py registers one method per name (a test checks they agree)
+RETARGETING_TYPES = ("vector", "dexpilot", "position")
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,6 @@ class HandConfig:
     keypoints: tuple[tuple[int, str], ...]  # extra (human index, robot link) pairs for position retargeting
     scaling: float
     retargeting: RetargetingParams = field(default_factory=RetargetingParams)
-
-    def build(self) -> HandRetargeting:
-        """The hand retargeting this configuration names (hand.retargeting.type)."""
-        return build_hand_retargeter(self)
 
 
 @dataclass(frozen=True)
@@ -267,27 +266,3 @@ def _check_names(config: RobotConfig) -> None:
         for frame in frames:
             if frame not in known_frames:
                 raise ValueError(f"{config.source}: {part} link/frame {frame!r} is not in {urdf.name}")
-
-
-def load_parameter_file(path: str | Path, node_name: str) -> dict[str, Any]:
-    """Flat {name: value} of `node_name`'s ros__parameters in a ROS 2 parameter YAML (nested keys joined by '.')."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"parameter file {path} does not exist")
-    with path.open() as f:
-        raw = yaml.safe_load(f) or {}
-    section = raw.get(node_name) or raw.get("/**") or {}
-    params = section.get("ros__parameters") if isinstance(section, dict) else None
-    if not isinstance(params, dict):
-        raise ValueError(f"{path}: no '{node_name}: ros__parameters:' section")
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, sub in value.items():
-                walk(f"{prefix}{key}.", sub)
-        else:
-            flat[prefix[:-1]] = value
-
-    walk("", params)
-    return flat

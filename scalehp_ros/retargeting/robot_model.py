@@ -16,7 +16,7 @@ import pinocchio as pin
 
 
 class RobotModel:
-    """Forward kinematics, frame Jacobians and joint limits of the joints `joints` of a URDF."""
+    """Forward kinematics and joint limits of the joints `joints` of a URDF (Jacobians: pinocchio on `model`)."""
 
     def __init__(self, urdf: str | Path, joints: Sequence[str]):
         full = pin.buildModelFromUrdf(str(urdf))
@@ -40,7 +40,8 @@ class RobotModel:
         if bad.any() or not np.all(self.velocity > 0):
             names = [j for j, b in zip(joints, bad, strict=True) if b]
             raise ValueError(f"{urdf}: joints need finite position limits and positive velocity limits ({names})")
-        self._identity = bool(np.array_equal(self.q_index, np.arange(len(joints))))
+        # configuration order is pinocchio's own order: to_pin() needs no scatter (the common case)
+        self.identity_order = bool(np.array_equal(self.q_index, np.arange(len(joints))))
 
     @property
     def nq(self) -> int:
@@ -53,7 +54,7 @@ class RobotModel:
 
     def to_pin(self, q: np.ndarray) -> np.ndarray:
         """Configuration-order joint vector -> pinocchio q."""
-        if self._identity:
+        if self.identity_order:
             return np.asarray(q, dtype=float)
         out = np.empty(self.model.nq)
         out[self.q_index] = q
@@ -75,9 +76,3 @@ class RobotModel:
         """(n, 3) positions of frames in the model root frame, metres."""
         pin.forwardKinematics(self.model, self.data, self.to_pin(q))
         return np.array([pin.updateFramePlacement(self.model, self.data, f).translation for f in frame_ids])
-
-    def jacobian(self, q: np.ndarray, frame: str | int, reference=pin.LOCAL_WORLD_ALIGNED) -> np.ndarray:
-        """6 x nq frame Jacobian (linear; angular) in `reference`, columns in configuration order."""
-        fid = self.frame_id(frame) if isinstance(frame, str) else frame
-        jac = pin.computeFrameJacobian(self.model, self.data, self.to_pin(q), fid, reference)
-        return jac[:, self.v_index]

@@ -27,6 +27,7 @@ import pinocchio as pin
 from scalehp_ros.common.hand_frames import check_joints, palm_frame
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.retargeting.arm_ik import ArmIK
+from scalehp_ros.retargeting.hand import build_hand_retargeter
 from scalehp_ros.retargeting.robot_config import RobotConfig
 from scalehp_ros.retargeting.safety import JointLimiter, TrackingMonitor
 from scalehp_ros.retargeting.transforms import rpy_matrix
@@ -117,7 +118,7 @@ class Teleoperator:
     def __init__(self, config: RobotConfig, settings: TeleopSettings | None = None):
         self.config = config
         self.ik = ArmIK(config.arm)
-        self.hand = config.hand.build()
+        self.hand = build_hand_retargeter(config.hand)
         self.tracking = TrackingMonitor(1.0)
         self.engaged = False
         self.engage_requested = False

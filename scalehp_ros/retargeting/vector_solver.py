@@ -91,7 +91,7 @@ class VectorLeastSquares:
         weights = (np.ones(k) if weights is None else np.asarray(weights, dtype=float)) / k
         reference = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
         frame_ids, select, v_index = self.frame_ids, self.select, robot.v_index
-        identity = robot._identity
+        identity = robot.identity_order
 
         def evaluate(q: np.ndarray) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
             residual = self._positions(robot.to_pin(q)) - targets

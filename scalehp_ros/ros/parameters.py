@@ -6,16 +6,15 @@ default, range, choices and description are written once, in the dataclass that 
 
 - `declare()` declares them with ParameterDescriptors (ranges, choices in the description, read-only flag)
   and validates the values that came from params files or the command line;
-- `check()` is the on-set-parameters validator: it refuses a bad value with its reason;
-- `params_file_text()` writes the config/<node>.yaml files (`python -m scalehp_ros.ros.parameters --write`);
-  test_config_files checks that the committed files are exactly what the tables generate.
+- `check()` is the on-set-parameters validator: it refuses a bad value with its reason.
+
+The params files config/<node>.yaml and docs/parameters.md are rendered from the same tables by
+tools/write_param_files.py, outside the package (it imports every node; nodes import this module).
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
@@ -23,7 +22,7 @@ from rclpy.parameter import Parameter
 
 from scalehp_ros.common.params import VECTOR3, ParamSpec, validate_value
 
-__all__ = ["check", "declare", "descriptor", "params_file_text"]
+__all__ = ["changed_values", "check", "declare", "descriptor"]
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -96,74 +95,3 @@ def changed_values(specs: Iterable[ParamSpec], params: Iterable[Parameter]) -> d
     """{name: validated value} of the parameters of `specs` among `params` (after check() accepted them)."""
     table = {s.name: s for s in specs}
     return {p.name: validate_value(table[p.name], p.value) for p in params if p.name in table}
-
-
-def _yaml_scalar(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(_yaml_scalar(float(v)) for v in value) + "]"
-    return repr(value)
-
-
-def params_file_text(node_name: str, specs: Sequence[ParamSpec]) -> str:
-    """A ROS 2 params file with every parameter of `specs` at its default, each with its description."""
-    lines = [
-        f"# {node_name} parameters at their defaults. GENERATED from the settings dataclasses by",
-        "#   python -m scalehp_ros.ros.parameters --write config",
-        "# (test_config_files checks it is current). Copy it to change values for a deployment; the",
-        "# defaults themselves live in the dataclasses (README, Parameters).",
-        f"{node_name}:",
-        "  ros__parameters:",
-    ]
-    for s in specs:
-        extra = []
-        if s.choices:
-            extra.append(" | ".join(s.choices))
-        elif s.min is not None and s.max is not None:
-            extra.append(f"[{s.min}, {s.max}]")
-        if not s.dynamic:
-            extra.append("read-only at run time")
-        suffix = f" ({'; '.join(extra)})" if extra else ""
-        lines.append(f"    # {s.description}{suffix}")
-        lines.append(f"    {s.name}: {_yaml_scalar(s.default)}")
-    return "\n".join(lines) + "\n"
-
-
-def node_tables() -> dict[str, tuple[ParamSpec, ...]]:
-    """{node name: parameter table} of the project's nodes (imports them: needs rclpy)."""
-    from scalehp_ros.ros import hand_pose_node, recorder_node, retarget_node, sim_node, video_source
-
-    return {
-        "hand_pose_node": hand_pose_node.PARAMS,
-        "retarget_node": retarget_node.PARAMS,
-        "video_source": video_source.PARAMS,
-        "recorder_node": recorder_node.PARAMS,
-        "sim_node": sim_node.PARAMS,
-    }
-
-
-PARAMS_FILES = {
-    "hand_pose_node": "hand_pose.yaml",
-    "retarget_node": "retarget.yaml",
-    "video_source": "video_source.yaml",
-    "recorder_node": "recorder.yaml",
-    "sim_node": "sim.yaml",
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write config/<node>.yaml from the nodes' parameter tables.")
-    parser.add_argument("--write", type=Path, metavar="CONFIG_DIR", required=True)
-    args = parser.parse_args(argv)
-    for node, specs in node_tables().items():
-        path = args.write / PARAMS_FILES[node]
-        path.write_text(params_file_text(node, specs))
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -39,6 +39,7 @@ from scalehp_ros.recording.episode import (
     parse_topics,
 )
 from scalehp_ros.ros import parameters
+from scalehp_ros.ros.diagnostics import ERROR, OK, WARN, Diagnostics
 from scalehp_ros.ros.node_main import run_node
 
 NODE_NAME = "recorder_node"
@@ -88,7 +89,7 @@ class RecorderNode(Node):
         self._static: deque[bytes] = deque(maxlen=64)  # /tf_static messages received so far (latched)
         self._hand_scale: dict[str, str] = {}
         self._start_error = ""
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diagnostics = Diagnostics(self, "episode")
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         self.create_service(Trigger, "~/start_episode", self._on_start)
         self.create_service(Trigger, "~/stop_episode", lambda req, res: self._on_stop(res, True))
@@ -229,13 +230,13 @@ class RecorderNode(Node):
             return
         error = self._start_error or state.error
         if error:
-            level = DiagnosticStatus.ERROR if not error.startswith("episode ended") else DiagnosticStatus.WARN
+            level = ERROR if not error.startswith("episode ended") else WARN
             message = error
         else:
-            level = DiagnosticStatus.OK
+            level = OK
             message = f"recording {state.path.name}" if state.recording else "idle"
         values = {
-            "recording": str(state.recording).lower(),
+            "recording": state.recording,
             "episode": str(state.path or ""),
             "episodes": str(state.episodes),
             "bytes": str(state.bytes),
@@ -249,16 +250,7 @@ class RecorderNode(Node):
             values[f"written {topic}"] = str(count)
         for topic, count in sorted(state.dropped.items()):
             values[f"dropped {topic}"] = str(count)
-        diag = DiagnosticStatus(
-            level=level,
-            name=f"{self.get_name()}: episode",
-            message=message,
-            hardware_id=self.get_fully_qualified_name(),
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        msg = DiagnosticArray(status=[diag])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(msg)
+        self.diagnostics.publish(level, message, values)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -35,6 +34,7 @@ from scalehp_ros.common.share import package_share
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions.image import rgb_to_image_msg
+from scalehp_ros.ros.diagnostics import OK, WARN, Diagnostics
 from scalehp_ros.ros.node_main import run_node
 from scalehp_ros.simulation.sim import SimSettings, Simulation
 
@@ -100,7 +100,7 @@ class SimNode(Node):
         self.rejected = 0
         self.last_rejection = ""
         self.state_pub = self.create_publisher(JointState, s.joint_states_topic, 10)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diagnostics = Diagnostics(self, "simulation", hardware_id="mujoco")
         for config, prefix in zip(configs, prefixes, strict=True):
             self.create_subscription(JointTrajectory, f"{prefix}/arm/joint_trajectory", self._on_trajectory, 10)
             hand = config.hand.joints
@@ -192,15 +192,10 @@ class SimNode(Node):
             "rejected_commands": str(self.rejected),
             "last_rejection": self.last_rejection,
         }
-        level = DiagnosticStatus.OK if self.lost_s == 0.0 else DiagnosticStatus.WARN
-        status = DiagnosticStatus(
-            level=level,
-            name=f"{self.get_name()}: simulation",
-            hardware_id="mujoco",
-            message="real time" if level == DiagnosticStatus.OK else "slower than real time",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        self.diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+        if self.lost_s == 0.0:
+            self.diagnostics.publish(OK, "real time", values)
+        else:
+            self.diagnostics.publish(WARN, "slower than real time", values)
 
     def close(self) -> None:
         self.sim.close()

@@ -9,6 +9,9 @@ same header. Intrinsics come from `camera_info_file` (camera_calibration YAML) o
 rate: the next frame goes out once the previous one's header comes back on `processed` (std_msgs/Header;
 remap it to hand_pose_node's `~/processed`) or after `pace_timeout_s`. Offline evaluation of a clip on a
 machine too slow for its frame rate then processes every frame instead of the newest one.
+
+/diagnostics, 1 Hz: `video_source: stream` with the frames published, the rate, the pace, lockstep frames sent
+after `pace_timeout_s` without an echo, and whether the source ended.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from scalehp_ros.common.share import share_file
 from scalehp_ros.perception.frame_source import CameraModel, FrameSource, camera_model_for, load_calibration
 from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions.image import rgb_to_image_msg
+from scalehp_ros.ros.diagnostics import OK, Diagnostics
 from scalehp_ros.ros.node_main import run_node
 
 DEMO_VIDEO = "human_hand_video.mp4"
+DIAGNOSTICS_PERIOD_S = 1.0
 SENSOR_PUBLISHER_QOS = QoSProfile(depth=1)  # reliable, volatile, keep last 1
 
 
@@ -114,7 +119,10 @@ class VideoSource(Node):
         self.image_pub = self.create_publisher(Image, "image", SENSOR_PUBLISHER_QOS)
         self.info_pub = self.create_publisher(CameraInfo, "camera_info", SENSOR_PUBLISHER_QOS)
         rate = p["rate"] or self.source.fps
+        self.video = video
+        self.rate_hz = rate
         self.published = 0
+        self.pace_timeouts = 0  # lockstep frames sent because the previous one's echo did not come back in time
         self.finished = False
         self.lockstep = p["pace"] == "lockstep"
         self.period_s = 1.0 / rate
@@ -123,6 +131,8 @@ class VideoSource(Node):
         if self.lockstep:
             self.create_subscription(Header, "processed", self._on_processed, 10)
         self.timer = self.create_timer(self.period_s, self._tick)
+        self.diagnostics = Diagnostics(self, "stream")
+        self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
         self.get_logger().info(f"publishing {video} at {rate:.1f} Hz as {p['frame_id']}")
 
     def _on_processed(self, msg: Header) -> None:
@@ -143,12 +153,15 @@ class VideoSource(Node):
                 self.last_stamp is not None and waited < self.get_parameter("pace_timeout_s").value
             ):
                 return
+            if self.last_stamp is not None:
+                self.pace_timeouts += 1
         max_frames = self.get_parameter("max_frames").value
         rgb = None if (max_frames and self.published >= max_frames) else self.source.read()
         if rgb is None:
             self.timer.cancel()
             self.finished = True
             self.get_logger().info(f"end of video after {self.published} frames")
+            self._publish_diagnostics()
             return
         h, w = rgb.shape[:2]
         if self.model is None or (self.model.width, self.model.height) != (w, h):
@@ -162,6 +175,17 @@ class VideoSource(Node):
         self.last_publish = time.monotonic()
         if self.lockstep:
             self.last_stamp = msg.header.stamp
+
+    def _publish_diagnostics(self) -> None:
+        values = {
+            "source": self.video,
+            "frames_published": self.published,
+            "rate_hz": f"{self.rate_hz:.2f}",
+            "pace": self.params["pace"],
+            "pace_timeouts": self.pace_timeouts,
+            "finished": self.finished,
+        }
+        self.diagnostics.publish(OK, "end of video" if self.finished else "publishing", values)
 
     def spin_until_done(self) -> None:
         """Spin until shutdown, or until the video ends when shutdown_at_end is set."""

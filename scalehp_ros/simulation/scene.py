@@ -16,11 +16,12 @@ Units: metres, kilograms, radians, seconds.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from scalehp_ros.common.pinhole import focal_from_fov
 
 # contype / conaffinity: robot geoms touch only the world, world geoms touch the robot and each other
 ROBOT_COLLISION = (1, 2)
@@ -239,7 +240,7 @@ def _colour(model, mujoco) -> None:
 
 def camera_intrinsics(fovy_deg: float, width: int, height: int) -> np.ndarray:
     """3x3 K of a MuJoCo camera (square pixels, vertical field of view fovy)."""
-    f = 0.5 * height / math.tan(math.radians(fovy_deg) / 2)
+    f = focal_from_fov(height, fovy_deg)
     return np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
 
 

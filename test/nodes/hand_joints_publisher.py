@@ -9,16 +9,16 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import Pose, PoseArray
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
+
+from scalehp_ros.ros.node_main import run_node
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "human_joint_right_mediapipe.npy"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--topic", default="/hand_pose_node/right/joints")
     parser.add_argument("--rate", type=float, default=30.0)
@@ -35,38 +35,34 @@ def main() -> None:
     if args.mirror:
         frames = frames * np.array([-1.0, 1.0, 1.0])
 
-    rclpy.init()
-    node = Node("hand_joints_publisher")
-    pub = node.create_publisher(PoseArray, args.topic, qos_profile_sensor_data)
-    count = [0]
+    def make_node() -> Node:
+        node = Node("hand_joints_publisher")
+        pub = node.create_publisher(PoseArray, args.topic, 10)  # REP 2003: publish reliable
+        count = [0]
 
-    def tick() -> None:
-        k = count[0]
-        msg = PoseArray()
-        msg.header.frame_id = args.frame_id
-        msg.header.stamp = Time(nanoseconds=round((args.stamp_base + k / args.rate) * 1e9)).to_msg()
-        if args.stamp_now:
-            msg.header.stamp = node.get_clock().now().to_msg()
-        joints = frames[k % len(frames)]
-        if args.nan_every and k % args.nan_every == args.nan_every - 1:
-            joints = np.full_like(joints, np.nan)
-        for x, y, z in joints:
-            pose = Pose()
-            pose.position.x, pose.position.y, pose.position.z = float(x), float(y), float(z)
-            pose.orientation.w = 1.0
-            msg.poses.append(pose)
-        pub.publish(msg)
-        count[0] += 1
+        def tick() -> None:
+            k = count[0]
+            msg = PoseArray()
+            msg.header.frame_id = args.frame_id
+            msg.header.stamp = Time(nanoseconds=round((args.stamp_base + k / args.rate) * 1e9)).to_msg()
+            if args.stamp_now:
+                msg.header.stamp = node.get_clock().now().to_msg()
+            joints = frames[k % len(frames)]
+            if args.nan_every and k % args.nan_every == args.nan_every - 1:
+                joints = np.full_like(joints, np.nan)
+            for x, y, z in joints:
+                pose = Pose()
+                pose.position.x, pose.position.y, pose.position.z = float(x), float(y), float(z)
+                pose.orientation.w = 1.0
+                msg.poses.append(pose)
+            pub.publish(msg)
+            count[0] += 1
 
-    node.create_timer(1.0 / args.rate, tick)
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+        node.create_timer(1.0 / args.rate, tick)
+        return node
+
+    return run_node(make_node, name="hand_joints_publisher")
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

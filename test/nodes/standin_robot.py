@@ -10,16 +10,17 @@ import argparse
 import math
 from pathlib import Path
 
-import rclpy
 import yaml
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
+
+from scalehp_ros.ros.node_main import run_node
 
 REPO = Path(__file__).resolve().parents[2]
 FAR = "1.0,-1.0,1.0,-0.5,-1.0,1.2"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--robot", default=str(REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml"))
     parser.add_argument("--start", default=FAR, help="arm joint positions at start (rad, comma separated)")
@@ -33,33 +34,29 @@ def main() -> None:
     state = dict(zip(names, start + [0.0] * (len(names) - len(start)), strict=True))
     command: dict[str, float] = {}
 
-    rclpy.init()
-    node = Node("standin_robot")
-    pub = node.create_publisher(JointState, "/joint_states", 50)
+    def make_node() -> Node:
+        node = Node("standin_robot")
+        pub = node.create_publisher(JointState, "/joint_states", 50)
 
-    def on_command(msg: JointState) -> None:
-        command.update(zip(msg.name, msg.position, strict=False))
+        def on_command(msg: JointState) -> None:
+            command.update(zip(msg.name, msg.position, strict=False))
 
-    node.create_subscription(JointState, args.command_topic, on_command, 50)
-    alpha = 1.0 - math.exp(-1.0 / (args.rate * args.tau))
+        node.create_subscription(JointState, args.command_topic, on_command, 50)
+        alpha = 1.0 - math.exp(-1.0 / (args.rate * args.tau))
 
-    def tick() -> None:
-        for name, target in command.items():
-            if name in state:
-                state[name] += alpha * (target - state[name])
-        msg = JointState(name=names, position=[state[n] for n in names])
-        msg.header.stamp = node.get_clock().now().to_msg()
-        pub.publish(msg)
+        def tick() -> None:
+            for name, target in command.items():
+                if name in state:
+                    state[name] += alpha * (target - state[name])
+            msg = JointState(name=names, position=[state[n] for n in names])
+            msg.header.stamp = node.get_clock().now().to_msg()
+            pub.publish(msg)
 
-    node.create_timer(1.0 / args.rate, tick)
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+        node.create_timer(1.0 / args.rate, tick)
+        return node
+
+    return run_node(make_node, name="standin_robot")
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

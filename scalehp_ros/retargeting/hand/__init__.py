@@ -2,7 +2,8 @@
 
 Human keypoints in the palm frame (metres) -> hand joint targets (rad, `hand.joints` order, within limits).
 Methods: vector (vector.py), dexpilot (dexpilot.py), position (position.py); shared machinery in base.py.
-`build_hand_retargeter(hand)` (or `HandConfig.build()`) makes the one the configuration names.
+`build_hand_retargeter(hand)` makes the one the configuration names. The registry lives here, with the methods;
+robot_config.py (the YAML, pure data) lists the accepted names in RETARGETING_TYPES and imports nothing from here.
 """
 
 from __future__ import annotations
