@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.experimental import EventsExecutor
     from rclpy.node import Node
 
     sim, two = opts.robot == "sim", opts.hands == "two"
@@ -409,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     engage = {side: node.create_client(SetBool, f"{p}/engage") for side, p in prefix.items()} if sim else {}
     engaged: dict[str, bool] = {}
     pending: dict[str, object] = {}
-    executor = SingleThreadedExecutor()
+    # rclpy's events executor (single-threaded, C++ event queue): the recorder takes every message of the graph
+    # (~250 a second with the simulator), and per message it costs about a third of SingleThreadedExecutor's
+    # wait-set rebuild on the 2-core machine, CPU the perception node needs
+    executor = EventsExecutor()
     executor.add_node(node)
     graph = GraphProcesses(specs, log_dir=opts.out / "logs")
     for spec in graph.skipped:
