@@ -1,8 +1,10 @@
-"""Hand retargeting speed and accuracy: ours (vector, DexPilot) vs dex-retargeting on the same URDF and data.
+"""Hand retargeting speed and accuracy: ours (vector, DexPilot) vs dex-retargeting and dexi-rs on the same URDF
+and data.
 
 Data: data/human_joint_right_mediapipe.npy, 621 frames of MediaPipe world landmarks (wrist frame, metres).
 Every frame goes through the node's pipeline: palm frame fitted from the keypoints (transforms.in_palm_frame),
-then retargeting. dex-retargeting (when installed) gets the same URDF (urdf/scalehp_ur5e_allegro.urdf, the arm
+then retargeting. dex-retargeting and dexi-rs (when installed; dexi-rs is a Rust reimplementation with
+dex-retargeting's API) get the same URDF (urdf/scalehp_ur5e_allegro.urdf, the arm
 joints fixed at zero, the 16 hand joints optimised), the same links, human keypoints, scaling and Huber/
 regularisation weights, and the same keypoints rotated into its root frame. Both run without the low-pass
 filter (it would add lag to the error and costs nothing), warm-started from their previous solution.
@@ -60,10 +62,33 @@ def run_ours(config, frames: np.ndarray, kind: str) -> dict[str, float]:
     return _stats(times, errors)
 
 
-def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
+def _peer_config_class(peer: str):
+    """RetargetingConfig of a peer package (dex-retargeting or dexi-rs, which copies its API), or None when
+    the package is not installed (`make bench` installs both, requirements-bench.txt)."""
     try:
-        from dex_retargeting.retargeting_config import RetargetingConfig
+        if peer == "dex_retargeting":
+            from dex_retargeting.retargeting_config import RetargetingConfig
+        else:
+            from dexi_rs import RetargetingConfig
     except ImportError:
+        return None
+    return RetargetingConfig
+
+
+def _dexpilot_pairs(tips: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """DexPilot's human vectors as dex-retargeting orders them (dexi-rs does not expose them): every pair of
+    fingertips (origin the later finger), then wrist -> each fingertip."""
+    human = [h for h, _ in tips]
+    pairs = [(human[j], human[i]) for i in range(len(human)) for j in range(i + 1, len(human))]
+    origin = [o for o, _ in pairs] + [0] * len(human)
+    task = [t for _, t in pairs] + human
+    return np.array(origin), np.array(task)
+
+
+def run_peer(config, frames: np.ndarray, kind: str, peer: str = "dex_retargeting") -> dict[str, float] | None:
+    """The same frames through a peer's optimiser on the same URDF, links, scaling and weights."""
+    config_class = _peer_config_class(peer)
+    if config_class is None:
         return None
     hand = config.hand
     tips = sorted(hand.fingertips, key=lambda pair: pair[0])  # human order: thumb, index, middle, ring
@@ -76,7 +101,7 @@ def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
         "low_pass_alpha": -1.0,  # no filter
     }
     if kind == "vector":
-        cfg = RetargetingConfig(
+        cfg = config_class(
             type="vector",
             target_origin_link_names=[hand.wrist_link] * len(tips),
             target_task_link_names=tip_links,
@@ -85,7 +110,7 @@ def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
             **common,
         )
     else:  # DexPilot: dex-retargeting fixes huber_delta=0.03, eta1, eta2 and the weights internally
-        cfg = RetargetingConfig(
+        cfg = config_class(
             type="dexpilot",
             wrist_link_name=hand.wrist_link,
             finger_tip_link_names=tip_links,
@@ -94,19 +119,27 @@ def run_dex(config, frames: np.ndarray, kind: str) -> dict[str, float] | None:
             **common,
         )
     retargeting = cfg.build()
-    optimizer = retargeting.optimizer
-    fixed = np.zeros(len(optimizer.idx_pin2fixed))
+    if peer == "dex_retargeting":
+        optimizer = retargeting.optimizer
+        fixed = np.zeros(len(optimizer.idx_pin2fixed))
+        origin, task = optimizer.target_link_human_indices
+    else:
+        fixed = np.zeros(int(retargeting.fixed_dof))
+        # dexi-rs keeps the vector indices flattened (origins, then tasks)
+        indices = np.asarray(cfg.target_link_human_indices).reshape(2, -1) if kind == "vector" else None
+        origin, task = indices if indices is not None else _dexpilot_pairs(tips)
     # Its root frame is the full URDF's base_link with the arm at zero: rotate the palm-frame keypoints into it.
     full = RobotModel(hand.urdf, [*config.arm.joints, *hand.joints])
     root_from_palm = full.placement(np.zeros(full.nq), hand.wrist_link).rotation @ rpy_matrix(hand.wrist_link_rpy)
-    origin, task = optimizer.target_link_human_indices
-    names = retargeting.joint_names
+    names = list(retargeting.joint_names)
     hand_index = np.array([names.index(j) for j in hand.joints])
     ours = build_hand_retargeter(hand, replace(hand.retargeting, type="vector"))  # only for the shared error metric
     times, errors = [], []
     for keypoints in frames:
         root = keypoints @ root_from_palm.T
         ref = root[task] - root[origin]
+        if peer == "dexi_rs":  # its binding takes the (N, 3) vectors flattened
+            ref = np.ascontiguousarray(ref).ravel()
         tic = time.perf_counter()
         qpos = retargeting.retarget(ref, fixed)
         times.append(time.perf_counter() - tic)
@@ -147,11 +180,15 @@ def main() -> None:
     result: dict[str, object] = {"frames": len(frames), "robot": config.name}
     for kind in ("vector", "dexpilot"):
         result[kind] = run_ours(config, frames, kind)
-        dex = run_dex(config, frames, kind)
-        if dex is not None:
-            result[f"dex_retargeting_{kind}"] = dex
-            result[f"speedup_{kind}"] = round(dex["median_ms"] / result[kind]["median_ms"], 2)
-        print(f"{kind:9s} ours {result[kind]}" + (f"\n{kind:9s} dex  {dex}" if dex else ""), file=sys.stderr)
+        print(f"{kind:9s} ours  {result[kind]}", file=sys.stderr)
+        for peer, short in (("dex_retargeting", "dex"), ("dexi_rs", "dexi")):
+            stats = run_peer(config, frames, kind, peer)
+            if stats is None:
+                continue
+            result[f"{peer}_{kind}"] = stats
+            # > 1: ours is faster than the peer (peer median / our median, same run)
+            result[f"speedup_vs_{short}_{kind}"] = round(stats["median_ms"] / result[kind]["median_ms"], 2)
+            print(f"{kind:9s} {short:5s} {stats}", file=sys.stderr)
     result["arm_ik_warm"] = run_arm_ik(config)
     print(f"arm IK    {result['arm_ik_warm']}", file=sys.stderr)
     if args.json:

@@ -70,7 +70,7 @@ class Recorder:
         from geometry_msgs.msg import PoseArray
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image, JointState
-        from std_msgs.msg import Float64MultiArray
+        from std_msgs.msg import Float64MultiArray, Header
         from trajectory_msgs.msg import JointTrajectory
 
         # video_source publishes reliable (REP 2003); a best-effort reader here lost CameraInfo frames when the
@@ -87,7 +87,11 @@ class Recorder:
         self.sim_images: list[tuple[float, np.ndarray]] = []  # (receive time, RGB) of sim_node's camera
         self.arm_commands: dict[str, list] = {s: [] for s in sides}  # per robot side: JointTrajectory messages
         self.hand_commands: dict[str, list] = {s: [] for s in sides}
+        self.processed: set[int] = set()  # image stamps hand_pose_node finished (with or without a hand)
         node.create_subscription(CameraInfo, "/camera/camera_info", self._on_info, frames)
+        node.create_subscription(
+            Header, "/hand_pose_node/processed", lambda m: self.processed.add(_stamp_key(m.stamp)), frames
+        )
         node.create_subscription(Image, "/sim_node/image", self._on_sim_image, 2)
         for side in sides:
             prefix = "/retarget_node" if side == "robot" else f"/{side}/retarget_node"
@@ -134,13 +138,20 @@ class Recorder:
             self.diagnostics[status.name] = {kv.key: kv.value for kv in status.values}
 
 
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def _frames_published(log: Path) -> int | None:
     match = re.search(r"end of video after (\d+) frames", log.read_text(errors="replace")) if log.is_file() else None
     return int(match.group(1)) if match else None
 
 
-def _summary(rec: Recorder, wall_s: float, published: int | None) -> dict:
-    """What the run measured, from the traffic the recorder saw and the nodes' last diagnostics."""
+def _summary(rec: Recorder, wall_s: float, published: int | None, cpu: dict[str, float] | None = None) -> dict:
+    """What the run measured, from the traffic the recorder saw and the nodes' last diagnostics.
+
+    cpu: each process's share of one core while the clip played (1.0 = a whole core)."""
     detected = [k for k in rec.stamps if k in rec.hands]
     right = np.array([mean_bone_length(rec.hands[k]["right"]) for k in detected if "right" in rec.hands[k]])
     lat = np.array(rec.hand_latency_ms)
@@ -151,8 +162,17 @@ def _summary(rec: Recorder, wall_s: float, published: int | None) -> dict:
     def number(d: dict, key: str) -> float | None:
         return float(d[key]) if key in d else None
 
+    sent = published if published is not None else len(rec.stamps)
+    processed = len(rec.processed.intersection(rec.stamps))
     return {
-        "frames": published if published is not None else len(rec.stamps),
+        "frames": sent,
+        # frames hand_pose_node processed / frames the camera sent (a live camera's frames the graph is too
+        # slow for are dropped by the depth-1 queues)
+        "frames_processed": processed,
+        "frames_processed_ratio": processed / sent if sent else 0.0,
+        "mediapipe_ms_p50": number(perception, "mediapipe_ms_p50"),
+        "mediapipe_ms_p95": number(perception, "mediapipe_ms_p95"),
+        "cpu_share": {name: round(share, 3) for name, share in sorted((cpu or {}).items())},
         "frames_with_hand": len(detected),
         "detection_rate": len(detected) / len(rec.stamps) if rec.stamps else 0.0,
         "fps": len(detected) / span_s if span_s > 0 else 0.0,
@@ -324,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
         help="rate: the clip at its frame rate, as a live camera (frames the graph is too slow for are dropped); "
         "lockstep: each frame once hand_pose_node has processed the previous one (every frame processed)",
     )
+    parser.add_argument(
+        "--nodes",
+        choices=("all", "perception"),
+        default="all",
+        help="perception: only the camera and hand_pose_node (what perception alone sustains, bench/realtime.py)",
+    )
+    parser.add_argument("--no-video", action="store_true", help="skip rendering out/demo.mp4 (summary only)")
     opts = parser.parse_args(argv)
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
         print(
@@ -334,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.experimental import EventsExecutor
     from rclpy.node import Node
 
     sim, two = opts.robot == "sim", opts.hands == "two"
@@ -344,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         args["deadman"] = "none"  # no pedal in the sandbox; this script engages the clutch(es)
     if opts.robot_config:
         args["robot_config"] = opts.robot_config
+    if opts.nodes == "perception":
+        sim, args["robot"] = False, "none"
     specs = resolve(args)
     source = next(s for s in specs if s.name == "video_source")
     # hand_pose_node and this recorder listen to camera_info: the clip starts once both are connected
@@ -359,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     sides = {("robot" if not s.namespace else s.namespace.strip("/")): s for s in retargets}
     side_configs = {side: package_share() / str(s.parameters["robot_config"]) for side, s in sides.items()}
     robot_config = side_configs["left" if two else "robot"]
+    if opts.nodes == "perception":  # the robot config stays for drawing; no retargeting runs
+        specs = [s for s in specs if s.name in ("video_source", "hand_pose_node")]
+        sides, side_configs, retargets = {}, {}, []
     prefix = {side: ("" if side == "robot" else f"/{side}") + "/retarget_node" for side in sides}
     state_topics = ("/joint_states",) if sim else tuple(f"{p}/joint_command" for p in prefix.values())
     source.parameters.setdefault("max_width", 640)  # camera-sized frames cross DDS more reliably when smaller
@@ -377,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     engage = {side: node.create_client(SetBool, f"{p}/engage") for side, p in prefix.items()} if sim else {}
     engaged: dict[str, bool] = {}
     pending: dict[str, object] = {}
-    executor = SingleThreadedExecutor()
+    # rclpy's events executor (single-threaded, C++ event queue): the recorder takes every message of the graph
+    # (~250 a second with the simulator), and per message it costs about a third of SingleThreadedExecutor's
+    # wait-set rebuild on the 2-core machine, CPU the perception node needs
+    executor = EventsExecutor()
     executor.add_node(node)
     graph = GraphProcesses(specs, log_dir=opts.out / "logs")
     for spec in graph.skipped:
@@ -403,8 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         executor.spin_once(timeout_sec=0.1)
     graph.start({"video_source"})
+    cpu_start, cpu_wall = {**graph.cpu_seconds(), "demo_recorder": _own_cpu_seconds()}, time.monotonic()
     print(f"demo: nodes ready after {time.monotonic() - start:.1f} s; playing the clip", flush=True)
-    last_report, failed = 0.0, None
+    last_report, last_cpu, failed, cpu_end = 0.0, 0.0, None, {}
     try:
         while time.monotonic() - start < opts.timeout:
             executor.spin_once(timeout_sec=0.05)
@@ -421,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
                     pending.pop(side)
                 if not engaged.get(side) and side not in pending and rec.hands and client.service_is_ready():
                     pending[side] = client.call_async(SetBool.Request(data=True))
+            if time.monotonic() - last_cpu > 0.5:  # kept per process: video_source ends before the final sample
+                last_cpu = time.monotonic()
+                cpu_end.update(graph.cpu_seconds())
             if time.monotonic() - last_report > 2.0:
                 last_report = time.monotonic()
                 print(
@@ -433,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
             executor.spin_once(timeout_sec=0.05)
     finally:
         wall = time.monotonic() - start
+        cpu_end.update({**graph.cpu_seconds(), "demo_recorder": _own_cpu_seconds()})
+        span = max(time.monotonic() - cpu_wall, 1e-6) if "cpu_wall" in locals() else 0.0
+        cpu = {k: (cpu_end[k] - cpu_start[k]) / span for k in cpu_end if span and k in cpu_start}
         codes = graph.stop()
         node.destroy_node()
         rclpy.try_shutdown()
@@ -442,11 +484,17 @@ def main(argv: list[str] | None = None) -> int:
     if not rec.stamps:
         print("demo: no camera frame arrived", file=sys.stderr)
         return 1
-    summary = _summary(rec, wall, _frames_published(opts.out / "logs" / "video_source.log"))
+    summary = _summary(rec, wall, _frames_published(opts.out / "logs" / "video_source.log"), cpu)
     summary["exit_codes"] = codes
-    summary["robot"], summary["hands"], summary["pace"] = opts.robot, opts.hands, opts.pace
+    summary["robot"], summary["hands"], summary["pace"] = ("none" if not sim else opts.robot), opts.hands, opts.pace
     summary["engaged"] = engaged if sim else {side: True for side in sides}
+    summary["nodes"] = opts.nodes
     summary.update(limits_check(rec, side_configs))
+    if opts.no_video:
+        (opts.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        print(json.dumps(summary, indent=2))
+        print(f"demo: wrote {opts.out / 'summary.json'} (no video: --no-video)")
+        return 0
     print("demo: rendering out video ...", flush=True)
     fps = opts.rate or 30.0
     hfov = float(np.degrees(2 * np.arctan(rec.image_size[0] / (2 * rec.K[0, 0])))) if rec.K is not None else None

@@ -140,10 +140,11 @@ _DIRECT_OFFSET_Y = {"left": -0.5, "right": 0.5}
 def _side_values(env: dict[str, str]) -> dict[str, str]:
     """Derived values for the per-side nodes of `hands:=two` and for sim_node: ${left_joints_topic},
     ${right_joints_topic} (which operator hand drives each robot side), ${mirror_input}, ${left_offset},
-    ${right_offset}, ${sim_robot_configs}, ${sim_command_prefixes}."""
+    ${right_offset}, ${tracked_hands} (max_hands of hand_pose_node), ${sim_robot_configs}, ${sim_command_prefixes}."""
     mirror = env.get("binding") == "mirror"
     other = {"left": "right", "right": "left"}
     out = {"mirror_input": "true" if mirror else "false"}
+    out["tracked_hands"] = env.get("max_hands") or ("2" if env.get("hands") == "two" else "1")
     for side in ("left", "right"):
         out[f"{side}_joints_topic"] = f"/hand_pose_node/{other[side] if mirror else side}/joints"
         out[f"{side}_offset"] = f"[0.0, {0.0 if mirror else _DIRECT_OFFSET_Y[side]}, 0.0]"

@@ -50,6 +50,19 @@ class GraphProcesses:
         """{name: return code} of the processes that have ended."""
         return {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """{name: user + system CPU seconds so far} of the running processes (Linux /proc; {} elsewhere)."""
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        out = {}
+        for name, p in self.procs.items():
+            try:
+                # fields after the command name (which may hold spaces), from /proc/<pid>/stat: utime, stime
+                fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[name] = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                continue
+        return out
+
     def stop(self, timeout: float = 10.0) -> dict[str, int]:
         for p in self.procs.values():
             if p.poll() is None:

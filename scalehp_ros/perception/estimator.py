@@ -184,6 +184,11 @@ class HandPoseEstimator:
         fallback's extra calls and the hands it added, wall time (see perception.acquisition)."""
         return self._acquisition.last_report
 
+    @property
+    def last_detector_time_s(self) -> float:
+        """Wall time (s) of the last MediaPipe HandLandmarker call alone; 0.0 before the first."""
+        return 0.0 if self._frontend is None else self._frontend.last_inference_s
+
     def update_config(self, **changes: Any) -> EstimatorConfig:
         """Apply flat parameter changes (`EstimatorConfig.parameters()` names) at run time. Bad names or values,
         and scale_mode 'learned' (not implemented), raise ValueError and leave the current configuration in

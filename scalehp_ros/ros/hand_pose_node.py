@@ -34,7 +34,7 @@ from visualization_msgs.msg import MarkerArray
 from scalehp_ros.common.joints import SIDES
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.stamp_sync import ApproximateSync
-from scalehp_ros.common.stream_stats import StreamStats
+from scalehp_ros.common.stream_stats import RollingPercentiles, StreamStats
 from scalehp_ros.perception.calibration import CalibrationSession, SessionResult, SheetSessionSettings
 from scalehp_ros.perception.camera import (
     intrinsics_for_image,
@@ -143,6 +143,9 @@ class HandPoseNode(Node):
         self.depth_frames = 0  # frames processed with depth since the last diagnostics
 
         self.stats = StreamStats()
+        # MediaPipe's own time per processed frame, over about the last 20 s at 30 fps: the real-time
+        # benchmark compares the graph's latency against it (bench/realtime.py)
+        self.detector_ms = RollingPercentiles(600)
         self.K: np.ndarray | None = None
         self.info_size: tuple[int, int] | None = None
         self.distortion: tuple[str, np.ndarray] | None = None  # lens model and D of image_raw, from CameraInfo
@@ -324,6 +327,7 @@ class HandPoseNode(Node):
             K = intrinsics_for_image(self.K, self.info_size, (rgb.shape[1], rgb.shape[0]))
             depth = self._depth_for(depth_msg, rgb, header)  # sampled at the raw keypoint pixels
             hands = self.estimator.estimate(rgb, K, stamp=stamp, distortion=self.distortion, depth=depth)
+            self.detector_ms.add(self.estimator.last_detector_time_s * 1e3)
             self.depth_frames += depth is not None
         except ValueError as exc:
             self._problem("bad_image", f"frame rejected: {exc}")
@@ -486,6 +490,9 @@ class HandPoseNode(Node):
             "hands_detected": str(len(self.last_hands)),
             "scale_mode": str(self.params.get("scale_mode", "")),
         }
+        detector = self.detector_ms.summary()
+        if detector is not None:
+            values["mediapipe_ms_p50"], values["mediapipe_ms_p95"] = (f"{v:.1f}" for v in detector)
         values["depth_stream"] = self.depth_state
         values["depth_frames_used"] = str(self.depth_frames)
         self.depth_frames = 0
