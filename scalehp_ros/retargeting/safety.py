@@ -150,14 +150,22 @@ class TrackingMonitor:
         self.last_input: float | None = None
         self.lost = True  # nothing tracked yet
         self.losses = 0
+        self._reported_lost = False
 
     def seen(self, now: float) -> None:
         self.last_input = now
         self.lost = False
+        self._reported_lost = False
+
+    def report_lost(self) -> None:
+        """The source says the target is lost (e.g. hand_pose_node's tracking state): the next check() sees the
+        loss at once instead of after `timeout`; the next seen() ends it."""
+        self._reported_lost = True
 
     def check(self, now: float) -> bool:
         """Update and return whether tracking is lost (True right after a loss is detected and afterwards)."""
-        if not self.lost and (self.last_input is None or now - self.last_input > self.timeout):
+        timed_out = self.last_input is None or now - self.last_input > self.timeout
+        if not self.lost and (timed_out or self._reported_lost):
             self.lost = True
             self.losses += 1
         return self.lost
