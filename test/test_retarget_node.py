@@ -135,3 +135,122 @@ def test_camera_tf_before_the_first_hand_or_left_to_the_driver(ros, publish):
     else:
         assert not static, [t.child_frame_id for t in static]
     node.destroy_node()
+
+
+def _transition(node, name: str) -> bool:
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+
+    ids = {
+        "configure": Transition.TRANSITION_CONFIGURE,
+        "activate": Transition.TRANSITION_ACTIVATE,
+        "deactivate": Transition.TRANSITION_DEACTIVATE,
+        "cleanup": Transition.TRANSITION_CLEANUP,
+    }
+    client = node.create_client(ChangeState, "/retarget_node/change_state")
+    try:
+        return _call(node, client, ChangeState.Request(transition=Transition(id=ids[name]))).success
+    finally:
+        node.destroy_client(client)
+
+
+def _set_parameter(node, name: str, value: str):
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    client = node.create_client(SetParameters, "/retarget_node/set_parameters")
+    p = Parameter(name=name, value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value))
+    try:
+        return _call(node, client, SetParameters.Request(parameters=[p])).results[0]
+    finally:
+        node.destroy_client(client)
+
+
+def _static_tf_publishers(node) -> list[str]:
+    return [i.node_name for i in node.get_publishers_info_by_topic("/tf_static") if i.node_name == "retarget_node"]
+
+
+def test_cleanup_undoes_configure_no_tf_static_publisher_left(ros):
+    """issue 20 row 16: deactivate -> cleanup -> configure -> cleanup left two /tf_static publishers while
+    unconfigured; cleanup must destroy what configure created."""
+    from rclpy.node import Node
+
+    node = Node("cleanup_probe")
+    args = ("--ros-args", "-p", "simulate_robot:=true", "-p", "deadman:=none")
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        assert _transition(node, "configure"), proc.output()
+        assert spin_until(node, lambda: len(_static_tf_publishers(node)) == 1, 10.0), proc.output()
+        assert _transition(node, "activate") and _transition(node, "deactivate") and _transition(node, "cleanup")
+        assert spin_until(node, lambda: not _static_tf_publishers(node), 10.0), _static_tf_publishers(node)
+        assert _transition(node, "configure")
+        assert spin_until(node, lambda: len(_static_tf_publishers(node)) == 1, 10.0), _static_tf_publishers(node)
+        assert _transition(node, "cleanup")
+        assert spin_until(node, lambda: not _static_tf_publishers(node), 10.0), _static_tf_publishers(node)
+        # nothing else configure made stays either: no command publishers, no subscriptions on its inputs
+        names = [t for t, _ in node.get_publisher_names_and_types_by_node("retarget_node", "/")]
+        assert not [t for t in names if t.startswith("/retarget_node/") and t != "/retarget_node/transition_event"]
+        assert proc.alive(), proc.output()
+    node.destroy_node()
+
+
+def _deadman_types(node) -> set[str]:
+    return {i.topic_type for i in node.get_subscriptions_info_by_topic("/retarget_node/deadman")}
+
+
+def test_deadman_source_changes_only_while_inactive_and_the_subscription_follows(ros):
+    """issue 20 row 4: `ros2 param set deadman none` with the pedal released was accepted while active (the arm
+    then follows unguarded), and switching to joy kept the Bool subscription."""
+    from rclpy.node import Node
+
+    node = Node("deadman_probe")
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "deadman:=bool")
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        assert spin_until(node, lambda: _deadman_types(node) == {"std_msgs/msg/Bool"}, 20.0), proc.output()
+        result = _set_parameter(node, "deadman", "none")  # active: refused, with the reason
+        assert not result.successful and "not active" in result.reason, result.reason
+        assert _transition(node, "deactivate"), proc.output()
+        result = _set_parameter(node, "deadman", "joy")
+        assert result.successful, result.reason
+        assert spin_until(node, lambda: _deadman_types(node) == {"sensor_msgs/msg/Joy"}, 10.0), _deadman_types(node)
+        assert _set_parameter(node, "deadman", "none").successful
+        assert spin_until(node, lambda: not _deadman_types(node), 10.0), _deadman_types(node)
+        assert _set_parameter(node, "deadman", "bool").successful
+        assert _transition(node, "activate")
+        assert spin_until(node, lambda: _deadman_types(node) == {"std_msgs/msg/Bool"}, 10.0), _deadman_types(node)
+        assert not _set_parameter(node, "deadman", "joy").successful
+        assert proc.alive(), proc.output()
+    node.destroy_node()
+
+
+def test_stamps_going_back_start_a_new_stream(ros):
+    """issue 20 row 10: a second play of the same hand stream (the same stamps: a bag played twice, --loop, a
+    simulator reset) was refused frame by frame ("not newer") until its stamps passed the old maximum;
+    retarget_node now starts a new stream, as hand_pose_node does for images."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseStamped
+    from rclpy.node import Node
+
+    node = Node("replay_probe")
+    targets, diagnostics = [], []
+    node.create_subscription(PoseStamped, "/retarget_node/ee_target", targets.append, 500)
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 50)
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true", "-p", "deadman:=none")
+    hand = (str(NODES / "hand_joints_publisher.py"), "--stamp-base", "1000")
+
+    def stamp(msg) -> float:
+        return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        with NodeProcess(*hand) as first:
+            assert spin_until(node, lambda: len(targets) >= 30, 40.0), proc.output() + first.output()
+        first_max = max(stamp(m) for m in targets)
+        n_first = len(targets)
+        with NodeProcess(*hand) as second:  # the same stamps again, from 1000
+            got = spin_until(node, lambda: sum(stamp(m) < first_max - 0.2 for m in targets[n_first:]) >= 10, 30.0)
+            assert got, proc.output() + second.output()
+        assert "not newer" not in proc.output(), proc.output()
+        assert "a new stream" in proc.output()
+        spin_until(node, lambda: False, 1.5)
+    values = {kv.key: kv.value for d in diagnostics for s in d.status if "retarget" in s.name for kv in s.values}
+    assert int(values["stream_restarts"]) >= 1, values
+    node.destroy_node()
