@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
+from rclpy.callback_groups import CallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.time import Time
@@ -64,7 +65,21 @@ MEASURED_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=1,
 )
-TRACKING_STATES = ("tracked", "held", "lost")  # hand_pose_node's ~/<side>/tracking (docs/hand_tracking.md)
+TRACKING_STATES = ("tracked", "held", "lost")
+
+
+class _PolledGroup(CallbackGroup):
+    """Entities the executor never waits on: the node takes their messages itself, where it needs them. A
+    robot driver's /joint_states at 500 Hz then costs no executor wake-up and no Python per message."""
+
+    def can_execute(self, entity) -> bool:
+        return False
+
+    def beginning_execution(self, entity) -> bool:
+        return False
+
+    def ending_execution(self, entity) -> None:
+        pass  # hand_pose_node's ~/<side>/tracking (docs/hand_tracking.md)
 
 
 @dataclass(frozen=True)
@@ -178,7 +193,7 @@ class RetargetNode(LifecycleNode):
         self._tf_buffer = None
         self._camera_frame: str | None = None
         self._measured: dict[str, tuple[float, float]] = {}  # joint name -> (position, time)
-        self._measured_msg: tuple[JointState, float] | None = None  # the newest state, not parsed yet, arrival time
+        self._measured_sub = None  # polled in the tick (depth 1: the newest state only)
         self._deadman_sub = None
         self.static_tf: StaticTfPublisher | None = None
         self.hand_tracking: tuple[str, float, float] | None = None  # hand_pose_node's (state, age s, stamp s)
@@ -246,7 +261,10 @@ class RetargetNode(LifecycleNode):
         if s.tracking_topic:
             e.append(self.create_subscription(DiagnosticArray, s.tracking_topic, self._on_tracking, 10))
         if not simulate:
-            e.append(self.create_subscription(JointState, s.measured_state_topic, self._on_measured, MEASURED_QOS))
+            self._measured_sub = self.create_subscription(
+                JointState, s.measured_state_topic, self._on_measured, MEASURED_QOS, callback_group=_PolledGroup()
+            )
+            e.append(self._measured_sub)
         self._subscribe_deadman()
         e.append(self.create_service(SetBool, "~/engage", self._on_engage))
         e.append(self.create_service(SetBool, "~/hold", self._on_hold))
@@ -328,7 +346,7 @@ class RetargetNode(LifecycleNode):
         self.static_tf = None
         self.teleop = self.loop = None
         self._measured.clear()
-        self._measured_msg = None
+        self._measured_sub = None
         self.hand_tracking = None
 
     # parameters -------------------------------------------------------------------------------------------
@@ -393,14 +411,19 @@ class RetargetNode(LifecycleNode):
 
     # inputs -----------------------------------------------------------------------------------------------
     def _on_measured(self, msg: JointState) -> None:
-        # Only keep it: a robot driver publishes at up to 500 Hz, the loop needs the newest state once a tick.
-        self._measured_msg = (msg, self.now())
+        """Never called by the executor (_PolledGroup); _read_measured takes the messages."""
 
     def _read_measured(self) -> None:
-        """Parse the newest measured state, if one arrived since the last call, into the loop."""
-        if self._measured_msg is None or self.loop is None:
+        """Take the newest measured state, if one arrived since the last call (each tick calls this, so it is at
+        most one command period old: its time is now), and hand it to the loop."""
+        if self._measured_sub is None or self.loop is None:
             return
-        (msg, now), self._measured_msg = self._measured_msg, None
+        handle = self._measured_sub.handle
+        with handle:  # the executor's own way to take a message (rclpy Executor._take_subscription)
+            taken = handle.take_message(JointState, False)
+        if taken is None:
+            return
+        msg, now = taken[0], self.now()
         for name, position in zip(msg.name, msg.position, strict=False):
             self._measured[name] = (float(position), now)
         arm = [self._measured.get(n) for n in self.robot.arm.joints]
