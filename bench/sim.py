@@ -117,7 +117,7 @@ def retargeting_time() -> dict:
         times = []
         for k, joints in enumerate(inputs[side]):
             t0 = time.perf_counter()
-            teleop.solve(joints, 1.0 + k / RATE, 1.0 + k / RATE, teleop.arm_limiter.last)
+            teleop.solve(joints, 1.0 + k / RATE, teleop.arm_rest)
             times.append((time.perf_counter() - t0) * 1e3)
         out[f"{side}_retarget_p50_ms"] = float(np.percentile(times, 50))
         out[f"{side}_retarget_p95_ms"] = float(np.percentile(times, 95))

@@ -34,6 +34,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
 from rclpy.callback_groups import CallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.time import Time
@@ -212,9 +213,9 @@ class RetargetNode(LifecycleNode):
                 self.trigger_activate()
 
     def now(self) -> float:
-        """The node clock in seconds since the node started (epoch seconds as a float lose ~0.2 us, which the
-        acceleration bound checks would see)."""
-        return self._seconds(self.get_clock().now().nanoseconds)
+        """The steady clock (s) of every watchdog (measured state, deadman, hand, engage): a ROS or system
+        clock that jumps (sim time, NTP) never makes an old input look fresh."""
+        return time.monotonic()
 
     def _seconds(self, nanoseconds: int) -> float:
         return (nanoseconds - self._t0_ns) * 1e-9
@@ -268,9 +269,11 @@ class RetargetNode(LifecycleNode):
         self._subscribe_deadman()
         e.append(self.create_service(SetBool, "~/engage", self._on_engage))
         e.append(self.create_service(SetBool, "~/hold", self._on_hold))
-        self._tick_timer = self.create_timer(self.loop.period, self._on_tick)
+        # ticks on the steady clock; each command is stamped with the node clock (sim time too) and skipped
+        # when that has not moved
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._tick_timer = self.create_timer(self.loop.period, self._on_tick, clock=steady)
         e.append(self._tick_timer)
-        e.append(self.create_timer(0.05, lambda: self.teleop is not None and self.teleop.tick(self.now())))
         self._lifecycle = "inactive"
         if self._tf_buffer is None:  # RViz shows the camera in the robot's tree before the first hand
             self._publish_camera_transform(s.camera_frame)
@@ -289,9 +292,9 @@ class RetargetNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.loop.deactivate()
+        self.loop.deactivate()  # the tick timer streams the brake at the stop deceleration until v = 0
         self._lifecycle = "inactive"
-        self.get_logger().info("inactive: the command stream stopped")
+        self.get_logger().info("inactive: braking to rest, then the command stream stops")
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -302,6 +305,7 @@ class RetargetNode(LifecycleNode):
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self.loop is not None:
             self.loop.deactivate()
+            self._brake_out()
         self._destroy()
         self._lifecycle = "finalized"
         return TransitionCallbackReturn.SUCCESS
@@ -322,6 +326,15 @@ class RetargetNode(LifecycleNode):
             self._entities.append(self._deadman_sub)
         if self.loop is not None:  # an input of the old source says nothing about the new one
             self.loop.deadman_pressed, self.loop.deadman_time = False, None
+
+    def _brake_out(self, limit_s: float = 2.0) -> None:
+        """Stream the brake to rest before the publishers go (shutdown): the executor is not spinning here, so
+        tick at the command period on the steady clock. Should the node clock not move (sim time, paused),
+        the last message's closing brake still stops the arm."""
+        end = time.monotonic() + limit_s
+        while self.loop.state.streaming and time.monotonic() < end:
+            self._tick()
+            time.sleep(self.loop.period)
 
     def _destroy(self) -> None:
         for entity in self._entities:
@@ -358,7 +371,10 @@ class RetargetNode(LifecycleNode):
         if result.successful:
             try:
                 values = parameters.changed_values(PARAMS, changes)
-                self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min below workspace_max
+                new = self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min < max
+                reason = self.loop.check_settings(new.loop) if self.loop is not None else None
+                if reason is not None:  # limits only tighten while active
+                    raise ValueError(reason)
             except ValueError as exc:
                 result.successful, result.reason = False, str(exc)
         return result
@@ -380,7 +396,7 @@ class RetargetNode(LifecycleNode):
         if self.loop is None:
             return
         if set(values) & _TELEOP_NAMES:
-            self.loop.configure_teleop(self.all_settings.teleop)
+            self.teleop.configure(self.all_settings.teleop)
             if self._camera_frame and {"camera_xyz", "camera_rpy"} & set(values):
                 self._publish_camera_transform(self._camera_frame)
         if set(values) & _LOOP_NAMES:
@@ -456,8 +472,7 @@ class RetargetNode(LifecycleNode):
         last = self.teleop.last_stamp
         if last is None or not stamp < last:
             return
-        self.teleop.last_stamp = None
-        self.teleop.rearm()
+        self.teleop.restart_stream()
         self.stream_restarts += 1
         self.get_logger().info(
             f"hand stamps went back ({stamp:.3f} s after {last:.3f} s): a new stream (replay, loop or reset)",
@@ -484,7 +499,7 @@ class RetargetNode(LifecycleNode):
         self.hand_tracking = (state, age, stamp)
         last = self.teleop.last_stamp
         if state == "lost" and (last is None or stamp > last):
-            self.teleop.tracking.report_lost()
+            self.loop.tracking.report_lost()
 
     def _on_joints(self, msg: PoseArray) -> None:
         if self.loop is None or self._lifecycle != "active":
@@ -525,7 +540,7 @@ class RetargetNode(LifecycleNode):
             return False
         self._read_measured()
         stamp = self.get_clock().now()
-        command = self.loop.tick(self._seconds(stamp.nanoseconds))
+        command = self.loop.tick(self.now(), self._seconds(stamp.nanoseconds))
         if command is None:
             return False
         self._publish(command, stamp.to_msg())
