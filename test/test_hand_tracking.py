@@ -1,0 +1,127 @@
+"""Per-hand tracking state and the hold on a lost hand, over real DDS (issue 21 item 4).
+
+The bundled clip (data/human_hand_video.mp4), 1 s of it blacked out (the hand occluded), plays through
+video_source (lockstep: every frame processed) -> hand_pose_node -> retarget_node (simulated robot, no deadman).
+hand_pose_node reports the right hand tracked, then held (tracking_hold_s), then lost, then tracked again on
+~/right/tracking; retarget_node holds the last finger command through the gap (it never opens the fingers) and
+resumes within the hand velocity limits (no jump).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import cv2
+import numpy as np
+import pytest
+from ros_harness import REPO, NodeProcess, spin_until
+
+from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings
+from scalehp_ros.retargeting.robot_config import load_robot_config
+from scalehp_ros.retargeting.teleop import Teleoperator
+
+pytestmark = pytest.mark.ros
+ROBOT = load_robot_config(REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml")
+FPS, BEFORE, GAP, AFTER = 30, 36, 30, 36  # frames: hand, black (1 s), hand
+
+
+def _occluded_clip(path) -> None:
+    """The first BEFORE + GAP + AFTER frames of the bundled clip at 640x360, frames BEFORE.. blacked out."""
+    source = cv2.VideoCapture(str(REPO / "data" / "human_hand_video.mp4"))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (640, 360))
+    for k in range(BEFORE + GAP + AFTER):
+        ok, frame = source.read()
+        assert ok, f"the bundled clip ended at frame {k}"
+        frame = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+        out.write(np.zeros_like(frame) if BEFORE <= k < BEFORE + GAP else frame)
+    out.release()
+    source.release()
+
+
+def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_path):
+    """issue 21 item 4: tracked -> held -> lost -> tracked on hand_pose_node/right/tracking; the finger commands
+    hold through the 1 s gap and the largest step on resume stays within the hand velocity limit."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+
+    clip = tmp_path / "occluded.mp4"
+    _occluded_clip(clip)
+    node = Node("hand_tracking_probe")
+    commands, tracking, diagnostics = [], [], []  # (arrival s, stamp ns, hand q) / (arrival, stamp, state, level, age)
+    n_arm = len(ROBOT.arm.joints)
+
+    def on_command(msg: JointState) -> None:
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec  # ns: float epoch s lose 0.2 us
+        commands.append((time.monotonic(), stamp, np.array(msg.position[n_arm:])))
+
+    def on_tracking(msg: DiagnosticArray) -> None:
+        s = msg.status[0]
+        values = {kv.key: kv.value for kv in s.values}
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        tracking.append((time.monotonic(), stamp, s.message, s.level, float(values["age_s"])))
+
+    node.create_subscription(JointState, "/retarget_node/joint_command", on_command, 5000)
+    node.create_subscription(DiagnosticArray, "/hand_pose_node/right/tracking", on_tracking, 1000)
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 100)
+    camera = ("-r", "image:=camera/image_raw", "-r", "camera_info:=camera/camera_info")
+    retarget_args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true", "-p", "deadman:=none")
+    hand_args = ("--ros-args", "--params-file", "config/hand_pose.yaml", *camera)
+    video_args = (
+        "--ros-args",
+        *("-p", f"video_file:={clip}", "-p", "pace:=lockstep", "-p", "wait_for_subscribers:=1"),
+        *(*camera, "-r", "processed:=hand_pose_node/processed"),
+    )
+    with (
+        NodeProcess("scalehp_ros.ros.retarget_node", *retarget_args) as retarget,
+        NodeProcess("scalehp_ros.ros.hand_pose_node", *hand_args) as hand,
+    ):
+        ready = spin_until(node, lambda: any("retarget" in s.name for d in diagnostics for s in d.status), 30.0)
+        assert ready, retarget.output()
+        with NodeProcess("scalehp_ros.ros.video_source", *video_args) as video:
+            n = BEFORE + GAP + AFTER
+            done = spin_until(node, lambda: len(tracking) >= n, 240.0)
+            assert done, f"{len(tracking)} tracking states\n{video.output()}\n{hand.output()}"
+        spin_until(node, lambda: False, 0.5)
+        assert retarget.alive() and hand.alive(), retarget.output() + hand.output()
+
+    # The tracking state: one per frame, tracked before and after the gap, held then lost inside it.
+    states = [t[2] for t in tracking]
+    assert states[BEFORE - 1] == "tracked" and states[-1] == "tracked", states
+    gap = states[BEFORE : BEFORE + GAP]
+    assert set(gap) == {"held", "lost"} and gap[0] == "held" and gap[-1] == "lost", gap
+    held = [t for t in tracking[BEFORE : BEFORE + GAP] if t[2] == "held"]
+    lost = [t for t in tracking[BEFORE : BEFORE + GAP] if t[2] == "lost"]
+    assert all(t[3] == DiagnosticStatus.WARN and 0 < t[4] <= 0.25 + 1e-6 for t in held), held
+    assert all(t[3] == DiagnosticStatus.STALE and t[4] > 0.25 for t in lost), lost
+    assert all(t[3] == DiagnosticStatus.OK and t[4] == 0 for t in tracking if t[2] == "tracked")
+    last_before = tracking[BEFORE - 1][1]
+    assert lost[-1][4] == pytest.approx(lost[-1][1] - last_before, abs=1e-3)  # the age of the last good frame
+
+    # The finger commands hold: from the loss (after braking to rest) until the hand is back, they do not move.
+    loop = CommandLoop(Teleoperator(ROBOT), CommandLoopSettings())
+    v_max, accel = loop.hand.velocity, CommandLoopSettings().hand_acceleration
+    lost_at = lost[0][0]
+    back_at = next(t[0] for t in tracking[BEFORE + GAP :] if t[2] == "tracked")
+    hand_at_loss = next(q for a, _, q in reversed(commands) if a <= lost_at)
+    during = [q for a, _, q in commands if lost_at + 0.3 <= a <= back_at]
+    assert len(during) >= 10, (len(during), lost_at, back_at)
+    assert max(np.max(np.abs(q - during[0])) for q in during) < 1e-9  # held: not a single change
+    braking = np.max(v_max**2 / (2 * accel))  # the most any finger moves while braking to rest
+    gap_commands = [q for a, _, q in commands if lost_at <= a <= back_at]
+    assert max(np.max(np.abs(q - hand_at_loss)) for q in gap_commands) <= braking + 1e-9  # never opens the hand
+
+    # No jump anywhere, the resumption included: every step within the hand velocity limit for its time step.
+    steps = []
+    for (_, t0, q0), (_, t1, q1) in itertools.pairwise(commands):
+        dt = min((t1 - t0) * 1e-9, CommandLoopSettings().max_step_dt)
+        if dt > 0:
+            steps.append((np.max(np.abs(q1 - q0) / v_max) / dt, t1))
+    worst = max(s for s, _ in steps)
+    assert worst <= 1.0 + 1e-6, worst  # as a fraction of the velocity limit
+    back_stamp = next(c[1] for c in commands if c[0] >= back_at)
+    resume = [s for s, t in steps if back_stamp <= t <= back_stamp + 1_000_000_000]
+    moved = max(np.max(np.abs(q - during[-1])) for a, _, q in commands if a >= back_at)
+    print(f"resume: largest finger step {max(resume):.2f} x the velocity limit; moved {moved:.3f} rad after the gap")
+    node.destroy_node()
