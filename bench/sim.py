@@ -145,6 +145,7 @@ def dds_loop(seconds: float) -> dict:
             [py, "-m", "scalehp_ros.ros.retarget_node", "--ros-args", "-r", f"__ns:=/{side}",
              "--params-file", "config/retarget.yaml", "-p", f"robot_config:=config/robots/scalehp_bimanual_{side}.yaml",
              "-p", f"joints_topic:=/hand_pose_node/{side}/joints", "-p", "autostart:=true", "-p", "deadman:=none",
+             "-p", "measured_state_topic:=/joint_states",
              "-p", f"publish_camera_tf:={'true' if side == 'right' else 'false'}"]
         )  # fmt: skip
         cmds.append(

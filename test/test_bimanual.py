@@ -117,6 +117,8 @@ def test_two_sides_over_dds_drive_the_simulated_robot_with_independent_clutches(
             "--ros-args", "-r", f"__ns:=/{side}", "--params-file", "config/retarget.yaml",
             "-p", f"robot_config:=config/robots/scalehp_bimanual_{side}.yaml",
             "-p", f"joints_topic:=/hand_pose_node/{side}/joints",
+            "-p", f"tracking_topic:=/hand_pose_node/{side}/tracking",
+            "-p", "measured_state_topic:=/joint_states",  # the default, joint_states, is relative: /left/...
             "-p", "autostart:=true", "-p", "deadman:=none",
             "-p", "publish_camera_tf:=" + ("true" if side == "right" else "false"),
         )  # fmt: skip
