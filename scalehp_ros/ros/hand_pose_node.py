@@ -508,7 +508,7 @@ class HandPoseNode(Node):
     def _publish_diagnostics(self) -> None:
         s = self.stats.summary(self._now())
         status = DiagnosticStatus(
-            name=f"{self.get_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
+            name=f"{self.get_fully_qualified_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
         )
         if self.K is None:
             status.level, status.message = DiagnosticStatus.WARN, "waiting for a valid CameraInfo"
