@@ -66,7 +66,7 @@ MEASURED_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=1,
 )
-TRACKING_STATES = ("tracked", "held", "lost")
+TRACKING_STATES = ("tracked", "held", "lost")  # hand_pose_node's ~/<side>/tracking (docs/hand_tracking.md)
 
 
 class _PolledGroup(CallbackGroup):
@@ -80,7 +80,7 @@ class _PolledGroup(CallbackGroup):
         return False
 
     def ending_execution(self, entity) -> None:
-        pass  # hand_pose_node's ~/<side>/tracking (docs/hand_tracking.md)
+        pass
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,8 @@ class RetargetNode(LifecycleNode):
         e += [self.command_pub, self.trajectory_pub, self.hand_pub, self.ee_pub, self.servo_pub]
         e.append(self.create_subscription(PoseArray, s.joints_topic, self._on_joints, qos_profile_sensor_data))
         if s.tracking_topic:
-            e.append(self.create_subscription(DiagnosticArray, s.tracking_topic, self._on_tracking, 10))
+            qos = qos_profile_sensor_data  # per-frame data, as the joints
+            e.append(self.create_subscription(DiagnosticArray, s.tracking_topic, self._on_tracking, qos))
         if not simulate:
             self._measured_sub = self.create_subscription(
                 JointState, s.measured_state_topic, self._on_measured, MEASURED_QOS, callback_group=_PolledGroup()
