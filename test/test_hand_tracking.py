@@ -64,9 +64,14 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
 
     node.create_subscription(JointState, "/retarget_node/joint_command", on_command, 5000)
     node.create_subscription(DiagnosticArray, "/hand_pose_node/right/tracking", on_tracking, 1000)
-    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 100)
+    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diagnostics.append((time.monotonic(), m)), 500)
     camera = ("-r", "image:=camera/image_raw", "-r", "camera_info:=camera/camera_info")
-    retarget_args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true", "-p", "deadman:=none")
+    retarget_args = (
+        "--ros-args",
+        *("-p", "autostart:=true", "-p", "simulate_robot:=true", "-p", "deadman:=none"),
+        # its own timeout far beyond the gap: a hold inside the gap can only come from the tracking state
+        *("-p", "tracking_timeout:=5.0", "-p", "diagnostics_period:=0.1"),
+    )
     hand_args = ("--ros-args", "--params-file", "config/hand_pose.yaml", *camera)
     video_args = (
         "--ros-args",
@@ -77,7 +82,7 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
         NodeProcess("scalehp_ros.ros.retarget_node", *retarget_args) as retarget,
         NodeProcess("scalehp_ros.ros.hand_pose_node", *hand_args) as hand,
     ):
-        ready = spin_until(node, lambda: any("retarget" in s.name for d in diagnostics for s in d.status), 30.0)
+        ready = spin_until(node, lambda: any("retarget" in s.name for _, d in diagnostics for s in d.status), 30.0)
         assert ready, retarget.output()
         with NodeProcess("scalehp_ros.ros.video_source", *video_args) as video:
             n = BEFORE + GAP + AFTER
@@ -111,6 +116,14 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
     braking = np.max(v_max**2 / (2 * accel))  # the most any finger moves while braking to rest
     gap_commands = [q for a, _, q in commands if lost_at <= a <= back_at]
     assert max(np.max(np.abs(q - hand_at_loss)) for q in gap_commands) <= braking + 1e-9  # never opens the hand
+
+    # retarget_node held because hand_pose_node said the hand was lost (its own timeout, 5 s, never ran out)
+    retarget = [(a, s) for a, d in diagnostics for s in d.status if "retargeting" in s.name]
+    gap_diags = [s for a, s in retarget if lost_at + 0.2 <= a <= back_at - 0.1]
+    in_gap = [(s.message, {kv.key: kv.value for kv in s.values}) for s in gap_diags]
+    assert in_gap and all("hand lost" in m and v.get("hand_tracking") == "lost" for m, v in in_gap), in_gap
+    streaming = [s.message for a, s in retarget if tracking[5][0] <= a <= lost_at - 0.05]
+    assert streaming and not any("hand lost" in m for m in streaming), streaming
 
     # No jump anywhere, the resumption included: every step within the hand velocity limit for its time step.
     steps = []
