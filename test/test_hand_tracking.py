@@ -86,29 +86,40 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
         assert ready, retarget.output()
         with NodeProcess("scalehp_ros.ros.video_source", *video_args) as video:
             n = BEFORE + GAP + AFTER
-            done = spin_until(node, lambda: len(tracking) >= n, 240.0)
-            assert done, f"{len(tracking)} tracking states\n{video.output()}\n{hand.output()}"
+            # every frame, or the end of the clip (a frame may be lost to discovery at the very start)
+            spin_until(node, lambda: len(tracking) >= n or "end of video" in video.output(), 240.0)
+            spin_until(node, lambda: len(tracking) >= n, 3.0)
+            assert len(tracking) >= n - 3, f"{len(tracking)} tracking states\n{video.output()}\n{hand.output()}"
         spin_until(node, lambda: False, 0.5)
         assert retarget.alive() and hand.alive(), retarget.output() + hand.output()
 
     # The tracking state: one per frame, tracked before and after the gap, held then lost inside it.
     states = [t[2] for t in tracking]
-    assert states[BEFORE - 1] == "tracked" and states[-1] == "tracked", states
-    gap = states[BEFORE : BEFORE + GAP]
-    assert set(gap) == {"held", "lost"} and gap[0] == "held" and gap[-1] == "lost", gap
-    held = [t for t in tracking[BEFORE : BEFORE + GAP] if t[2] == "held"]
-    lost = [t for t in tracking[BEFORE : BEFORE + GAP] if t[2] == "lost"]
+    first = states.index("tracked")
+    gaps = []  # (start, end) of each run without the hand after the first tracked frame
+    for k in range(first + 1, len(states)):
+        if states[k] != "tracked" and states[k - 1] == "tracked":
+            gaps.append([k, k])
+        if states[k] != "tracked":
+            gaps[-1][1] = k + 1
+    assert len(gaps) == 1 and states[-1] == "tracked", states  # the blacked-out second, nothing else
+    start, end = gaps[0]
+    assert abs((end - start) - GAP) <= 2 and start - first >= BEFORE - 6, (start, end, first, states)
+    gap = states[start:end]
+    assert gap[0] == "held" and gap[-1] == "lost" and gap == sorted(gap), gap  # held..., then lost...
+    held = [t for t in tracking[start:end] if t[2] == "held"]
+    lost = [t for t in tracking[start:end] if t[2] == "lost"]
     assert all(t[3] == DiagnosticStatus.WARN and 0 < t[4] <= 0.25 + 1e-6 for t in held), held
     assert all(t[3] == DiagnosticStatus.STALE and t[4] > 0.25 for t in lost), lost
     assert all(t[3] == DiagnosticStatus.OK and t[4] == 0 for t in tracking if t[2] == "tracked")
-    last_before = tracking[BEFORE - 1][1]
+    last_before = tracking[start - 1][1]
     assert lost[-1][4] == pytest.approx(lost[-1][1] - last_before, abs=1e-3)  # the age of the last good frame
 
     # The finger commands hold: from the loss (after braking to rest) until the hand is back, they do not move.
     loop = CommandLoop(Teleoperator(ROBOT), CommandLoopSettings())
     v_max, accel = loop.hand.velocity, CommandLoopSettings().hand_acceleration
     lost_at = lost[0][0]
-    back_at = next(t[0] for t in tracking[BEFORE + GAP :] if t[2] == "tracked")
+    back_at = tracking[end][0]
     hand_at_loss = next(q for a, _, q in reversed(commands) if a <= lost_at)
     during = [q for a, _, q in commands if lost_at + 0.3 <= a <= back_at]
     assert len(during) >= 10, (len(during), lost_at, back_at)
