@@ -250,7 +250,8 @@ class CommandLoop:
             if getattr(settings, name) > getattr(old, name):
                 return (
                     f"{name} may only be lowered while the node is active ({getattr(old, name)} -> "
-                    f"{getattr(settings, name)} loosens a limit); deactivate the node to raise it"
+                    f"{getattr(settings, name)} loosens a limit); raise it while the node is inactive (deactivate, "
+                    "set it, activate)"
                 )
         for name in INACTIVE_ONLY:
             if getattr(settings, name) != getattr(old, name):
