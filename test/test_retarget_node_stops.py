@@ -5,6 +5,7 @@ simulate_robot (the commanded state stands in for the robot) and autostart, fed 
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -104,4 +105,67 @@ def test_deactivate_brakes_to_rest_and_limits_only_tighten_while_active(ros, tmp
         assert np.allclose(q1 - q0, (v0 + v1) * dt / 2, atol=1e-6), "a command was missed or is inconsistent"
         assert np.all(np.abs(v1 - v0) <= a_stop * (dt + 1e-6) + 1e-6), (v1 - v0, a_stop * dt)  # stamps: float s
     assert braking[-1][0] - braking[0][0] <= moving / a_stop + 0.1
+    node.destroy_node()
+
+
+def test_watchdogs_survive_a_sim_clock_that_jumps_back(ros, tmp_path):
+    """issue 20 row 3: with use_sim_time, /clock jumps back 100 s while the hand stops: the node's watchdogs run
+    on a steady clock, so the hand counts as lost after tracking_timeout (before: negative ages read as fresh,
+    "following the hand" for 100 s while commands stream)."""
+    from builtin_interfaces.msg import Time
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.node import Node
+    from rclpy.qos import QoSProfile
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import JointState
+    from std_srvs.srv import SetBool
+
+    override = tmp_path / "override.yaml"
+    override.write_text(
+        "retarget_node:\n  ros__parameters:\n    autostart: true\n    simulate_robot: true\n    use_sim_time: true\n"
+    )
+    node = Node("clock_probe")
+    sim = {"t": 1000.0}
+    clock_pub = node.create_publisher(Clock, "/clock", QoSProfile(depth=10))
+
+    def publish_clock() -> None:
+        sim["t"] += 0.01
+        sec = int(sim["t"])
+        clock_pub.publish(Clock(clock=Time(sec=sec, nanosec=int((sim["t"] - sec) * 1e9))))
+
+    node.create_timer(0.01, publish_clock)
+    commands, diag = [], {}
+    node.create_subscription(JointState, "/retarget_node/joint_command", commands.append, 1000)
+
+    def on_diag(msg) -> None:
+        for s in msg.status:
+            if "retarget" in s.name:
+                diag.clear()
+                diag.update({kv.key: kv.value for kv in s.values} | {"message": s.message})
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 50)
+    hold = node.create_client(SetBool, "/retarget_node/hold")
+
+    def status() -> dict:
+        diag.clear()
+        assert _call(node, hold, SetBool.Request(data=False)).success  # a no-op that publishes diagnostics now
+        assert spin_until(node, lambda: bool(diag), 5.0)
+        return dict(diag)
+
+    args = ("--ros-args", "--params-file", "config/retarget.yaml", "--params-file", str(override))
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as retarget:
+        with NodeProcess(str(NODES / "hand_joints_publisher.py"), "--stamp-now") as hand:
+            assert spin_until(node, lambda: len(commands) > 50, 40.0), retarget.output() + hand.output()
+            deadline = time.monotonic() + 10.0
+            while status().get("following") != "True" and time.monotonic() < deadline:
+                spin_until(node, lambda: False, 0.2)
+            assert diag.get("following") == "True", diag
+        sim["t"] -= 100.0  # the hand stopped; the clock jumps back 100 s
+        spin_until(node, lambda: False, 1.5)
+        after = status()
+        assert "hand lost" in after["holding_because"] and after["following"] == "False", after
+        # commands still stream on the new (earlier) clock, with strictly increasing stamps
+        stamps = [c.header.stamp.sec + c.header.stamp.nanosec * 1e-9 for c in commands[-20:]]
+        assert stamps[-1] < 1000.0 and all(b > a for a, b in itertools.pairwise(stamps[-10:]))
+        assert retarget.alive(), retarget.output()
     node.destroy_node()
