@@ -250,7 +250,8 @@ class CommandLoop:
             if getattr(settings, name) > getattr(old, name):
                 return (
                     f"{name} may only be lowered while the node is active ({getattr(old, name)} -> "
-                    f"{getattr(settings, name)} loosens a limit); deactivate the node to raise it"
+                    f"{getattr(settings, name)} loosens a limit); raise it while the node is inactive (deactivate, "
+                    "set it, activate)"
                 )
         for name in INACTIVE_ONLY:
             if getattr(settings, name) != getattr(old, name):
@@ -309,6 +310,17 @@ class CommandLoop:
         self._arm_target = target.arm
         self._hand_target = target.hand
         return target
+
+    def set_target(self, arm: np.ndarray, hand: np.ndarray, now: float) -> None:
+        """Targets from another source than a hand frame (rad; e.g. a planner, a benchmark), received at `now`
+        (steady s): the loop ramps to them exactly as to a frame's."""
+        arm, hand = np.asarray(arm, dtype=float), np.asarray(hand, dtype=float)
+        if arm.shape != self.arm.last.shape or hand.shape != self.hand.last.shape:
+            raise ValueError("target has the wrong number of joints")
+        if not (np.all(np.isfinite(arm)) and np.all(np.isfinite(hand))):
+            raise ValueError("target contains NaN or inf")
+        self.tracking.seen(now)
+        self._arm_target, self._hand_target = arm, hand
 
     # state ------------------------------------------------------------------------------------------------
     def measured_fresh(self, now: float) -> bool:

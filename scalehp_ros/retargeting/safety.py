@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _stoppable(distance: np.ndarray, v_prev: np.ndarray, direction: np.ndarray, a: np.ndarray, dt: float):
+def _stoppable(distance: np.ndarray, v_prev: np.ndarray, direction, a: np.ndarray, dt: float) -> np.ndarray:
     """The speed after a step of dt from which braking at `a` still stops within `distance` (rad, >= 0)."""
     room = np.maximum(distance - direction * v_prev * dt / 2.0, 0.0)  # left after this step's first half
     return a * (np.sqrt(dt * dt / 4.0 + 2.0 * room / a) - dt / 2.0)
@@ -205,11 +205,15 @@ class JointLimiter:
             cap = np.maximum(self.velocity, np.abs(v_prev) - a * dt)
             self.velocity_clamped += bool(np.any(self.velocity < distance / dt))
             rate = np.clip(rate, -cap, cap)
-            # never faster than a stop at the stop deceleration before the position limit allows
+            # never faster than a stop at the stop deceleration before the position limit allows (only worth
+            # computing when a joint is within its stopping distance of a limit: rarely)
             d = self.stop_deceleration
-            up = _stoppable(np.maximum(self.upper - self.last, 0.0), v_prev, np.ones_like(v_prev), d, dt)
-            down = _stoppable(np.maximum(self.last - self.lower, 0.0), v_prev, -np.ones_like(v_prev), d, dt)
-            rate = np.clip(rate, np.maximum(-down, v_prev - d * dt), np.minimum(up, v_prev + d * dt))
+            fast = np.abs(v_prev) + a * dt
+            near = fast * (fast / (2.0 * d) + dt)
+            if np.any(self.upper - self.last < near) or np.any(self.last - self.lower < near):
+                up = _stoppable(np.maximum(self.upper - self.last, 0.0), v_prev, 1.0, d, dt)
+                down = _stoppable(np.maximum(self.last - self.lower, 0.0), v_prev, -1.0, d, dt)
+                rate = np.clip(rate, np.maximum(-down, v_prev - d * dt), np.minimum(up, v_prev + d * dt))
             new = self.last + (v_prev + rate) * dt / 2.0
             outside = (new < self.lower) | (new > self.upper)
             new = np.clip(new, self.lower, self.upper)
