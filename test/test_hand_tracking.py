@@ -106,14 +106,17 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
     start, end = gaps[0]
     assert abs((end - start) - GAP) <= 2 and start - first >= BEFORE - 6, (start, end, first, states)
     gap = states[start:end]
-    assert gap[0] == "held" and gap[-1] == "lost" and gap == sorted(gap), gap  # held..., then lost...
-    held = [t for t in tracking[start:end] if t[2] == "held"]
-    lost = [t for t in tracking[start:end] if t[2] == "lost"]
-    assert all(t[3] == DiagnosticStatus.WARN and 0 < t[4] <= 0.25 + 1e-6 for t in held), held
-    assert all(t[3] == DiagnosticStatus.STALE and t[4] > 0.25 for t in lost), lost
-    assert all(t[3] == DiagnosticStatus.OK and t[4] == 0 for t in tracking if t[2] == "tracked")
+    assert gap[-1] == "lost" and gap == sorted(gap), gap  # held..., then lost...
+    # held within tracking_hold_s (0.25 s) of image time after the last good frame, lost after it (video_source
+    # stamps each frame when it publishes it: on a loaded machine a slow frame may skip the held state)
     last_before = tracking[start - 1][1]
-    assert lost[-1][4] == pytest.approx(lost[-1][1] - last_before, abs=1e-3)  # the age of the last good frame
+    for _, stamp, state, level, age in tracking[start:end]:
+        assert age == pytest.approx(stamp - last_before, abs=1e-3)  # the age of the last good frame
+        expected = ("held", DiagnosticStatus.WARN) if age <= 0.25 else ("lost", DiagnosticStatus.STALE)
+        if abs(age - 0.25) > 1e-3:  # age_s has 3 decimals: the boundary itself is either
+            assert (state, level) == expected, (state, level, age)
+    assert all(t[3] == DiagnosticStatus.OK and t[4] == 0 for t in tracking if t[2] == "tracked")
+    lost = [t for t in tracking[start:end] if t[2] == "lost"]
 
     # The finger commands hold: from the loss (after braking to rest) until the hand is back, they do not move.
     loop = CommandLoop(Teleoperator(ROBOT), CommandLoopSettings())
