@@ -3,8 +3,9 @@
 Data: data/human_joint_right_mediapipe.npy (621 frames, the retargeting clip), placed 0.5 m in front of the
 camera as in the tests, one frame per 1/30 s, through the same Teleoperator (default settings and robot).
 
-- before: one command per frame (Teleoperator.step: position + velocity limits only), sent as a one-point
-  JointTrajectory without velocities, time_from_start = the frame interval (the previous retarget_node).
+- before: one command per frame (the Teleoperator's target through a position + velocity JointLimiter, the
+  time between frames granted, at most max_step_dt), sent as a one-point JointTrajectory without velocities,
+  time_from_start = the frame interval (the previous retarget_node).
 - after: CommandLoop (position, velocity and acceleration bounds; default settings, deadman none) at
   command_rate plus one command right after each frame, each sent as the command and its look-ahead with
   velocities (the node's stream).
@@ -31,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings  # noqa: E402
 from scalehp_ros.retargeting.robot_config import load_robot_config  # noqa: E402
+from scalehp_ros.retargeting.safety import JointLimiter  # noqa: E402
 from scalehp_ros.retargeting.teleop import Teleoperator  # noqa: E402
 
 DATA = REPO / "data" / "human_joint_right_mediapipe.npy"
@@ -99,14 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     end = len(frames) / RATE
 
     before_teleop = Teleoperator(config)
-    q0 = before_teleop.arm_limiter.last.copy()
+    defaults = CommandLoopSettings(deadman="none", simulate_robot=True)
+    ik = before_teleop.ik
+    limiter = JointLimiter(ik.lower, ik.upper, ik.robot.velocity * defaults.velocity_scale, before_teleop.arm_rest)
+    q0 = limiter.last.copy()
     before = []
     for k, joints in enumerate(frames):
         t = k / RATE
-        c = before_teleop.step(joints, t, t)
-        before.append((t, [(c.dt, c.arm, None)]))
+        dt = defaults.max_step_dt if k == 0 else min(1.0 / RATE, defaults.max_step_dt)
+        arm = limiter.limit(before_teleop.solve(joints, t, limiter.last).arm, dt)
+        before.append((t, [(dt, arm, None)]))
 
-    loop = CommandLoop(Teleoperator(config), CommandLoopSettings(deadman="none", simulate_robot=True))
+    loop = CommandLoop(Teleoperator(config), defaults)
     loop.activate(0.0)
     period = loop.period
     after, next_tick = [], 0.0

@@ -117,7 +117,7 @@ def retargeting_time() -> dict:
         times = []
         for k, joints in enumerate(inputs[side]):
             t0 = time.perf_counter()
-            teleop.solve(joints, 1.0 + k / RATE, 1.0 + k / RATE, teleop.arm_limiter.last)
+            teleop.solve(joints, 1.0 + k / RATE, teleop.arm_rest)
             times.append((time.perf_counter() - t0) * 1e3)
         out[f"{side}_retarget_p50_ms"] = float(np.percentile(times, 50))
         out[f"{side}_retarget_p95_ms"] = float(np.percentile(times, 95))
@@ -145,6 +145,7 @@ def dds_loop(seconds: float) -> dict:
             [py, "-m", "scalehp_ros.ros.retarget_node", "--ros-args", "-r", f"__ns:=/{side}",
              "--params-file", "config/retarget.yaml", "-p", f"robot_config:=config/robots/scalehp_bimanual_{side}.yaml",
              "-p", f"joints_topic:=/hand_pose_node/{side}/joints", "-p", "autostart:=true", "-p", "deadman:=none",
+             "-p", "measured_state_topic:=/joint_states",
              "-p", f"publish_camera_tf:={'true' if side == 'right' else 'false'}"]
         )  # fmt: skip
         cmds.append(

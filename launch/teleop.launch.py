@@ -6,8 +6,9 @@ description `scalehp-bringup` reads in the pip-only environment; this file only 
 
 The project's own nodes are required: if one exits (e.g. it refused an invalid parameter, with the reason
 in its log), the launch shuts the whole graph down rather than run without it. Topic names are relative,
-so the graph can be included under a namespace (PushRosNamespace). `ros2 launch ... --show-args` lists the
-arguments.
+so the graph can be included under a namespace (PushRosNamespace), hands:=two too (its per-side nodes run in
+left/right inside that namespace and name the graph's topics from it), and twice side by side with
+frame_prefix / camera_frame per instance (docs/launch.md). `ros2 launch ... --show-args` lists the arguments.
 """
 
 from launch import LaunchDescription
@@ -47,7 +48,9 @@ def _check_installed(packages: set[str]) -> None:
 
 def _nodes(context):
     values = {a.name: LaunchConfiguration(a.name).perform(context) for a in arguments()}
-    specs = resolve(values)  # ValueError naming the argument for a bad value
+    # the namespace this file was included under (PushRosNamespace); launch_ros prefixes the nodes' own
+    namespace = context.launch_configurations.get("ros_namespace") or ""
+    specs = resolve(values, namespace=namespace)  # ValueError naming the argument for a bad value
     _check_installed({s.package for s in specs if s.package != PACKAGE})
     actions = []
     for spec in specs:

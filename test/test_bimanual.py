@@ -77,8 +77,8 @@ def test_mirror_binding_gives_the_mirrored_robot_the_same_finger_angles():
     left = Teleoperator(load_robot_config(ROBOTS / "scalehp_bimanual_left.yaml"), TeleopSettings(mirror_input=True))
     worst = 0.0
     for k, joints in enumerate(_hand_frames(False)):
-        a = right.solve(joints, 1.0 + k / 30, 1.0 + k / 30, right.arm_limiter.last).hand
-        b = left.solve(joints, 1.0 + k / 30, 1.0 + k / 30, left.arm_limiter.last).hand
+        a = right.solve(joints, 1.0 + k / 30, right.arm_rest).hand
+        b = left.solve(joints, 1.0 + k / 30, left.arm_rest).hand
         worst = max(worst, float(np.abs(a - b).max()))
     assert worst < 1e-3, worst
 
@@ -88,8 +88,8 @@ def test_direct_binding_left_hand_on_left_robot_matches_the_right():
     right = Teleoperator(load_robot_config(ROBOTS / "scalehp_bimanual_right.yaml"))
     left = Teleoperator(load_robot_config(ROBOTS / "scalehp_bimanual_left.yaml"))
     for k, (r, lf) in enumerate(zip(_hand_frames(False), _hand_frames(True), strict=True)):
-        a = right.solve(r, 1.0 + k / 30, 1.0 + k / 30, right.arm_limiter.last).hand
-        b = left.solve(lf, 1.0 + k / 30, 1.0 + k / 30, left.arm_limiter.last).hand
+        a = right.solve(r, 1.0 + k / 30, right.arm_rest).hand
+        b = left.solve(lf, 1.0 + k / 30, left.arm_rest).hand
         np.testing.assert_allclose(a, b, atol=1e-3)
 
 
@@ -117,6 +117,8 @@ def test_two_sides_over_dds_drive_the_simulated_robot_with_independent_clutches(
             "--ros-args", "-r", f"__ns:=/{side}", "--params-file", "config/retarget.yaml",
             "-p", f"robot_config:=config/robots/scalehp_bimanual_{side}.yaml",
             "-p", f"joints_topic:=/hand_pose_node/{side}/joints",
+            "-p", f"tracking_topic:=/hand_pose_node/{side}/tracking",
+            "-p", "measured_state_topic:=/joint_states",  # the default, joint_states, is relative: /left/...
             "-p", "autostart:=true", "-p", "deadman:=none",
             "-p", "publish_camera_tf:=" + ("true" if side == "right" else "false"),
         )  # fmt: skip

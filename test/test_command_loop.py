@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings
+from scalehp_ros.retargeting.command_loop import STOP_REASONS, CommandLoop, CommandLoopSettings
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.safety import JointLimiter
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
@@ -35,11 +35,13 @@ def make_loop(robot, teleop=None, **kw) -> CommandLoop:
 def check_bounds(loop: CommandLoop, commands, start_arm, start_velocity=None):
     """Every command within position, velocity and acceleration bounds, moving from the previous one with the
     mean of the two velocities (constant acceleration in between), from `start_arm` (at rest by default)."""
-    lim, a = loop.arm, loop.arm.acceleration
+    lim = loop.arm
     q_prev = np.asarray(start_arm, float)
     v_prev = np.zeros(len(q_prev)) if start_velocity is None else np.asarray(start_velocity, float)
     for c in commands:
         v, dt = c.arm_velocity, c.dt
+        stop = any(r in STOP_REASONS for r in c.holding)  # a stop brakes at the (higher) stop deceleration
+        a = lim.stop_deceleration if stop else lim.acceleration
         assert np.all(c.arm >= lim.lower) and np.all(c.arm <= lim.upper)
         assert np.all(np.abs(v) <= lim.velocity * (1 + 1e-12)), (v, lim.velocity)
         assert np.all(np.abs(v - v_prev) <= a * dt * (1 + 1e-9) + 1e-12), (v - v_prev, a * dt)
@@ -53,8 +55,10 @@ def run(loop, frames, t0, rate=30.0, tick_rate=50.0, seconds=None, deadman=False
     frame_dt, tick_dt = 1.0 / rate, 1.0 / tick_rate
     next_frame, next_tick = t0, t0
     end = t0 + (seconds if seconds is not None else len(frames) * frame_dt)
-    while t < end:
+    while True:
         t = min(next_frame, next_tick)
+        if t >= end:  # the next run starts at `end`: time never goes back
+            break
         if deadman:
             loop.set_deadman(True, t)
         if loop.measured is not None and not loop.settings.simulate_robot:
@@ -101,7 +105,7 @@ def test_engaging_far_from_rest_starts_at_the_measured_state_and_ramps_within_bo
     check_bounds(loop, commands, FAR)
     assert any(c.following for c in commands)
     # it got there: the last command is close to the IK target, and the peak speed reached the limit
-    assert np.max(np.abs(commands[-1].arm - loop._arm_target)) < 0.05
+    assert np.max(np.abs(commands[-1].arm - loop.arm_target)) < 0.05
     speeds = np.array([np.max(np.abs(c.arm_velocity) / loop.arm.velocity) for c in commands])
     assert speeds.max() > 0.5
 
@@ -195,7 +199,7 @@ def test_relative_mode_takes_a_new_reference_after_a_hold(robot):
     loop.set_hold(False)
     resumed = run(loop, CAMERA_FRAMES[200:203], 7.0)
     # the reference was retaken where the arm is: the new target is next to the held arm, not where the hand went
-    assert np.max(np.abs(loop._arm_target - held)) < 0.1
+    assert np.max(np.abs(loop.arm_target - held)) < 0.1
     assert resumed[-1].following
 
 
@@ -212,7 +216,7 @@ def test_lookahead_points_continue_the_ramp(robot):
         q_prev, v_prev = q, v
     points = c.trajectory(loop.period)  # delayed by one period: the recent commands, this one, the look-ahead
     times = [t for t, _, _ in points]
-    assert times == sorted(times) and times[0] > 0 and len(points) == len(c.recent) + 4
+    assert times == sorted(times) and times[0] > 0 and len(points) == len(c.recent) + 4 + len(c.stop)
     assert np.array_equal(points[len(c.recent)][1], c.arm) and times[len(c.recent)] == pytest.approx(loop.period)
 
 
@@ -240,3 +244,46 @@ def test_ramp_never_exceeds_velocity_or_acceleration(steps):
         assert np.all((np.abs(v - v_prev) <= accel * dt * (1 + 1e-9) + 1e-12) | at_limit)
         assert np.all(np.isclose(q - q_prev, (v + v_prev) * dt / 2, atol=1e-12) | at_limit)
         q_prev, v_prev = q, v
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.integers(0, 620), st.floats(0.001, 0.5), st.booleans()), min_size=2, max_size=12))
+def test_commands_respect_limits_under_random_jumps_and_garbage(robot, picks):
+    """Moved from test_retarget_core with the limits (issue 22 item 3): random jumps of the hand and garbage
+    frames never push a command past the position or velocity limits (the step granted: the stamp difference,
+    at most max_step_dt)."""
+    loop = CommandLoop(Teleoperator(robot), CommandLoopSettings(simulate_robot=True))
+    loop.activate(100.0)
+    arm_v, hand_v = loop.arm.velocity, loop.hand.velocity
+    t, arm_last, hand_last = 100.0, loop.arm.last.copy(), loop.hand.last.copy()
+    for index, dt, garbage in picks:
+        t += dt
+        joints = CAMERA_FRAMES[index] if not garbage else CAMERA_FRAMES[index] * np.array([1.0, np.nan, 1.0])
+        try:
+            loop.on_frame(joints, t, t)
+        except ValueError:
+            assert garbage
+        c = loop.tick(t)
+        assert c.dt == pytest.approx(min(dt, loop.settings.max_step_dt)) or c.dt == pytest.approx(loop.period)
+        for q, last, lo, hi, v in (
+            (c.arm, arm_last, loop.arm.lower, loop.arm.upper, arm_v),
+            (c.hand, hand_last, loop.hand.lower, loop.hand.upper, hand_v),
+        ):
+            assert np.all(q >= lo) and np.all(q <= hi)
+            assert np.all(np.abs(q - last) <= v * c.dt + 1e-9)
+        arm_last, hand_last = c.arm, c.hand
+
+
+def test_tracking_loss_holds_and_is_reported(robot):
+    """Moved from test_retarget_core: the hand watchdog is CommandLoop's (issue 22 item 3)."""
+    loop = make_loop(robot, deadman="none", tracking_timeout=0.3)
+    loop.set_measured(robot.arm.posture, np.zeros(16), 10.0)
+    loop.engage(True, 10.0)
+    commands = run(loop, CAMERA_FRAMES[:10], 10.0)
+    assert loop.status(10.32).level == 0 and commands[-1].following
+    loop.set_measured(loop.arm.last, loop.hand.last, 11.0)
+    c = loop.tick(11.0)  # 0.7 s without input
+    assert "hand lost" in c.holding
+    status = loop.status(11.0)
+    assert status.level == 1 and "hand lost" in status.message
+    assert status.values["tracking_losses"] == "1" and status.values["tracking"] == "lost"

@@ -1,6 +1,7 @@
 """The one graph description: resolution for launch arguments, bring-up command lines, launch file."""
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_launch_file_builds_its_description():
 def test_two_hands_one_pipeline_per_side_under_its_namespace():
     specs = {s.key: s for s in graph.resolve({"hands": "two", "robot": "sim", "deadman": "none"})}
     left, right, sim = specs["left_retarget_node"], specs["right_retarget_node"], specs["sim_node"]
-    assert (left.namespace, right.namespace) == ("/left", "/right")
+    assert (left.namespace, right.namespace) == ("left", "right")  # relative: inside the graph's namespace
     assert left.name == right.name == "retarget_node"
     assert "-r" in left.ros_args() and "__ns:=/left" in left.ros_args()
     assert left.parameters["robot_config"].endswith("scalehp_bimanual_left.yaml")
@@ -120,7 +121,7 @@ def test_two_hands_one_pipeline_per_side_under_its_namespace():
     assert left.parameters["mirror_input"] is False and left.parameters["offset_xyz"] == [0.0, -0.5, 0.0]
     assert left.parameters["publish_camera_tf"] is False  # one parent for the camera frame
     assert left.parameters["deadman"] == right.parameters["deadman"] == "none"
-    assert sim.parameters["command_prefixes"] == "/left/retarget_node,/right/retarget_node"
+    assert sim.parameters["command_prefixes"] == "left/retarget_node,right/retarget_node"
     assert "retarget_node" not in specs  # the one-handed node is replaced, not doubled
     mirror = {s.key: s for s in graph.resolve({"hands": "two", "binding": "mirror"})}
     assert mirror["left_retarget_node"].parameters["joints_topic"] == "/hand_pose_node/right/joints"
@@ -133,7 +134,98 @@ def test_one_hand_stays_the_default_and_robot_sim_adds_the_simulator():
     assert "retarget_node" in default and "sim_node" not in default and "left_retarget_node" not in default
     sim = {s.key: s for s in graph.resolve({"robot": "sim"})}
     assert sim["sim_node"].parameters["robot_configs"] == "config/robots/scalehp_ur5e_allegro.yaml"
-    assert sim["sim_node"].parameters["command_prefixes"] == "/retarget_node"
+    assert sim["sim_node"].parameters["command_prefixes"] == "retarget_node"
+
+
+def _topic_values(spec) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in spec.parameters.items() if isinstance(v, str) and k.endswith(("topic", "prefixes"))]
+
+
+@pytest.mark.parametrize("hands", ["one", "two"])
+def test_the_graph_can_be_included_under_a_namespace(hands):
+    """issue 20 row 19 (and 15): hands:=two had absolute per-side namespaces (/left, /right) and topics
+    (/hand_pose_node/left/joints, /joint_states): included under a namespace it read another graph's topics.
+    Now every node namespace is relative and every name that leaves a node's namespace is built from the
+    graph's (here /robot1), so nothing of the graph resolves outside /robot1 except /tf, /tf_static and
+    /diagnostics."""
+    specs = graph.resolve({"hands": hands, "robot": "sim"}, namespace="robot1")
+    for spec in specs:
+        assert not spec.namespace.startswith("/"), (spec.key, spec.namespace)
+        for key, value in _topic_values(spec):
+            for name in value.split(","):
+                assert not name.startswith("/") or name.startswith("/robot1/"), (spec.key, key, value)
+        for src, dst in spec.remappings.items():
+            assert not src.startswith("/") and not dst.startswith("/"), (spec.key, src, dst)
+    by_key = {s.key: s for s in specs}
+    if hands == "two":
+        left = by_key["left_retarget_node"]
+        assert left.parameters["joints_topic"] == "/robot1/hand_pose_node/left/joints"
+        assert left.parameters["tracking_topic"] == "/robot1/hand_pose_node/left/tracking"
+        assert left.parameters["measured_state_topic"] == "/robot1/joint_states"
+        assert by_key["sim_node"].parameters["joint_states_topic"] == "joint_states"
+        mirror = {s.key: s for s in graph.resolve({"hands": "two", "binding": "mirror"}, namespace="/robot1/")}
+        assert mirror["left_retarget_node"].parameters["tracking_topic"] == "/robot1/hand_pose_node/right/tracking"
+        # the root namespace (no PushRosNamespace): the same names from /
+        root = {s.key: s for s in graph.resolve({"hands": "two"})}
+        assert root["right_retarget_node"].parameters["measured_state_topic"] == "/joint_states"
+        assert "__ns:=/right" in root["right_retarget_node"].ros_args()  # the pip-only bring-up: under the root
+    else:
+        retarget = by_key["retarget_node"]
+        assert "measured_state_topic" not in retarget.parameters  # its default, joint_states, is relative
+
+
+def test_two_instances_get_their_own_frames():
+    """issue 20 row 15: two copies of the graph (e.g. under /left and /right) published the same hand frames and
+    the same camera frame; frame_prefix and camera_frame are launch arguments, passed to every node that names
+    those frames."""
+    specs = {s.key: s for s in graph.resolve({"frame_prefix": "left_", "camera_frame": "left_camera_optical"})}
+    assert specs["hand_pose_node"].parameters["frame_prefix"] == "left_"
+    assert specs["video_source"].parameters["frame_id"] == "left_camera_optical"
+    assert specs["retarget_node"].parameters["camera_frame"] == "left_camera_optical"
+    usb = {s.key: s for s in graph.resolve({"camera": "usb", "camera_frame": "cam2_optical"})}
+    assert usb["usb_cam"].parameters["frame_id"] == "cam2_optical"
+    two = {s.key: s for s in graph.resolve({"hands": "two", "camera_frame": "c"})}
+    assert two["left_retarget_node"].parameters["camera_frame"] == two["right_retarget_node"].parameters["camera_frame"]
+
+
+def _rviz_topics(path) -> list[str]:
+    import yaml
+
+    topics = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("Topic", "Description Topic") and isinstance(value, dict):
+                    topics.append(value["Value"])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(path.read_text()))
+    return topics
+
+
+@pytest.mark.parametrize("hands", ["one", "two"])
+def test_rviz_layout_shows_this_graph_under_any_namespace(hands):
+    """issue 20 row 17: config/teleop.rviz had absolute topics: empty displays with hands:=two or a namespace.
+    Each graph starts the layout made for it; its topics are relative (resolved in RViz's namespace, the
+    graph's) and each one is a topic a node of that graph publishes. (RViz itself cannot run here.)"""
+    specs = graph.resolve({"hands": hands})
+    rviz = next(s for s in specs if s.name == "rviz2")
+    layout = Path(rviz.arguments[1])
+    assert layout.is_file()
+    topics = _rviz_topics(layout)
+    assert topics and all(not t.startswith("/") for t in topics), topics
+    published = {"robot_description", "hand_pose_node/markers", "hand_pose_node/debug_image"}
+    for spec in specs:
+        if spec.name == "retarget_node":
+            published.add(f"{spec.namespace + '/' if spec.namespace else ''}retarget_node/ee_target")
+    assert set(topics) <= published, set(topics) - published
+    ee = [t for t in topics if t.endswith("ee_target")]
+    assert len(ee) == (2 if hands == "two" else 1)  # one end-effector display per side
 
 
 def test_hand_pose_node_tracks_as_many_hands_as_the_graph_drives():

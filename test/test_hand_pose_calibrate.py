@@ -46,7 +46,7 @@ class Probe:
 
     def _on_diag(self, msg) -> None:
         for status in msg.status:
-            if status.name.startswith("hand_pose_node"):
+            if status.name.lstrip("/").startswith("hand_pose_node"):
                 self.diag = {kv.key: kv.value for kv in status.values}
 
     def send(self, rgb, info: bool = True) -> None:

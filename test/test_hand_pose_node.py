@@ -129,7 +129,7 @@ def test_clip_frames_give_right_hand_tf_markers_poses_and_diagnostics(running_no
 
     kinds = {m.type for arr in h.markers for m in arr.markers}
     assert {Marker.SPHERE_LIST, Marker.LINE_LIST, Marker.TEXT_VIEW_FACING} <= kinds
-    status = [s for d in h.diagnostics for s in d.status if s.name.startswith("hand_pose_node")]
+    status = [s for d in h.diagnostics for s in d.status if s.name.lstrip("/").startswith("hand_pose_node")]
     assert status and {"latency_p95_ms", "frames_dropped", "processed_fps"} <= {kv.key for kv in status[-1].values}
 
 

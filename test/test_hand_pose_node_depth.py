@@ -48,7 +48,7 @@ class DepthHarness(Harness):
         return header.stamp
 
     def last_values(self):
-        status = [s for d in self.diagnostics for s in d.status if s.name.startswith("hand_pose_node")]
+        status = [s for d in self.diagnostics for s in d.status if s.name.lstrip("/").startswith("hand_pose_node")]
         return {kv.key: kv.value for kv in status[-1].values} if status else {}
 
 

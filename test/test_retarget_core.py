@@ -284,78 +284,45 @@ def test_teleop_settings_defaults_are_valid():
     assert all(spec.description for spec in specs.values())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(picks=st.lists(st.tuples(st.integers(0, 620), st.floats(0.001, 0.5), st.booleans()), min_size=2, max_size=12))
-def test_teleop_commands_respect_limits_under_random_jumps_and_garbage(robot, picks):
-    teleop = Teleoperator(robot, _settings())
-    frames = _camera_frames()
-    arm_v = teleop.arm_limiter.velocity
-    hand_v = teleop.hand_limiter.velocity
-    stamp, arm_last, hand_last = 100.0, teleop.arm_limiter.last.copy(), teleop.hand_limiter.last.copy()
-    accepted = None  # stamp of the last accepted frame; the first command may use max_step_dt
-    for index, dt, garbage in picks:
-        stamp += dt
-        joints = frames[index] if not garbage else frames[index] * np.array([1.0, np.nan, 1.0])
-        try:
-            command = teleop.step(joints, stamp, now=stamp)
-        except ValueError:
-            assert garbage
-            continue
-        max_dt = teleop.settings.max_step_dt
-        allowed = max_dt if accepted is None else min(stamp - accepted, max_dt)
-        accepted = stamp
-        for q, last, lo, hi, v in (
-            (command.arm, arm_last, teleop.ik.lower, teleop.ik.upper, arm_v),
-            (command.hand, hand_last, teleop.hand.lower, teleop.hand.upper, hand_v),
-        ):
-            assert np.all(q >= lo) and np.all(q <= hi)
-            assert np.all(np.abs(q - last) <= v * allowed + 1e-9)
-        arm_last, hand_last = command.arm, command.hand
-
-
-def test_tracking_loss_holds_and_is_reported(robot):
-    teleop = Teleoperator(robot, _settings(tracking_timeout=0.3))
-    frames = _camera_frames()
-    for k in range(10):
-        command = teleop.step(frames[k], 10.0 + k / 30, now=10.0 + k / 30)
-    assert teleop.status(10.3).level == 0
-    assert teleop.tick(11.0)  # 0.7 s without input
-    status = teleop.status(11.0)
-    assert status.level == 1 and "holding the last command" in status.message
-    assert status.values["tracking_losses"] == "1"
-    # Nothing new was commanded: the next command starts from the held one.
-    assert np.array_equal(teleop.arm_limiter.last, command.arm)
-
-
-def test_relative_mode_clutch(robot):
+def test_relative_mode_clutch_reference(robot):
+    """The target solver's clutch (issue 22 item 3: the Teleoperator only solves targets; when the reference is
+    retaken is CommandLoop's decision, tested in test_command_loop)."""
     teleop = Teleoperator(robot, _settings(arm_mode="relative", motion_scale=0.5))
     frames = _camera_frames()
-    ok, message = teleop.engage(True, now=0.0)
-    assert not ok and "no hand" in message  # nothing tracked yet
-    held = teleop.step(frames[0], 1.0, now=1.0)
-    assert not held.arm_following and np.array_equal(held.arm, robot.arm.posture)
-    assert teleop.engage(True, now=1.01)[0]
-    first = teleop.step(frames[0], 1.033, now=1.033)
-    assert first.arm_following
-    ee0 = teleop.ik.forward(robot.arm.posture).translation
-    assert np.allclose(first.ee_target.translation, ee0, atol=1e-9)  # engaged where the robot was
+    current = robot.arm.posture
+    first = teleop.solve(frames[0], 1.0, current)
+    ee0 = teleop.ik.forward(current).translation
+    assert np.allclose(first.ee_target.translation, ee0, atol=1e-9)  # the reference is where the arm is
     moved = frames[0] + np.array([0.04, 0.0, 0.0])  # hand 4 cm to the camera's right
-    command = teleop.step(moved, 1.066, now=1.066)
+    target = teleop.solve(moved, 1.033, current)
     shift = teleop.base_from_camera.rotation @ np.array([0.04, 0.0, 0.0]) * 0.5
-    assert np.allclose(command.ee_target.translation - ee0, shift, atol=1e-6)
-    # Tracking lost -> disengaged; the next frames hold until a new engagement.
-    teleop.tick(3.0)
-    assert not teleop.engaged
-    after = teleop.step(frames[0], 3.1, now=3.1)
-    assert not after.arm_following and np.array_equal(after.arm, command.arm)
-    assert teleop.engage(True, now=3.11)[0]
-    assert teleop.step(frames[1], 3.133, now=3.133).arm_following
+    assert np.allclose(target.ee_target.translation - ee0, shift, atol=1e-6)
+    # a new reference: the next frame maps to where the arm's command is now, not where the hand went
+    elsewhere = target.arm
+    teleop.reset_reference()
+    again = teleop.solve(moved, 1.066, elsewhere)
+    assert np.allclose(again.ee_target.translation, teleop.ik.forward(elsewhere).translation, atol=1e-9)
+
+
+def test_teleoperator_is_a_target_solver_without_limits_or_engage(robot):
+    """Issue 22 item 3: one robot state machine. The Teleoperator has no limiter, no engage, no clock; the
+    limits, engage, hold and deadman live in CommandLoop alone."""
+    teleop = Teleoperator(robot, _settings())
+    for name in ("engage", "step", "tick", "arm_limiter", "hand_limiter", "tracking", "engaged"):
+        assert not hasattr(teleop, name), name
+    assert not {"velocity_scale", "max_step_dt", "tracking_timeout"} & {s.name for s in TeleopSettings.parameters()}
+    target = teleop.solve(_camera_frames()[0], 1.0, robot.arm.posture)
+    assert np.all(target.arm >= teleop.ik.lower) and np.all(target.arm <= teleop.ik.upper)
+    with pytest.raises(ValueError, match="not newer"):
+        teleop.solve(_camera_frames()[1], 1.0, robot.arm.posture)
+    teleop.restart_stream()  # a replay from its start
+    teleop.solve(_camera_frames()[1], 0.5, robot.arm.posture)
 
 
 def test_workspace_box_clamps_targets(robot):
     teleop = Teleoperator(robot, _settings(offset_xyz=(5.0, 5.0, 5.0)))
-    command = teleop.step(_camera_frames()[0], 1.0, now=1.0)
-    assert np.allclose(command.ee_target.translation, teleop.settings.workspace_max)
+    target = teleop.solve(_camera_frames()[0], 1.0, robot.arm.posture)
+    assert np.allclose(target.ee_target.translation, teleop.settings.workspace_max)
 
 
 def test_invalid_settings_are_rejected_and_old_ones_kept(robot):
@@ -364,7 +331,7 @@ def test_invalid_settings_are_rejected_and_old_ones_kept(robot):
     for bad in (
         {"arm_mode": "sideways"},
         {"workspace_min": (0.0, 0.0, 0.5), "workspace_max": (1.0, 1.0, 0.4)},
-        {"velocity_scale": 2.0},
+        {"motion_scale": 20.0},
         {"camera_xyz": (0.0, float("nan"), 0.0)},
         {"offset_rpy": (0.0, 0.0)},
     ):
@@ -373,9 +340,8 @@ def test_invalid_settings_are_rejected_and_old_ones_kept(robot):
         with pytest.raises(ValueError):
             TeleopSettings(**bad)
         assert teleop.settings is old
-    teleop.configure(old.replace(arm_mode="relative", velocity_scale=0.25))
-    assert teleop.settings.arm_mode == "relative"
-    assert np.allclose(teleop.arm_limiter.velocity, teleop.ik.robot.velocity * 0.25)
+    teleop.configure(old.replace(arm_mode="relative", motion_scale=0.25))
+    assert teleop.settings.arm_mode == "relative" and teleop.settings.motion_scale == 0.25
 
 
 # --- bounded damped least squares -----------------------------------------------------------------------------

@@ -6,6 +6,11 @@ measured-state start, deadman, hold and lifecycle are tested against a stand-in 
 
 from __future__ import annotations
 
+import itertools
+import os
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ros_harness import REPO, NodeProcess, spin_until, subscribe
@@ -92,11 +97,15 @@ def test_hand_joints_in_joint_commands_out(ros, tmp_path):
     for msg in hands:
         assert len(msg.data) == len(ROBOT.hand.joints)
     assert trajectories and list(trajectories[-1].joint_names) == list(ROBOT.arm.joints)
-    last = trajectories[-1]  # recent commands, this command one period ahead, two look-ahead points, stamped
+    # recent commands, this command one period ahead, two look-ahead points, the closing brake to rest; stamped
+    last = trajectories[-1]
     points = last.points
     assert len(points) >= 3 and all(len(p.velocities) == len(ROBOT.arm.joints) for p in points)
     times = [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in points]
-    assert times[-3:] == pytest.approx([0.02, 0.04, 0.06]) and times == sorted(times) and times[0] > 0
+    k = times.index(pytest.approx(0.02))
+    assert times[k : k + 3] == pytest.approx([0.02, 0.04, 0.06]) and times[0] > 0
+    assert all(b > a for a, b in itertools.pairwise(times))  # strictly increasing (issue 20 row 9)
+    assert not any(points[-1].velocities)  # a lost stream ends at rest (issue 20 row 2)
     assert last.header.stamp.sec > 0
     last = diagnostics[-1].status[0]
     values = {kv.key: kv.value for kv in last.values}
@@ -134,4 +143,160 @@ def test_camera_tf_before_the_first_hand_or_left_to_the_driver(ros, publish):
         assert (t.header.frame_id, t.child_frame_id) == (ROBOT.arm.base_frame, "camera_color_optical_frame")
     else:
         assert not static, [t.child_frame_id for t in static]
+    node.destroy_node()
+
+
+def _transition(node, name: str) -> bool:
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+
+    ids = {
+        "configure": Transition.TRANSITION_CONFIGURE,
+        "activate": Transition.TRANSITION_ACTIVATE,
+        "deactivate": Transition.TRANSITION_DEACTIVATE,
+        "cleanup": Transition.TRANSITION_CLEANUP,
+    }
+    client = node.create_client(ChangeState, "/retarget_node/change_state")
+    try:
+        return _call(node, client, ChangeState.Request(transition=Transition(id=ids[name]))).success
+    finally:
+        node.destroy_client(client)
+
+
+def _set_parameter(node, name: str, value: str):
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    client = node.create_client(SetParameters, "/retarget_node/set_parameters")
+    p = Parameter(name=name, value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value))
+    try:
+        return _call(node, client, SetParameters.Request(parameters=[p])).results[0]
+    finally:
+        node.destroy_client(client)
+
+
+def _static_tf_publishers(node) -> list[str]:
+    return [i.node_name for i in node.get_publishers_info_by_topic("/tf_static") if i.node_name == "retarget_node"]
+
+
+def test_cleanup_undoes_configure_no_tf_static_publisher_left(ros):
+    """issue 20 row 16: deactivate -> cleanup -> configure -> cleanup left two /tf_static publishers while
+    unconfigured; cleanup must destroy what configure created."""
+    from rclpy.node import Node
+
+    node = Node("cleanup_probe")
+    args = ("--ros-args", "-p", "simulate_robot:=true", "-p", "deadman:=none")
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        assert _transition(node, "configure"), proc.output()
+        assert spin_until(node, lambda: len(_static_tf_publishers(node)) == 1, 10.0), proc.output()
+        assert _transition(node, "activate") and _transition(node, "deactivate") and _transition(node, "cleanup")
+        assert spin_until(node, lambda: not _static_tf_publishers(node), 10.0), _static_tf_publishers(node)
+        assert _transition(node, "configure")
+        assert spin_until(node, lambda: len(_static_tf_publishers(node)) == 1, 10.0), _static_tf_publishers(node)
+        assert _transition(node, "cleanup")
+        assert spin_until(node, lambda: not _static_tf_publishers(node), 10.0), _static_tf_publishers(node)
+        # nothing else configure made stays either: no command publishers, no subscriptions on its inputs
+        names = [t for t, _ in node.get_publisher_names_and_types_by_node("retarget_node", "/")]
+        assert not [t for t in names if t.startswith("/retarget_node/") and t != "/retarget_node/transition_event"]
+        assert proc.alive(), proc.output()
+    node.destroy_node()
+
+
+def _deadman_types(node) -> set[str]:
+    return {i.topic_type for i in node.get_subscriptions_info_by_topic("/retarget_node/deadman")}
+
+
+def test_deadman_source_changes_only_while_inactive_and_the_subscription_follows(ros):
+    """issue 20 row 4: `ros2 param set deadman none` with the pedal released was accepted while active (the arm
+    then follows unguarded), and switching to joy kept the Bool subscription."""
+    from rclpy.node import Node
+
+    node = Node("deadman_probe")
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "deadman:=bool")
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        assert spin_until(node, lambda: _deadman_types(node) == {"std_msgs/msg/Bool"}, 20.0), proc.output()
+        result = _set_parameter(node, "deadman", "none")  # active: refused, with the reason
+        assert not result.successful and "not active" in result.reason, result.reason
+        assert _transition(node, "deactivate"), proc.output()
+        result = _set_parameter(node, "deadman", "joy")
+        assert result.successful, result.reason
+        assert spin_until(node, lambda: _deadman_types(node) == {"sensor_msgs/msg/Joy"}, 10.0), _deadman_types(node)
+        assert _set_parameter(node, "deadman", "none").successful
+        assert spin_until(node, lambda: not _deadman_types(node), 10.0), _deadman_types(node)
+        assert _set_parameter(node, "deadman", "bool").successful
+        assert _transition(node, "activate")
+        assert spin_until(node, lambda: _deadman_types(node) == {"std_msgs/msg/Bool"}, 10.0), _deadman_types(node)
+        assert not _set_parameter(node, "deadman", "joy").successful
+        assert proc.alive(), proc.output()
+    node.destroy_node()
+
+
+def test_stamps_going_back_start_a_new_stream(ros):
+    """issue 20 row 10: a second play of the same hand stream (the same stamps: a bag played twice, --loop, a
+    simulator reset) was refused frame by frame ("not newer") until its stamps passed the old maximum;
+    retarget_node now starts a new stream, as hand_pose_node does for images."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseStamped
+    from rclpy.node import Node
+
+    node = Node("replay_probe")
+    targets, diagnostics = [], []
+    node.create_subscription(PoseStamped, "/retarget_node/ee_target", targets.append, 500)
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 50)
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "simulate_robot:=true", "-p", "deadman:=none")
+    hand = (str(NODES / "hand_joints_publisher.py"), "--stamp-base", "1000")
+
+    def stamp(msg) -> float:
+        return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        with NodeProcess(*hand) as first:
+            assert spin_until(node, lambda: len(targets) >= 30, 40.0), proc.output() + first.output()
+        first_max = max(stamp(m) for m in targets)
+        n_first = len(targets)
+        with NodeProcess(*hand) as second:  # the same stamps again, from 1000
+            got = spin_until(node, lambda: sum(stamp(m) < first_max - 0.2 for m in targets[n_first:]) >= 10, 30.0)
+            assert got, proc.output() + second.output()
+        assert "not newer" not in proc.output(), proc.output()
+        assert "a new stream" in proc.output()
+        spin_until(node, lambda: False, 1.5)
+    values = {kv.key: kv.value for d in diagnostics for s in d.status if "retarget" in s.name for kv in s.values}
+    assert int(values["stream_restarts"]) >= 1, values
+    node.destroy_node()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (s), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_joint_states_at_500_hz_cost_little_cpu(ros):
+    """issue 20 row 14: with a UR's 500 Hz /joint_states, retarget_node took 51 % of a core disengaged (queue depth
+    50, Python per message). It now keeps only the newest state (depth 1) and takes it in the command tick, so
+    the executor never wakes for a state message. Measured: the node's CPU share with the 500 Hz stand-in minus
+    its share without (same process, same parameters). The bound is generous (0262da1 measured about +0.20 of
+    a core here, this code about +0.03); the share is printed for the record."""
+    from rclpy.node import Node
+
+    node = Node("cpu_probe")
+    args = ("--ros-args", "-p", "autostart:=true", "-p", "deadman:=none")
+    with NodeProcess("scalehp_ros.ros.retarget_node", *args) as proc:
+        spin_until(node, lambda: False, 3.0)  # started and configured
+        window = 6.0
+        with NodeProcess(str(NODES / "joint_states_500hz.py")) as robot:
+            spin_until(node, lambda: False, 2.0)  # discovery
+            c0, t0 = _cpu_seconds(proc.proc.pid), time.monotonic()
+            spin_until(node, lambda: False, window)
+            busy = (_cpu_seconds(proc.proc.pid) - c0) / (time.monotonic() - t0)
+        assert robot.proc.returncode == 0, robot.output()
+        published, seconds = (float(w) for w in robot.output().split("published ")[1].split(" s")[0].split(" in "))
+        assert published / seconds > 450.0, robot.output()  # the stand-in really published at 500 Hz
+        spin_until(node, lambda: False, 1.0)
+        c0, t0 = _cpu_seconds(proc.proc.pid), time.monotonic()
+        spin_until(node, lambda: False, window)
+        idle = (_cpu_seconds(proc.proc.pid) - c0) / (time.monotonic() - t0)
+        assert proc.alive(), proc.output()
+    print(f"retarget_node CPU share: {busy:.3f} with 500 Hz /joint_states, {idle:.3f} without")
+    assert busy - idle < 0.10, (busy, idle)
     node.destroy_node()

@@ -26,6 +26,7 @@ ROBOT = load_robot_config(REPO / "config" / "robots" / "scalehp_ur5e_allegro.yam
 FAR = np.array([1.0, -1.0, 1.0, -0.5, -1.0, 1.2])
 N_ARM = len(ROBOT.arm.joints)
 VELOCITY_SCALE, ARM_ACCEL, MAX_STEP_DT = 0.5, 4.0, 0.1
+ARM_STOP = 10.0  # arm_stop_deceleration: deadman released, measured state lost (docs/safety.md)
 
 
 def _call(node, client, request, timeout=10.0):
@@ -91,7 +92,7 @@ class Probe:
         return _call(self.node, client, SetBool.Request(data=on))
 
 
-def check_every_command(commands, start=None):
+def check_every_command(commands, start=None, accel=ARM_ACCEL):
     """Position, velocity (velocity_scale x URDF) and acceleration bounds on every consecutive pair of commands
     (velocities as sent); the step a command is granted is the time since the previous one, at most
     max_step_dt (the node's rule)."""
@@ -107,7 +108,7 @@ def check_every_command(commands, start=None):
         # constant acceleration between commands: the step is the mean velocity times dt (also: none was missed)
         assert np.allclose(q - q_prev, (v + v_prev) * dt / 2, atol=1e-6), "a command was missed or is inconsistent"
         assert np.all(np.abs(v) <= vmax + 1e-9), v
-        assert np.all(np.abs(v - v_prev) <= ARM_ACCEL * dt + 1e-6), (v - v_prev, ARM_ACCEL * dt)
+        assert np.all(np.abs(v - v_prev) <= accel * dt + 1e-6), (v - v_prev, accel * dt)
         q_prev, v_prev = q, v
 
 
@@ -133,6 +134,9 @@ def test_lifecycle_measured_start_ramp_deadman_hold_and_losses(ros):
 
     probe = Probe()
     args = ("--ros-args", "--params-file", "config/retarget.yaml", "-p", "deadman:=bool", "-p", "deadman_timeout:=0.3")
+    # the stand-in robot's states reach the node up to ~0.3 s late on a loaded 2-core CI machine (executor and
+    # DDS delays): a following error there would be the machine's, not the robot's
+    args += ("-p", "following_error_lag:=0.6")
     hand = (str(NODES / "hand_joints_publisher.py"), "--stamp-now")
     with NodeProcess("scalehp_ros.ros.retarget_node", *args) as node, NodeProcess(*hand) as hand_pub:
         # Lifecycle over the services: unconfigured -> inactive -> active.
@@ -196,7 +200,7 @@ def test_lifecycle_measured_start_ramp_deadman_hold_and_losses(ros):
         probe.spin(1.5)
         assert held(probe.commands) and "measured state lost" in probe.diag["holding_because"], probe.diag
         assert probe.diag["engaged"] == "False"
-        check_every_command(probe.commands, start=FAR)  # every command of the whole run, holds included
+        check_every_command(probe.commands, start=FAR, accel=ARM_STOP)  # the whole run, stops included
 
         # Deactivate: the stream stops; cleanup returns to unconfigured.
         assert probe.transition(Transition.TRANSITION_DEACTIVATE) and probe.state() == "inactive"

@@ -58,7 +58,7 @@ class NodeSpec:
     parameters: dict[str, object] = field(default_factory=dict)
     remappings: dict[str, str] = field(default_factory=dict)
     arguments: list[str] = field(default_factory=list)
-    namespace: str = ""  # e.g. "/left" for one side of a two-handed graph; "" = the graph's own namespace
+    namespace: str = ""  # relative, e.g. "left" for one side of a two-handed graph; "" = the graph's own namespace
 
     @property
     def key(self) -> str:
@@ -69,8 +69,8 @@ class NodeSpec:
     def ros_args(self) -> list[str]:
         """Command-line ROS arguments equivalent to this spec (node name, params file, parameters, remaps)."""
         args = ["--ros-args", "-r", f"__node:={self.name}"]
-        if self.namespace:
-            args += ["-r", f"__ns:={self.namespace}"]
+        if self.namespace:  # no enclosing namespace outside launch: a relative one is under the root
+            args += ["-r", f"__ns:=/{self.namespace.lstrip('/')}"]
         if self.params_file is not None:
             args += ["--params-file", str(self.params_file)]
         for key, value in self.parameters.items():
@@ -139,22 +139,34 @@ _DIRECT_OFFSET_Y = {"left": -0.5, "right": 0.5}
 
 def _side_values(env: dict[str, str]) -> dict[str, str]:
     """Derived values for the per-side nodes of `hands:=two` and for sim_node: ${left_joints_topic},
-    ${right_joints_topic} (which operator hand drives each robot side), ${mirror_input}, ${left_offset},
-    ${right_offset}, ${tracked_hands} (max_hands of hand_pose_node), ${sim_robot_configs}, ${sim_command_prefixes}."""
+    ${right_joints_topic}, ${left_tracking_topic}, ${right_tracking_topic} (which operator hand drives each
+    robot side), ${mirror_input}, ${left_offset}, ${right_offset}, ${tracked_hands} (max_hands of
+    hand_pose_node), ${sim_robot_configs}, ${sim_command_prefixes}.
+    The per-side nodes run in a sub-namespace (left, right), so the graph's own topics are named in full from
+    the graph's namespace ${ns} (empty, or where the graph was included, e.g. /robot1)."""
     mirror = env.get("binding") == "mirror"
     other = {"left": "right", "right": "left"}
+    ns = env.get("ns", "")
     out = {"mirror_input": "true" if mirror else "false"}
     out["tracked_hands"] = env.get("max_hands") or ("2" if env.get("hands") == "two" else "1")
     for side in ("left", "right"):
-        out[f"{side}_joints_topic"] = f"/hand_pose_node/{other[side] if mirror else side}/joints"
+        hand = other[side] if mirror else side
+        out[f"{side}_joints_topic"] = f"{ns}/hand_pose_node/{hand}/joints"
+        out[f"{side}_tracking_topic"] = f"{ns}/hand_pose_node/{hand}/tracking"
         out[f"{side}_offset"] = f"[0.0, {0.0 if mirror else _DIRECT_OFFSET_Y[side]}, 0.0]"
     if env.get("hands") == "two":
         out["sim_robot_configs"] = f"{BIMANUAL_CONFIGS['left']},{BIMANUAL_CONFIGS['right']}"
-        out["sim_command_prefixes"] = "/left/retarget_node,/right/retarget_node"
+        out["sim_command_prefixes"] = "left/retarget_node,right/retarget_node"  # relative: in the graph's namespace
     else:
         out["sim_robot_configs"] = env.get("robot_config", "")
-        out["sim_command_prefixes"] = "/retarget_node"
+        out["sim_command_prefixes"] = "retarget_node"
     return out
+
+
+def graph_namespace(namespace: str | None) -> str:
+    """The namespace a graph runs in, as a prefix for full topic names: "" (the root) or "/a/b"."""
+    ns = (namespace or "").strip("/")
+    return f"/{ns}" if ns else ""
 
 
 def _typed(text: str) -> object:
@@ -171,9 +183,15 @@ def _typed(text: str) -> object:
 
 
 def resolve(
-    values: dict[str, str] | None = None, graph: dict | None = None, share: Path | None = None
+    values: dict[str, str] | None = None,
+    graph: dict | None = None,
+    share: Path | None = None,
+    namespace: str = "",
 ) -> list[NodeSpec]:
-    """NodeSpecs for the given argument values (unknown names and invalid choices raise ValueError)."""
+    """NodeSpecs for the given argument values (unknown names and invalid choices raise ValueError).
+
+    `namespace`: where the graph runs (launch's PushRosNamespace, e.g. "robot1"; "" = the root), the derived
+    value ${ns}: names that leave a node's own namespace (the per-side nodes' inputs) are built from it."""
     graph = graph or load_graph()
     share = share or package_share()
     declared = {a.name: a for a in arguments(graph)}
@@ -183,6 +201,7 @@ def resolve(
         raise ValueError(f"unknown launch arguments {sorted(unknown)}; known: {sorted(declared)}")
     env = {name: a.normalise(values.get(name, a.default)) for name, a in declared.items()}
     env["share"] = str(share)
+    env["ns"] = graph_namespace(namespace)
     env.update(_camera_values(env))
     env.update(_side_values(env))
     lazy = {"robot_urdf", "robot_description"}

@@ -36,6 +36,8 @@ DEFAULT_TOPICS = ",".join(
         "/camera/camera_info:sensor_msgs/msg/CameraInfo",
         "/hand_pose_node/left/joints:geometry_msgs/msg/PoseArray",
         "/hand_pose_node/right/joints:geometry_msgs/msg/PoseArray",
+        "/hand_pose_node/left/tracking:diagnostic_msgs/msg/DiagnosticArray",  # tracked / held / lost, age
+        "/hand_pose_node/right/tracking:diagnostic_msgs/msg/DiagnosticArray",
         "/tf:tf2_msgs/msg/TFMessage",
         "/tf_static:tf2_msgs/msg/TFMessage",
         "/joint_states:sensor_msgs/msg/JointState",

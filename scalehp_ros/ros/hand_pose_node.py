@@ -12,6 +12,11 @@ a profile it measured is put in force (and written to sheet_profile_out when set
 
 A thin adapter around scalehp_ros.perception.estimator.HandPoseEstimator: it converts messages and parameters and
 never computes geometry itself. Every output carries the input image's header (stamp and frame_id).
+
+Per side, `~/<side>/tracking` (diagnostic_msgs/DiagnosticArray, one status, once per processed image, the
+image's header) says whether that hand is tracked in this image, held (not seen for less than
+tracking_hold_s of image time: consumers keep its last pose) or lost, with the age of its last good
+measurement (docs/hand_tracking.md).
 """
 
 from __future__ import annotations
@@ -102,6 +107,13 @@ class HandPoseNodeSettings(Settings):
         60.0,
         dynamic=False,
     )
+    tracking_hold_s: float = param(
+        0.25,
+        "A hand not seen for up to this long (image stamps, s) is reported 'held' on ~/<side>/tracking, "
+        "then 'lost' (docs/hand_tracking.md).",
+        0.0,
+        10.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,8 @@ class HandPoseNode(Node):
         self.debug_pub = self.create_publisher(Image, "~/debug_image", 1)  # reliable, newest only
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.processed_pub = self.create_publisher(Header, "~/processed", 10)
+        self.tracking_pubs = {side: self.create_publisher(DiagnosticArray, f"~/{side}/tracking", 10) for side in SIDES}
+        self.last_tracked: dict[str, float] = {}  # side -> image stamp (s) of its last good measurement
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR_QOS_DEPTH1)
         self.image_sub = None
         self._subscribe_images()
@@ -315,6 +329,7 @@ class HandPoseNode(Node):
             return
         if arrival == "restart":  # a replayed or looping stream, a simulator reset: start the stream afresh
             self.estimator.reset()
+            self.last_tracked.clear()
             self.get_logger().info(
                 "image stamps went back: a new stream (replay, loop or reset); tracks and filters restarted",
                 throttle_duration_sec=WARN_PERIOD_S,
@@ -451,10 +466,39 @@ class HandPoseNode(Node):
             self.marker_pub.publish(hand_msgs.marker_array(header, marker_hands, gone))
         self.visible = set(best)
         self.last_hands = list(best.values())
+        self._publish_tracking(header, set(best))
         if self.debug_pub.get_subscription_count() > 0:
             debug = rgb_to_image_msg(draw_hands(rgb, self.last_hands))
             debug.header = header
             self.debug_pub.publish(debug)
+
+    def _publish_tracking(self, header, seen: set[str]) -> None:
+        """Each side's tracking state for this image on ~/<side>/tracking (docs/hand_tracking.md): level OK
+        'tracked', WARN 'held', STALE 'lost'; values state, age_s (image time since the last good measurement,
+        s; 'inf' if never) and last_tracked_stamp."""
+        stamp = stamp_seconds(header.stamp)
+        hold = self.params["tracking_hold_s"]
+        for side in SIDES:
+            if side in seen:
+                self.last_tracked[side] = stamp
+            last = self.last_tracked.get(side)
+            age = float("inf") if last is None else max(0.0, stamp - last)
+            if side in seen:
+                level, state = DiagnosticStatus.OK, "tracked"
+            elif age <= hold:
+                level, state = DiagnosticStatus.WARN, "held"
+            else:
+                level, state = DiagnosticStatus.STALE, "lost"
+            values = {"state": state, "age_s": f"{age:.3f}" if last is not None else "inf"}
+            values["last_tracked_stamp"] = f"{last:.9f}" if last is not None else ""
+            status = DiagnosticStatus(
+                level=level,
+                name=f"{self.get_fully_qualified_name()}: {side} hand tracking",
+                message=state,
+                hardware_id=header.frame_id,
+                values=[KeyValue(key=k, value=v) for k, v in values.items()],
+            )
+            self.tracking_pubs[side].publish(DiagnosticArray(header=header, status=[status]))
 
     def _label(self, side: str, hand) -> str:
         label = f"{side} hand {hand.scale * 1e3:.1f} mm"
@@ -468,7 +512,7 @@ class HandPoseNode(Node):
     def _publish_diagnostics(self) -> None:
         s = self.stats.summary(self._now())
         status = DiagnosticStatus(
-            name=f"{self.get_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
+            name=f"{self.get_fully_qualified_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
         )
         if self.K is None:
             status.level, status.message = DiagnosticStatus.WARN, "waiting for a valid CameraInfo"

@@ -1,18 +1,24 @@
 """retarget_node: hand joints (PoseArray) -> a safe joint command stream; a lifecycle node over CommandLoop.
 
 Lifecycle: unconfigured -> configure (loads the robot, creates topics and services) -> activate (may command,
-starts disengaged) -> deactivate (stops the stream) -> cleanup. `autostart: true` does configure + activate
+starts disengaged) -> deactivate (stops the stream) -> cleanup (destroys everything configure created, the
+/tf_static publisher included). `autostart: true` does configure + activate
 at start (the graph sets it); engaging stays a separate, explicit step.
-Subscribes  joints_topic (geometry_msgs/PoseArray, 21 poses in common.joints order, camera optical frame, m)
-            measured_state_topic (sensor_msgs/JointState, the robot's measured joints; not with simulate_robot)
-            deadman_topic (std_msgs/Bool heartbeat, or sensor_msgs/Joy with deadman: joy)
+Subscribes  joints_topic (geometry_msgs/PoseArray, 21 poses in common.joints order, camera optical frame, m);
+            stamps going back start a new stream (a bag played again or looping, a simulator reset)
+            tracking_topic (diagnostic_msgs/DiagnosticArray, hand_pose_node's per-side tracking state: a
+            'lost' hand holds at once, arm and fingers, and resumes through the limiters; empty = off)
+            measured_state_topic (sensor_msgs/JointState, the robot's measured joints; not with simulate_robot;
+            depth 1, parsed once per command tick: a 500 Hz driver costs no Python per message)
+            deadman_topic (std_msgs/Bool heartbeat, or sensor_msgs/Joy with deadman: joy; `deadman` changes
+            only while the node is not active, and the subscription follows it)
 Publishes   joint_command_topic (sensor_msgs/JointState: the commanded state, arm then hand, with velocities;
             stamped at publication) -- never /joint_states unless simulate_robot (a visualisation-only run)
             arm_command_topic (trajectory_msgs/JointTrajectory: command + look-ahead with velocities)
             hand_command_topic (std_msgs/Float64MultiArray, hand joints in the robot YAML's order)
             servo_pose_topic (geometry_msgs/PoseStamped: the URDF ee_frame's commanded pose, when set)
             ~/ee_target (geometry_msgs/PoseStamped, palm-convention IK target in the base frame, input stamp)
-            /diagnostics (diagnostic_msgs/DiagnosticArray)
+            /diagnostics (diagnostic_msgs/DiagnosticArray, named by the node's fully qualified name)
 Services    ~/engage (std_srvs/SetBool): start (from the measured state) / stop following, both arm modes;
             ~/hold (std_srvs/SetBool): true brakes to a stop and holds, false releases.
 Parameters  TeleopSettings, CommandLoopSettings (scalehp_ros.retargeting) plus RetargetNodeSettings below;
@@ -27,8 +33,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
+from rclpy.callback_groups import CallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.time import Time
 from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Bool, Float64MultiArray, Header
@@ -51,6 +59,28 @@ from scalehp_ros.ros.tf_publisher import StaticTfPublisher
 NODE_NAME = "retarget_node"
 CAMERA_SOURCES = ("parameter", "tf")
 MAX_LATENCY_S = 10.0  # image stamps further in the past (or in the future) are another clock: not a latency
+# The measured state: only the newest message matters (REP 2003 sensor data, depth 1); it is parsed in the tick.
+MEASURED_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+)
+TRACKING_STATES = ("tracked", "held", "lost")  # hand_pose_node's ~/<side>/tracking (docs/hand_tracking.md)
+
+
+class _PolledGroup(CallbackGroup):
+    """Entities the executor never waits on: the node takes their messages itself, where it needs them. A
+    robot driver's /joint_states at 500 Hz then costs no executor wake-up and no Python per message."""
+
+    def can_execute(self, entity) -> bool:
+        return False
+
+    def beginning_execution(self, entity) -> bool:
+        return False
+
+    def ending_execution(self, entity) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -90,7 +120,15 @@ class RetargetNodeSettings(Settings):
         False, "configure and activate at start, without a lifecycle manager (still starts disengaged)", dynamic=False
     )
     measured_state_topic: str = param(
-        "/joint_states", "the robot's measured joint states (sensor_msgs/JointState)", dynamic=False
+        "joint_states",
+        "the robot's measured joint states (sensor_msgs/JointState; relative: resolved in the node's namespace)",
+        dynamic=False,
+    )
+    tracking_topic: str = param(
+        "hand_pose_node/right/tracking",
+        "hand_pose_node's tracking state of the input hand (diagnostic_msgs/DiagnosticArray, docs/hand_tracking.md): "
+        "'lost' holds arm and fingers at once; empty = off (only tracking_timeout detects a loss)",
+        dynamic=False,
     )
     joint_command_topic: str = param(
         "~/joint_command",
@@ -156,6 +194,11 @@ class RetargetNode(LifecycleNode):
         self._tf_buffer = None
         self._camera_frame: str | None = None
         self._measured: dict[str, tuple[float, float]] = {}  # joint name -> (position, time)
+        self._measured_sub = None  # polled in the tick (depth 1: the newest state only)
+        self._deadman_sub = None
+        self.static_tf: StaticTfPublisher | None = None
+        self.hand_tracking: tuple[str, float, float] | None = None  # hand_pose_node's (state, age s, stamp s)
+        self.stream_restarts = 0  # input stamps went back: a new stream
         self._step_ms = RollingPercentiles()  # retargeting time per frame (IK + hand), ms
         self._latency_ms = RollingPercentiles()  # image stamp -> command publish, ms
         self._other_clock = 0  # frames whose stamp is not on this clock (no latency)
@@ -170,9 +213,9 @@ class RetargetNode(LifecycleNode):
                 self.trigger_activate()
 
     def now(self) -> float:
-        """The node clock in seconds since the node started (epoch seconds as a float lose ~0.2 us, which the
-        acceleration bound checks would see)."""
-        return self._seconds(self.get_clock().now().nanoseconds)
+        """The steady clock (s) of every watchdog (measured state, deadman, hand, engage): a ROS or system
+        clock that jumps (sim time, NTP) never makes an old input look fresh."""
+        return time.monotonic()
 
     def _seconds(self, nanoseconds: int) -> float:
         return (nanoseconds - self._t0_ns) * 1e-9
@@ -208,6 +251,7 @@ class RetargetNode(LifecycleNode):
         self.base_frame = self.robot.arm.base_frame
         self.static_tf = StaticTfPublisher(self)
         e = self._entities
+        e.append(self.static_tf)  # cleanup destroys it: no /tf_static publisher while unconfigured
         self.command_pub = self.create_publisher(JointState, s.joint_command_topic, 10)
         self.trajectory_pub = self.create_publisher(JointTrajectory, s.arm_command_topic, 10)
         self.hand_pub = self.create_publisher(Float64MultiArray, s.hand_command_topic, 10)
@@ -215,18 +259,22 @@ class RetargetNode(LifecycleNode):
         self.servo_pub = self.create_publisher(PoseStamped, s.servo_pose_topic, 10) if s.servo_pose_topic else None
         e += [self.command_pub, self.trajectory_pub, self.hand_pub, self.ee_pub, self.servo_pub]
         e.append(self.create_subscription(PoseArray, s.joints_topic, self._on_joints, qos_profile_sensor_data))
+        if s.tracking_topic:
+            qos = qos_profile_sensor_data  # per-frame data, as the joints
+            e.append(self.create_subscription(DiagnosticArray, s.tracking_topic, self._on_tracking, qos))
         if not simulate:
-            e.append(self.create_subscription(JointState, s.measured_state_topic, self._on_measured, 50))
-        deadman = self.all_settings.loop.deadman
-        if deadman == "bool":
-            e.append(self.create_subscription(Bool, s.deadman_topic, self._on_deadman_bool, 10))
-        elif deadman == "joy":
-            e.append(self.create_subscription(Joy, s.deadman_topic, self._on_deadman_joy, 10))
+            self._measured_sub = self.create_subscription(
+                JointState, s.measured_state_topic, self._on_measured, MEASURED_QOS, callback_group=_PolledGroup()
+            )
+            e.append(self._measured_sub)
+        self._subscribe_deadman()
         e.append(self.create_service(SetBool, "~/engage", self._on_engage))
         e.append(self.create_service(SetBool, "~/hold", self._on_hold))
-        self._tick_timer = self.create_timer(self.loop.period, self._on_tick)
+        # ticks on the steady clock; each command is stamped with the node clock (sim time too) and skipped
+        # when that has not moved
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._tick_timer = self.create_timer(self.loop.period, self._on_tick, clock=steady)
         e.append(self._tick_timer)
-        e.append(self.create_timer(0.05, lambda: self.teleop is not None and self.teleop.tick(self.now())))
         self._lifecycle = "inactive"
         if self._tf_buffer is None:  # RViz shows the camera in the robot's tree before the first hand
             self._publish_camera_transform(s.camera_frame)
@@ -245,9 +293,9 @@ class RetargetNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.loop.deactivate()
+        self.loop.deactivate()  # the tick timer streams the brake at the stop deceleration until v = 0
         self._lifecycle = "inactive"
-        self.get_logger().info("inactive: the command stream stopped")
+        self.get_logger().info("inactive: braking to rest, then the command stream stops")
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -258,13 +306,43 @@ class RetargetNode(LifecycleNode):
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self.loop is not None:
             self.loop.deactivate()
+            self._brake_out()
         self._destroy()
         self._lifecycle = "finalized"
         return TransitionCallbackReturn.SUCCESS
 
+    def _subscribe_deadman(self) -> None:
+        """The deadman subscription of the configured source (configure, and a change of `deadman` while
+        inactive): Bool, Joy or none, so the input the loop reads is always the one the parameter names."""
+        if self._deadman_sub is not None:
+            self.destroy_subscription(self._deadman_sub)
+            self._entities.remove(self._deadman_sub)
+            self._deadman_sub = None
+        deadman, topic = self.all_settings.loop.deadman, self.settings.deadman_topic
+        if deadman == "bool":
+            self._deadman_sub = self.create_subscription(Bool, topic, self._on_deadman_bool, 10)
+        elif deadman == "joy":
+            self._deadman_sub = self.create_subscription(Joy, topic, self._on_deadman_joy, 10)
+        if self._deadman_sub is not None:
+            self._entities.append(self._deadman_sub)
+        if self.loop is not None:  # an input of the old source says nothing about the new one
+            self.loop.deadman_pressed, self.loop.deadman_time = False, None
+
+    def _brake_out(self, limit_s: float = 2.0) -> None:
+        """Stream the brake to rest before the publishers go (shutdown): the executor is not spinning here, so
+        tick at the command period on the steady clock. Should the node clock not move (sim time, paused),
+        the last message's closing brake still stops the arm."""
+        end = time.monotonic() + limit_s
+        while self.loop.state.streaming and time.monotonic() < end:
+            self._tick()
+            time.sleep(self.loop.period)
+
     def _destroy(self) -> None:
         for entity in self._entities:
             if entity is None:
+                continue
+            if isinstance(entity, StaticTfPublisher):
+                entity.destroy()
                 continue
             for destroy in (
                 self.destroy_publisher,
@@ -278,19 +356,37 @@ class RetargetNode(LifecycleNode):
                 except Exception:  # wrong kind of entity for this destroy_* method
                     continue
         self._entities.clear()
+        self._deadman_sub = None
+        self.static_tf = None
         self.teleop = self.loop = None
         self._measured.clear()
+        self._measured_sub = None
+        self.hand_tracking = None
 
     # parameters -------------------------------------------------------------------------------------------
     def _validate_parameters(self, changes):
         result = parameters.check(PARAMS, changes)
         if result.successful:
+            result.reason = self._lifecycle_rule(changes)
+            result.successful = not result.reason
+        if result.successful:
             try:
                 values = parameters.changed_values(PARAMS, changes)
-                self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min below workspace_max
+                new = self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min < max
+                reason = self.loop.check_settings(new.loop) if self.loop is not None else None
+                if reason is not None:  # limits only tighten while active
+                    raise ValueError(reason)
             except ValueError as exc:
                 result.successful, result.reason = False, str(exc)
         return result
+
+    def _lifecycle_rule(self, changes) -> str:
+        """Why `changes` cannot apply in the node's lifecycle state ("" when they can): the deadman source
+        changes only while the node is not active, so a released pedal can never be switched off under a
+        following arm (`ros2 param set ... deadman none`)."""
+        if self._lifecycle == "active" and any(p.name == "deadman" for p in changes):
+            return "deadman can change only while the node is not active (lifecycle deactivate first)"
+        return ""
 
     def _apply_parameters(self, changes) -> None:
         values = parameters.changed_values(PARAMS, changes)
@@ -301,11 +397,13 @@ class RetargetNode(LifecycleNode):
         if self.loop is None:
             return
         if set(values) & _TELEOP_NAMES:
-            self.loop.configure_teleop(self.all_settings.teleop)
+            self.teleop.configure(self.all_settings.teleop)
             if self._camera_frame and {"camera_xyz", "camera_rpy"} & set(values):
                 self._publish_camera_transform(self._camera_frame)
         if set(values) & _LOOP_NAMES:
             self.loop.configure(self.all_settings.loop)
+        if "deadman" in values:
+            self._subscribe_deadman()
 
     # camera pose ------------------------------------------------------------------------------------------
     def _publish_camera_transform(self, camera_frame: str) -> None:
@@ -330,9 +428,19 @@ class RetargetNode(LifecycleNode):
 
     # inputs -----------------------------------------------------------------------------------------------
     def _on_measured(self, msg: JointState) -> None:
-        if self.loop is None:
+        """Never called by the executor (_PolledGroup); _read_measured takes the messages."""
+
+    def _read_measured(self) -> None:
+        """Take the newest measured state, if one arrived since the last call (each tick calls this, so it is at
+        most one command period old: its time is now), and hand it to the loop."""
+        if self._measured_sub is None or self.loop is None:
             return
-        now = self.now()
+        handle = self._measured_sub.handle
+        with handle:  # the executor's own way to take a message (rclpy Executor._take_subscription)
+            taken = handle.take_message(JointState, False)
+        if taken is None:
+            return
+        msg, now = taken[0], self.now()
         for name, position in zip(msg.name, msg.position, strict=False):
             self._measured[name] = (float(position), now)
         arm = [self._measured.get(n) for n in self.robot.arm.joints]
@@ -358,14 +466,52 @@ class RetargetNode(LifecycleNode):
             button = self.settings.deadman_button
             self.loop.set_deadman(button < len(msg.buttons) and msg.buttons[button] == 1, self.now())
 
+    def _new_stream(self, stamp: float) -> None:
+        """Input stamps went back (a bag played again or looping, a simulator reset): start a new stream, as
+        hand_pose_node does for images, instead of refusing every frame until the old stamps are passed. The
+        command itself continues from where it is, through the limiters (relative mode: a new clutch reference)."""
+        last = self.teleop.last_stamp
+        if last is None or not stamp < last:
+            return
+        self.teleop.restart_stream()
+        self.stream_restarts += 1
+        self.get_logger().info(
+            f"hand stamps went back ({stamp:.3f} s after {last:.3f} s): a new stream (replay, loop or reset)",
+            throttle_duration_sec=2.0,
+        )
+
+    def _on_tracking(self, msg: DiagnosticArray) -> None:
+        """hand_pose_node's tracking state of the input hand: 'lost' holds arm and fingers now (the loop's
+        'hand lost'), rather than after tracking_timeout without frames; the next frame resumes through the
+        limiters. A state older than the last hand frame (another topic, no order between them) is ignored."""
+        if self.loop is None or not msg.status:
+            return
+        status = msg.status[0]
+        state = status.message
+        if state not in TRACKING_STATES:
+            self.get_logger().warning(f"unknown hand tracking state {state!r}", throttle_duration_sec=2.0)
+            return
+        values = {kv.key: kv.value for kv in status.values}
+        try:
+            age = float(values.get("age_s", "nan"))
+        except ValueError:
+            age = float("nan")
+        stamp = stamp_seconds(msg.header.stamp)
+        self.hand_tracking = (state, age, stamp)
+        last = self.teleop.last_stamp
+        if state == "lost" and (last is None or stamp > last):
+            self.loop.tracking.report_lost()
+
     def _on_joints(self, msg: PoseArray) -> None:
         if self.loop is None or self._lifecycle != "active":
             return
         try:
             joints = pose_array_to_joints(msg)
             self._camera_pose(msg)
+            stamp = stamp_seconds(msg.header.stamp)
+            self._new_stream(stamp)
             t0 = time.perf_counter()
-            target = self.loop.on_frame(joints, stamp_seconds(msg.header.stamp), self.now())
+            target = self.loop.on_frame(joints, stamp, self.now())
             self._step_ms.add((time.perf_counter() - t0) * 1e3)
         except ValueError as exc:
             self.get_logger().warning(f"rejected hand joints: {exc}", throttle_duration_sec=2.0)
@@ -393,8 +539,9 @@ class RetargetNode(LifecycleNode):
     def _tick(self) -> bool:
         if self.loop is None:
             return False
+        self._read_measured()
         stamp = self.get_clock().now()
-        command = self.loop.tick(self._seconds(stamp.nanoseconds))
+        command = self.loop.tick(self.now(), self._seconds(stamp.nanoseconds))
         if command is None:
             return False
         self._publish(command, stamp.to_msg())
@@ -423,6 +570,7 @@ class RetargetNode(LifecycleNode):
 
     # services ---------------------------------------------------------------------------------------------
     def _on_engage(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        self._read_measured()
         response.success, response.message = self.loop.engage(bool(request.data), self.now())
         self.get_logger().info(f"engage({request.data}): {response.message}")
         self._publish_diagnostics()
@@ -435,6 +583,7 @@ class RetargetNode(LifecycleNode):
         return response
 
     def _publish_diagnostics(self) -> None:
+        self._read_measured()
         if self.loop is None:
             level, message, values = DiagnosticStatus.WARN, f"{self._lifecycle} (lifecycle): no commands", {}
         else:
@@ -451,9 +600,14 @@ class RetargetNode(LifecycleNode):
         values["latency_window"] = "image stamp -> command publish, last 300 frames"
         if self._other_clock:
             values["frames_stamped_on_another_clock"] = str(self._other_clock)
+        values["stream_restarts"] = str(self.stream_restarts)
+        if self.hand_tracking is not None:
+            values["hand_tracking"], age = self.hand_tracking[0], self.hand_tracking[1]
+            values["hand_tracking_age_s"] = f"{age:.3f}"
         diag = DiagnosticStatus(
             level=level,
-            name=f"{self.get_name()}: retargeting",
+            # the fully qualified name: two instances (/left, /right) stay apart in a diagnostics aggregator
+            name=f"{self.get_fully_qualified_name()}: retargeting",
             message=message,
             hardware_id=self.robot.name if self.robot is not None else "",
             values=[KeyValue(key=k, value=v) for k, v in values.items()],

@@ -52,6 +52,7 @@ class StaticTfPublisher:
     """
 
     def __init__(self, node: Node):
+        self._node = node
         self._transforms: dict[str, TransformStamped] = {}
         try:
             from tf2_ros import StaticTransformBroadcaster
@@ -60,6 +61,12 @@ class StaticTfPublisher:
             self._pub = node.create_publisher(TFMessage, TF_STATIC_TOPIC, TF_STATIC_QOS)
         else:
             self._broadcaster = StaticTransformBroadcaster(node)
+            self._pub = self._broadcaster.pub_tf
+
+    def destroy(self) -> None:
+        """Destroy the /tf_static publisher (a lifecycle node's cleanup): its latched transforms go with it."""
+        self._node.destroy_publisher(self._pub)
+        self._transforms.clear()
 
     def send(self, transforms: Sequence[TransformStamped]) -> None:
         for t in transforms:
