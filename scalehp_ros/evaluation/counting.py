@@ -19,7 +19,7 @@ ever run (seeded, deterministic): what lab photos show and MediaPipe's palm dete
                 of photo a (its skin pixels inside its box, `hand_cutout`) mirrored (the other side) and
                 moved so that the two keypoint boxes overlap by each of `OVERLAP_FRACTIONS` of the narrower
                 box's width (0 = the boxes touch); b's hand is partly hidden where a's lies over it. Pairs
-                (a, b) as for `pair`: three pairs x three amounts, 18 hands (issue 24 item 5)
+                (a, b) as for `pair`: three pairs x four amounts, 24 hands (issue 24 item 5)
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from scalehp_ros.perception.frontend import Detection
 MATCH_IOU = 0.5
 DEGRADATIONS = ("grey", "dark", "small", "small_grey", "pair", "tiny", "overlap")
 # `overlap`: the keypoint boxes' horizontal overlap, fraction of the narrower box's width
-OVERLAP_FRACTIONS = (0.0, 0.2, 0.4)
+OVERLAP_FRACTIONS = (0.0, 0.2, 0.4, 0.6)
 # `hand_cutout`: skin in YCrCb (OpenCV 8-bit), searched inside the hand's box grown by this fraction of its size
 SKIN_CR = (135, 180)
 SKIN_CB = (80, 130)

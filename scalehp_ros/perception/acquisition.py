@@ -295,15 +295,16 @@ class Acquisition:
         h, w = image.shape[:2]
         # (name, source image, x0, y0, side); side 0: the full source image
         passes: list[tuple[str, np.ndarray, int, int, int]] = []
-        if s.acquisition_beside and kept:
-            found = [c.det.uv for c in kept]
-            passes.append(("masked", palms_masked(image, found), 0, 0, 0))
-            passes.extend(("beside", image, x, y, side) for uv in found for x, y, side in beside_windows(uv, w, h))
         if s.acquisition_contrast:
             passes.append(("contrast", contrast_normalised(image), 0, 0, 0))
         for scale in sorted((c for c in s.acquisition_crop_scales if c > 0), reverse=True):
             windows = crop_windows(w, h, scale, s.acquisition_crop_overlap)
             passes.extend((f"crop{scale:g}", image, x, y, side) for x, y, side in windows)
+        # last, with what is left of the budget: placed first they spent it where the crops find more
+        if s.acquisition_beside and kept:
+            found = [c.det.uv for c in kept]
+            passes.append(("masked", palms_masked(image, found), 0, 0, 0))
+            passes.extend(("beside", image, x, y, side) for uv in found for x, y, side in beside_windows(uv, w, h))
         for rank, (name, source, x0, y0, side) in enumerate(passes, start=1):
             if report.fallback_calls >= budget or len(kept) >= max_hands:
                 break
