@@ -15,7 +15,7 @@
    calls per set with `acquisition_beside` and `acquisition_side_aware_merge` each off and on. MediaPipe's
    full-image pass is run once per image and shared by the variants (IMAGE mode is deterministic).
 
-Usage: python bench/acquisition.py [--json] [--frames N] [--recall-only]
+Usage: python bench/acquisition.py [--json] [--frames N] [--candidates] [--recall-only]
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ def _K(w: int, h: int) -> np.ndarray:
     return np.array([[f, 0.0, w / 2], [0.0, f, h / 2], [0.0, 0.0, 1.0]])
 
 
-def tracked(frames: list[np.ndarray], warmup: int) -> dict[str, object]:
-    on, off = HandPoseEstimator(), HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
+def tracked(frames: list[np.ndarray], warmup: int, candidates: bool = False) -> dict[str, object]:
+    """`candidates`: the "on" estimator with acquisition_beside and acquisition_side_aware_merge as well."""
+    extra = {"acquisition_beside": True, "acquisition_side_aware_merge": True} if candidates else {}
+    on = HandPoseEstimator(EstimatorConfig().replace(**extra))
+    off = HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
     K = _K(W, H)
     times: dict[str, list[float]] = {"on": [], "off": []}
     fallback_calls = hands_on = hands_off = 0
@@ -168,7 +171,9 @@ def recall(seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
                 out[variant][name] = {
                     "hands": hands,
                     "found": found,
-                    "found_detector_only": sum(counting.match(f, s.boxes)[0] for s, f in zip(samples, firsts)),
+                    "found_detector_only": sum(
+                        counting.match(f, s.boxes)[0] for s, f in zip(samples, firsts, strict=True)
+                    ),
                     "false_positives": fp,
                     "detector_calls_per_image": round(calls / len(samples), 2),
                 }
@@ -183,6 +188,9 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="passes over the grey photos")
+    parser.add_argument(
+        "--candidates", action="store_true", help="part 1 with acquisition_beside and side-aware merging on"
+    )
     parser.add_argument("--recall-only", action="store_true", help="only part 4, the recall of the candidates")
     args = parser.parse_args()
     if args.recall_only:
@@ -208,7 +216,7 @@ def main() -> int:
         frames.append(np.ascontiguousarray(cv2.resize(bgr, (W, H))[:, :, ::-1]))
     cap.release()
     result = {
-        "tracked": tracked(frames, args.warmup),
+        "tracked": tracked(frames, args.warmup, args.candidates),
         "still_miss": still_miss(args.repeats),
         "stream_miss": stream_miss(60),
     }

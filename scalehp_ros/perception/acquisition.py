@@ -10,16 +10,25 @@ it again (IMAGE mode) on
 2. overlapping square crops of the original at each scale of `acquisition_crop_scales` (the crop side as a
    fraction of the shorter image side, 0 = unused), spaced so neighbours overlap by at least
    `acquisition_crop_overlap` of the side, largest scale first, row by row;
+3. with `acquisition_beside` (stills only; off by default), once some hand is found: the image with the
+   found palms masked out (`palms_masked`: the palm detector can neither pick a found hand again nor be
+   suppressed by it) and square crops beside each found hand (`beside_windows`), last, with what is left
+   of the budget (placed first they spent the calls the crops needed: 21 vs 22 of 24 hands on `overlap`);
 
 Measured on the six hand photos and their degradations (`scalehp-eval hands`), before choosing the defaults:
 CLAHE on L found fewer hands than the global stretch (3 vs 5 of 6 on the grey set), crops of the
 normalised copy fewer than crops of the original (3 vs 5 of 6 on small_grey) with more false positives, a
-second, smaller crop scale (0.35) no more hands for three times the calls.
+second, smaller crop scale (0.35) no more hands for three times the calls. For close, interacting hands
+(issue 24 item 5; docs/accuracy_recall.md) neither `acquisition_beside` nor `acquisition_side_aware_merge`
+found more hands on `pair` (6/6) or `overlap` (22/24) than without them: both stay off until the
+real-photo measurement says otherwise.
 
-maps each crop's keypoints back to the full image, and merges duplicates: two detections are the same hand
-when their keypoint boxes overlap by IoU >= `acquisition_merge_iou` with the same handedness, or by
-IoU >= `CROSS_SIDE_IOU` whatever the label (a crop can flip a label, two different hands hardly overlap
-that much). Of a duplicate pair the one kept is, in order: not cut by an inner crop edge, from the earlier
+The fallback maps each crop's keypoints back to the full image, and merges duplicates: two detections are
+the same hand when their keypoint boxes overlap by IoU >= `acquisition_merge_iou` with the same
+handedness, or by IoU >= `CROSS_SIDE_IOU` whatever the label (a crop can flip a label, two different hands
+hardly overlap that much) or, with `acquisition_side_aware_merge` (off by default), a left and a right
+only when their keypoints coincide (`keypoint_distance` <= `SAME_HAND_KEYPOINTS`), however much their boxes
+overlap. Of a duplicate pair the one kept is, in order: not cut by an inner crop edge, from the earlier
 pass (the full image first), the higher score. It stops as soon as `max_hands` hands are found or the
 budget `acquisition_max_calls` (extra detector calls per image) is spent, so the cost on a miss is bounded;
 every call is counted in `AcquisitionReport`.
@@ -94,8 +103,8 @@ class AcquisitionSettings(Settings):
     )
     acquisition_beside: bool = param(
         False,
-        "stills: when some but not all hands are found, search again with the found palms masked out and in "
-        "crops beside each found hand (close, touching hands) (bool)",
+        "stills: when some but not all hands are found, after the other passes and within the budget, search the "
+        "image with the found palms masked out and crops beside each found hand (close, touching hands) (bool)",
     )
     acquisition_side_aware_merge: bool = param(
         False,
