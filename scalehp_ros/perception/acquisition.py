@@ -119,7 +119,7 @@ class AcquisitionSettings(Settings):
 class AcquisitionReport:
     """What finding the hands of the last image cost: detector calls (1 = the plain detector only), the
     extra calls of the fallback, hands found by the plain detector and by the fallback, wall time (s), and
-    which passes ran ('full', 'seed', 'contrast', 'crop<scale>')."""
+    which passes ran ('full', 'seed', 'contrast', 'crop<scale>', 'masked', 'beside')."""
 
     detector_calls: int = 0
     fallback_calls: int = 0
