@@ -10,7 +10,12 @@
 3. A miss in a stream: a frame with no hand (uniform grey) repeated: the frame that runs the full search
    and the frames in between (the search waits acquisition_video_period_s of stream time).
 
-Usage: python bench/acquisition.py [--json] [--frames N]
+4. `--recall`: the candidates of issue 24 item 5 on the hand photos and their degradations
+   (evaluation.counting, `overlap` included): recall (found / visible hands), false positives and detector
+   calls per set with `acquisition_beside` and `acquisition_side_aware_merge` each off and on. MediaPipe's
+   full-image pass is run once per image and shared by the variants (IMAGE mode is deterministic).
+
+Usage: python bench/acquisition.py [--json] [--frames N] [--candidates] [--recall-only]
 """
 
 from __future__ import annotations
@@ -47,8 +52,11 @@ def _K(w: int, h: int) -> np.ndarray:
     return np.array([[f, 0.0, w / 2], [0.0, f, h / 2], [0.0, 0.0, 1.0]])
 
 
-def tracked(frames: list[np.ndarray], warmup: int) -> dict[str, object]:
-    on, off = HandPoseEstimator(), HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
+def tracked(frames: list[np.ndarray], warmup: int, candidates: bool = False) -> dict[str, object]:
+    """`candidates`: the "on" estimator with acquisition_beside and acquisition_side_aware_merge as well."""
+    extra = {"acquisition_beside": True, "acquisition_side_aware_merge": True} if candidates else {}
+    on = HandPoseEstimator(EstimatorConfig().replace(**extra))
+    off = HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
     K = _K(W, H)
     times: dict[str, list[float]] = {"on": [], "off": []}
     fallback_calls = hands_on = hands_off = 0
@@ -131,13 +139,74 @@ def stream_miss(frames: int) -> dict[str, object]:
     }
 
 
+RECALL_VARIANTS = {
+    "neither": {"acquisition_beside": False, "acquisition_side_aware_merge": False},
+    "beside": {"acquisition_beside": True, "acquisition_side_aware_merge": False},
+    "side_merge": {"acquisition_beside": False, "acquisition_side_aware_merge": True},
+    "both": {"acquisition_beside": True, "acquisition_side_aware_merge": True},
+}
+
+
+def recall(seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
+    """Per variant and set: hands, found, false positives, detector calls per image (see the module)."""
+    from scalehp_ros.perception.acquisition import Acquisition
+    from scalehp_ros.perception.frontend import MediaPipeFrontend
+
+    clean = counting.load_count_set(PHOTOS)
+    sets = {"clean": clean, **counting.degraded_sets(clean, seed)}
+    config = EstimatorConfig()
+    frontend = MediaPipeFrontend(config.frontend)
+    out: dict[str, dict[str, dict[str, float]]] = {v: {} for v in RECALL_VARIANTS}
+    try:
+        for name, samples in sets.items():
+            firsts = [frontend.detect(s.image) for s in samples]
+            for variant, changes in RECALL_VARIANTS.items():
+                acq = Acquisition(frontend.detect, config.replace(**changes).acquisition)
+                hands = found = fp = calls = 0
+                for s, first in zip(samples, firsts, strict=True):
+                    dets = acq.detect(s.image, first, config.frontend.max_hands)
+                    f, p = counting.match(dets, s.boxes)
+                    hands, found, fp = hands + len(s.boxes), found + f, fp + p
+                    calls += acq.last_report.detector_calls
+                out[variant][name] = {
+                    "hands": hands,
+                    "found": found,
+                    "found_detector_only": sum(
+                        counting.match(f, s.boxes)[0] for s, f in zip(samples, firsts, strict=True)
+                    ),
+                    "false_positives": fp,
+                    "detector_calls_per_image": round(calls / len(samples), 2),
+                }
+    finally:
+        frontend.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="passes over the grey photos")
+    parser.add_argument(
+        "--candidates", action="store_true", help="part 1 with acquisition_beside and side-aware merging on"
+    )
+    parser.add_argument("--recall-only", action="store_true", help="only part 4, the recall of the candidates")
     args = parser.parse_args()
+    if args.recall_only:
+        rows = recall()
+        if args.json:
+            print(json.dumps({"recall": rows}))
+            return 0
+        print("| variant | set | found / hands | MediaPipe alone | false positives | detector calls / image |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for variant, per_set in rows.items():
+            for name, r in per_set.items():
+                print(
+                    f"| {variant} | {name} | {r['found']}/{r['hands']} | {r['found_detector_only']}/{r['hands']} "
+                    f"| {r['false_positives']} | {r['detector_calls_per_image']} |"
+                )
+        return 0
     cap = cv2.VideoCapture(str(CLIP))
     frames = []
     while len(frames) < args.frames + args.warmup:
@@ -147,7 +216,7 @@ def main() -> int:
         frames.append(np.ascontiguousarray(cv2.resize(bgr, (W, H))[:, :, ::-1]))
     cap.release()
     result = {
-        "tracked": tracked(frames, args.warmup),
+        "tracked": tracked(frames, args.warmup, args.candidates),
         "still_miss": still_miss(args.repeats),
         "stream_miss": stream_miss(60),
     }

@@ -13,10 +13,13 @@ from scalehp_ros.evaluation import counting, synthetic
 from scalehp_ros.perception.acquisition import (
     Acquisition,
     AcquisitionSettings,
+    beside_windows,
     box_iou,
     contrast_normalised,
     crop_windows,
     keypoint_box,
+    keypoint_distance,
+    palms_masked,
 )
 from scalehp_ros.perception.camera import (
     distort_normalized,
@@ -128,6 +131,71 @@ def test_duplicates_merge_by_iou_and_handedness():
     # half overlapping, other side: two hands (IoU below CROSS_SIDE_IOU)
     out = acq.detect(np.zeros((480, 640, 3), np.uint8), [_det(a)], max_hands=2)
     assert len(out) == 2
+
+
+def test_side_aware_merge_keeps_overlapping_left_and_right_hands_with_different_keypoints():
+    a = (100.0, 100.0, 200.0, 220.0)
+    right = _det(a, "right")
+    # another hand in nearly the same box: the keypoints mirrored left-right (a left hand laid over it)
+    other = Detection(right.uv * (-1.0, 1.0) + (300.0, 0.0), right.rel3d, "left", 0.9)
+    flipped = Detection(right.uv + 3.0, right.rel3d, "left", 0.8)  # the same hand, its label flipped by a crop
+    assert box_iou(keypoint_box(right.uv), keypoint_box(other.uv)) > 0.9
+    assert keypoint_distance(right.uv, flipped.uv) < 0.05 < 0.3 < keypoint_distance(right.uv, other.uv)
+    no_passes = {"acquisition_crop_scales": (0.0, 0.0, 0.0)}
+    image = np.zeros((480, 640, 3), np.uint8)
+
+    def found(second: Detection, side_aware: bool) -> list[Detection]:
+        settings = AcquisitionSettings(acquisition_side_aware_merge=side_aware, **no_passes)
+        return Acquisition(lambda img: [second], settings).detect(image, [right], max_hands=2)
+
+    assert len(found(other, side_aware=False)) == 1  # the IoU rule alone: one hand
+    assert len(found(other, side_aware=True)) == 2  # keypoints differ: both kept
+    assert len(found(flipped, side_aware=True)) == 1  # keypoints coincide: one hand, the plain detector's
+    assert found(flipped, side_aware=True)[0] is right
+    same_side = Detection(other.uv, other.rel3d, "right", 0.9)  # same side, overlapping: one hand
+    assert len(found(same_side, side_aware=True)) == 1
+
+
+def test_beside_pass_masks_the_found_palm_and_searches_beside_it_last():
+    w, h = 640, 480
+    image = np.full((h, w, 3), 200, np.uint8)
+    image[150:350, 100:300] = (180, 120, 100)  # hand A (found), its palm somewhere in here
+    a = _det((100.0, 150.0, 300.0, 350.0))
+    b = _det((280.0, 140.0, 480.0, 340.0), "left")  # a second hand touching A
+    palm = a.uv[[0, 1, 5, 9, 13, 17]].mean(axis=0).round().astype(int)
+    masked = palms_masked(image, [a.uv])
+    fill = masked[palm[1], palm[0]]
+    assert not np.array_equal(fill, image[palm[1], palm[0]])  # the palm is filled with the median colour
+    assert np.array_equal(masked[5, 5], image[5, 5]) and np.array_equal(masked[h - 5, w - 5], image[h - 5, w - 5])
+    for x0, y0, side in beside_windows(a.uv, w, h):  # 2.2 x 200 px: the left one shifted into the image
+        assert 0 <= x0 and x0 + side <= w and 0 <= y0 and y0 + side <= h
+    small = _det((270.0, 190.0, 370.0, 290.0)).uv  # 100 px, centre (320, 240): one hand size left and right
+    assert beside_windows(small, w, h) == [(110, 130, 220), (310, 130, 220)]
+
+    calls: list[tuple[int, int]] = []
+
+    def detector(img: np.ndarray) -> list[Detection]:
+        """The palm detector of an NMS-suppressed pair: sees B only once A's palm is masked out."""
+        calls.append(img.shape[:2])
+        full = img.shape[:2] == (h, w)
+        return [b] if full and np.array_equal(img[palm[1], palm[0]], fill) else ([a] if full else [])
+
+    off = {"acquisition_crop_scales": (0.0, 0.0, 0.0), "acquisition_contrast": False}
+    acq = Acquisition(detector, AcquisitionSettings(**off))
+    assert len(acq.detect(image, [a], max_hands=2)) == 1 and calls == []
+    acq.settings = AcquisitionSettings(acquisition_beside=True, **off)
+    out = acq.detect(image, [a], max_hands=2)
+    assert len(out) == 2 and acq.last_report.passes == ["full", "masked"] and len(calls) == 1
+    # the other passes first: with a budget of one call the contrast pass takes it, the beside pass waits
+    calls.clear()
+    acq.settings = AcquisitionSettings(acquisition_beside=True, acquisition_contrast=True, acquisition_max_calls=1)
+    assert len(acq.detect(image, [a], max_hands=2)) == 1 and acq.last_report.passes == ["full", "contrast"]
+    # nothing found at all: nothing to search beside
+    calls.clear()
+    acq.settings = AcquisitionSettings(acquisition_beside=True, **off)
+    assert acq.detect(image, [], max_hands=2) == [] and calls == []
+    # streams: the fallback (beside pass included) never runs while the VIDEO landmarker sees a hand
+    assert len(acq.detect_video(image, [a], max_hands=2, stamp=0.0)) == 1 and calls == []
 
 
 def test_video_fallback_only_while_nothing_is_seen_and_seeds_follow_the_hand():
@@ -269,3 +337,26 @@ def test_degradations_are_deterministic_and_carry_the_boxes():
         assert (w, h) == (1280, 960) and np.all(s.boxes[:, 2:] <= (w, h)) and np.all(s.boxes[:, :2] >= 0)
         x0, y0, x1, y1 = s.boxes[0].astype(int)
         assert cv2.absdiff(s.image[y0:y1, x0:x1], s.image[0:10, 0:10].mean(axis=(0, 1)).astype(np.uint8)).mean() > 10
+
+
+def test_overlap_set_is_deterministic_and_its_hands_overlap_as_stated():
+    samples = counting.load_count_set(DATA / "hands")
+    a, b = counting.degraded_sets(samples, 5)["overlap"], counting.degraded_sets(samples, 5)["overlap"]
+    assert len(a) == 3 * len(counting.OVERLAP_FRACTIONS) and sum(len(s.boxes) for s in a) == 24
+    for x, y in zip(a, b, strict=True):
+        assert x.name == y.name
+        np.testing.assert_array_equal(x.image, y.image)
+        np.testing.assert_array_equal(x.boxes, y.boxes)
+    other = counting.degraded_sets(samples, 6)["overlap"]
+    assert any(not np.array_equal(x.image, y.image) for x, y in zip(a, other, strict=True))  # the seed places
+    for s, fraction in zip(a, counting.OVERLAP_FRACTIONS * 3, strict=True):
+        h, w = s.image.shape[:2]
+        assert (w, h) == (1280, 720) and np.all(s.boxes[:, :2] >= 0) and np.all(s.boxes[:, 2:] <= (w, h))
+        under, top = s.boxes
+        narrower = min(under[2] - under[0], top[2] - top[0])
+        assert abs((under[2] - top[0]) / narrower - fraction) < 0.01  # the boxes overlap by that fraction
+    # the top hand is cut out of its photo (not pasted with its background): the hand's centre in, corners out
+    for top in samples[0::2]:
+        alpha = counting.hand_cutout(top)
+        x0, y0, x1, y1 = top.boxes[0].astype(int)
+        assert alpha[(y0 + y1) // 2, (x0 + x1) // 2] > 0.99 and 0.2 < alpha.mean() < 0.8

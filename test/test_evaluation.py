@@ -108,8 +108,8 @@ def test_scalehp_eval_rhd_degraded_small():
 def test_scalehp_eval_hands_recall_on_photos_and_degradations():
     result, out = _eval("hands", str(ROOT / "test" / "data" / "hands"))
     sets = result["sets"]
-    assert set(sets) == {"clean", "grey", "dark", "small", "small_grey", "pair", "tiny"}
-    assert sets["pair"]["hands"] == 6 and sets["clean"]["hands"] == 6
+    assert set(sets) == {"clean", "grey", "dark", "small", "small_grey", "pair", "tiny", "overlap"}
+    assert sets["pair"]["hands"] == 6 and sets["overlap"]["hands"] == 24 and sets["clean"]["hands"] == 6
     for row in sets.values():
         assert 0.0 <= row["detection_recall_detector_only"] <= row["detection_recall"] <= 1.0
         assert row["detector_calls_per_image"] <= 1 + 8  # the default budget

@@ -10,16 +10,25 @@ it again (IMAGE mode) on
 2. overlapping square crops of the original at each scale of `acquisition_crop_scales` (the crop side as a
    fraction of the shorter image side, 0 = unused), spaced so neighbours overlap by at least
    `acquisition_crop_overlap` of the side, largest scale first, row by row;
+3. with `acquisition_beside` (stills only; off by default), once some hand is found: the image with the
+   found palms masked out (`palms_masked`: the palm detector can neither pick a found hand again nor be
+   suppressed by it) and square crops beside each found hand (`beside_windows`), last, with what is left
+   of the budget (placed first they spent the calls the crops needed: 21 vs 22 of 24 hands on `overlap`);
 
 Measured on the six hand photos and their degradations (`scalehp-eval hands`), before choosing the defaults:
 CLAHE on L found fewer hands than the global stretch (3 vs 5 of 6 on the grey set), crops of the
 normalised copy fewer than crops of the original (3 vs 5 of 6 on small_grey) with more false positives, a
-second, smaller crop scale (0.35) no more hands for three times the calls.
+second, smaller crop scale (0.35) no more hands for three times the calls. For close, interacting hands
+(issue 24 item 5; docs/accuracy_recall.md) neither `acquisition_beside` nor `acquisition_side_aware_merge`
+found more hands on `pair` (6/6) or `overlap` (22/24) than without them: both stay off until the
+real-photo measurement says otherwise.
 
-maps each crop's keypoints back to the full image, and merges duplicates: two detections are the same hand
-when their keypoint boxes overlap by IoU >= `acquisition_merge_iou` with the same handedness, or by
-IoU >= `CROSS_SIDE_IOU` whatever the label (a crop can flip a label, two different hands hardly overlap
-that much). Of a duplicate pair the one kept is, in order: not cut by an inner crop edge, from the earlier
+The fallback maps each crop's keypoints back to the full image, and merges duplicates: two detections are
+the same hand when their keypoint boxes overlap by IoU >= `acquisition_merge_iou` with the same
+handedness, or by IoU >= `CROSS_SIDE_IOU` whatever the label (a crop can flip a label, two different hands
+hardly overlap that much) or, with `acquisition_side_aware_merge` (off by default), a left and a right
+only when their keypoints coincide (`keypoint_distance` <= `SAME_HAND_KEYPOINTS`), however much their boxes
+overlap. Of a duplicate pair the one kept is, in order: not cut by an inner crop edge, from the earlier
 pass (the full image first), the higher score. It stops as soon as `max_hands` hands are found or the
 budget `acquisition_max_calls` (extra detector calls per image) is spent, so the cost on a miss is bounded;
 every call is counted in `AcquisitionReport`.
@@ -47,6 +56,14 @@ from scalehp_ros.perception.frontend import Detection
 
 # Two detections whose keypoint boxes overlap this much are one hand even if their labels differ.
 CROSS_SIDE_IOU = 0.6
+# `acquisition_side_aware_merge`: a left and a right detection are one hand only when their keypoints lie
+# within this mean distance of each other, as a fraction of the hand's size (larger keypoint-box side).
+SAME_HAND_KEYPOINTS = 0.15
+# `acquisition_beside`: the palm keypoints (wrist, CMC of the thumb, MCPs) whose hull is masked out, the
+# hull grown by this fraction of the hand's size, and the beside crops' side as a multiple of the hand's size
+PALM_JOINTS = (0, 1, 5, 9, 13, 17)
+MASK_GROW = 0.05
+BESIDE_CROP_FACTOR = 2.2
 # A seed's crop: its keypoint box's larger side times this, square, centred on the box.
 SEED_CROP_FACTOR = 2.2
 # Keypoints within this fraction of the crop side of an inner crop edge: the hand is cut by the crop.
@@ -84,6 +101,15 @@ class AcquisitionSettings(Settings):
     acquisition_max_calls: int = param(
         8, "budget: most extra detector calls per image for the fallback (0 = none)", 0, 64
     )
+    acquisition_beside: bool = param(
+        False,
+        "stills: when some but not all hands are found, after the other passes and within the budget, search the "
+        "image with the found palms masked out and crops beside each found hand (close, touching hands) (bool)",
+    )
+    acquisition_side_aware_merge: bool = param(
+        False,
+        "a left and a right detection that overlap are one hand only if their keypoints coincide (bool)",
+    )
     acquisition_video_period_s: float = param(
         1.0, "video: least stream time between full fallback searches while no hand is seen (s)", 0.0, 60.0
     )
@@ -93,7 +119,7 @@ class AcquisitionSettings(Settings):
 class AcquisitionReport:
     """What finding the hands of the last image cost: detector calls (1 = the plain detector only), the
     extra calls of the fallback, hands found by the plain detector and by the fallback, wall time (s), and
-    which passes ran ('full', 'seed', 'contrast', 'crop<scale>')."""
+    which passes ran ('full', 'seed', 'contrast', 'crop<scale>', 'masked', 'beside')."""
 
     detector_calls: int = 0
     fallback_calls: int = 0
@@ -114,6 +140,52 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def hand_size(uv: np.ndarray) -> float:
+    """The larger side of the keypoint box of (21, 2) keypoints, pixels (at least 1)."""
+    return max(1.0, float((uv.max(axis=0) - uv.min(axis=0)).max()))
+
+
+def keypoint_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance of corresponding keypoints (21, 2) of two detections, as a fraction of their mean
+    `hand_size`: about 0 for the same hand found twice, large for two different hands however they overlap."""
+    scale = 0.5 * (hand_size(a) + hand_size(b))
+    return float(np.linalg.norm(a - b, axis=1).mean() / scale)
+
+
+def palms_masked(image_rgb: np.ndarray, hands: list[np.ndarray]) -> np.ndarray:
+    """A copy of the image with the palm of each hand (keypoints (21, 2) px) filled with the image's median
+    colour: the hull of `PALM_JOINTS` grown by `MASK_GROW` of the hand's size. The palm detector then cannot
+    pick, or be suppressed by, a hand already found, while a neighbouring hand's fingers stay visible."""
+    out = image_rgb.copy()
+    fill = tuple(int(c) for c in np.median(image_rgb.reshape(-1, 3)[:: max(1, image_rgb.size // 30000)], axis=0))
+    for uv in hands:
+        palm = uv[list(PALM_JOINTS)]
+        centre = palm.mean(axis=0)
+        grown = palm + MASK_GROW * hand_size(uv) * _unit(palm - centre)
+        cv2.fillConvexPoly(out, cv2.convexHull(np.round(grown).astype(np.int32)), fill)
+    return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
+
+
+def beside_windows(uv: np.ndarray, width: int, height: int) -> list[tuple[int, int, int]]:
+    """Square crops (x0, y0, side) of `BESIDE_CROP_FACTOR` times the hand's size, centred one hand size to
+    the left and to the right of the hand (keypoints (21, 2) px), shifted inside the image, duplicates removed."""
+    size = hand_size(uv)
+    side = min(round(BESIDE_CROP_FACTOR * size), width, height)
+    box = keypoint_box(uv)
+    cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+    out: list[tuple[int, int, int]] = []
+    for dx in (-size, size):
+        x0 = int(np.clip(round(cx + dx - side / 2), 0, width - side))
+        y0 = int(np.clip(round(cy - side / 2), 0, height - side))
+        if (x0, y0, side) not in out:
+            out.append((x0, y0, side))
+    return out
 
 
 def contrast_normalised(image_rgb: np.ndarray) -> np.ndarray:
@@ -199,9 +271,12 @@ class Acquisition:
         """Add `new` unless it duplicates a kept hand (then keep the better one). True when a hand was added."""
         for i, old in enumerate(kept):
             iou = box_iou(old.box, new.box)
-            same = iou >= CROSS_SIDE_IOU or (
-                iou >= self.settings.acquisition_merge_iou and old.det.handedness == new.det.handedness
-            )
+            if old.det.handedness == new.det.handedness:
+                same = iou >= self.settings.acquisition_merge_iou
+            elif self.settings.acquisition_side_aware_merge:
+                same = keypoint_distance(old.det.uv, new.det.uv) <= SAME_HAND_KEYPOINTS
+            else:
+                same = iou >= CROSS_SIDE_IOU
             if same:
                 if (new.cut, new.rank, -new.det.score) < (old.cut, old.rank, -old.det.score):
                     kept[i] = new
@@ -227,18 +302,22 @@ class Acquisition:
     ) -> None:
         s = self.settings
         h, w = image.shape[:2]
-        source = image
-        passes: list[tuple[str, int, int, int]] = []  # (name, x0, y0, side); side 0: the full image
+        # (name, source image, x0, y0, side); side 0: the full source image
+        passes: list[tuple[str, np.ndarray, int, int, int]] = []
         if s.acquisition_contrast:
-            source = contrast_normalised(image)
-            passes.append(("contrast", 0, 0, 0))
+            passes.append(("contrast", contrast_normalised(image), 0, 0, 0))
         for scale in sorted((c for c in s.acquisition_crop_scales if c > 0), reverse=True):
             windows = crop_windows(w, h, scale, s.acquisition_crop_overlap)
-            passes.extend((f"crop{scale:g}", x, y, side) for x, y, side in windows)
-        for rank, (name, x0, y0, side) in enumerate(passes, start=1):
+            passes.extend((f"crop{scale:g}", image, x, y, side) for x, y, side in windows)
+        # last, with what is left of the budget: placed first they spent it where the crops find more
+        if s.acquisition_beside and kept:
+            found = [c.det.uv for c in kept]
+            passes.append(("masked", palms_masked(image, found), 0, 0, 0))
+            passes.extend(("beside", image, x, y, side) for uv in found for x, y, side in beside_windows(uv, w, h))
+        for rank, (name, source, x0, y0, side) in enumerate(passes, start=1):
             if report.fallback_calls >= budget or len(kept) >= max_hands:
                 break
-            crop = source if side == 0 else np.ascontiguousarray(image[y0 : y0 + side, x0 : x0 + side])
+            crop = source if side == 0 else np.ascontiguousarray(source[y0 : y0 + side, x0 : x0 + side])
             found = self._detect(crop)
             report.fallback_calls += 1
             report.detector_calls += 1
