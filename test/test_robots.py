@@ -1,0 +1,206 @@
+"""The robot registry (issue 25): assets from installed packages, dex-retargeting configs read and checked,
+composed arm + hand models, mimic joints resolved, and the coverage matrix over the recorded clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pinocchio as pin
+import pytest
+
+from scalehp_ros.robots import assets
+from scalehp_ros.robots.cli import main as cli
+from scalehp_ros.robots.compose import compose
+from scalehp_ros.robots.coverage import arm_coverage, hand_coverage, load_clip
+from scalehp_ros.robots.dexconfig import check_dex_config, read_urdf
+from scalehp_ros.robots.handconfigs import all_configs
+from scalehp_ros.robots.kinematics import CoupledHand
+from scalehp_ros.robots.registry import ARMS, HANDS, ROBOTS, list_json
+
+REPO = Path(__file__).resolve().parent.parent
+ARM_ROBOTS = ("ur5e_leap_hand_right", "panda_panda_gripper", "xarm7_inspire_hand_right", "ur10_leap_hand_right")
+ARM_ROBOTS = (*ARM_ROBOTS, "z1_allegro_hand_right")
+
+
+def test_list_json_counts_hands_once_with_their_sides(capsys):
+    assert cli(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads(json.dumps(list_json()))
+    assert set(data) == {"arms", "hands", "robots"}
+    assert len(data["arms"]) >= 5 and len(data["hands"]) >= 7
+    names = [h["name"] for h in data["hands"]]
+    assert len(names) == len(set(names))
+    assert sum(h["sides"] == ["right", "left"] for h in data["hands"]) >= 7
+
+
+def test_assets_come_from_installed_packages_with_their_licences():
+    """Nothing under the repository: every hand URDF is in dexi-rs's folder, every arm but the project's UR5e in
+    example-robot-data's; each hand ships its licence file except the Panda gripper (None, documented)."""
+    hands_dir = assets.dexi_hands_dir()
+    assert "site-packages" in hands_dir.parts  # an installed wheel, not a copy in the repository
+    meshes = subprocess.run(
+        ["git", "ls-files", "*.stl", "*.STL", "*.obj", "*.dae", "*.glb"], cwd=REPO, capture_output=True, text=True
+    )
+    assert meshes.returncode != 0 or meshes.stdout == ""  # no mesh committed (outside a git checkout: skipped)
+    for hand in HANDS.values():
+        for side in hand.sides:
+            assert hands_dir in hand.urdf_path(side).parents
+        if hand.name == "panda_gripper":
+            assert hand.licence is None
+        else:
+            assert (hands_dir / hand.licence).is_file(), hand.name
+    for arm in ARMS.values():
+        path = arm.urdf_path()
+        assert path.is_file()
+        if arm.kind == "erd":
+            assert assets.example_robot_data_dir() in path.parents and "site-packages" in path.parts
+
+
+def test_shipped_hand_configs_are_the_generator_output_and_pass_check():
+    configs = all_configs()
+    assert len(configs) == sum(len(h.sides) for h in HANDS.values()) >= 15
+    for path, text in configs.items():
+        assert path.read_text() == text, f"{path.name}: rerun python -m scalehp_ros.robots.handconfigs"
+        assert check_dex_config(path) == [], path.name
+
+
+def test_dex_retargetings_own_configs_are_read_as_they_are():
+    try:
+        folder = assets.dex_retargeting_configs_dir()
+    except assets.AssetError:
+        pytest.skip("dex-retargeting (optional) is not installed")
+    files = sorted(folder.glob("*.yml"))
+    assert len(files) >= 20
+    for path in files:
+        assert check_dex_config(path) == [], path.name
+
+
+def _write(tmp_path: Path, body: str, name: str = "cfg.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+LEAP = "retargeting:\n  type: vector\n  urdf_path: leap_hand/leap_hand_right.urdf\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            LEAP + '  target_origin_link_names: ["base"]\n  target_task_link_names: ["thumb_tip"]\n'
+            "  target_link_human_indices: [[0], [4]]\n",
+            "link 'thumb_tip' is not in leap_hand_right.urdf (similar: [",
+        ),
+        (
+            LEAP + '  target_origin_link_names: ["base"]\n  target_task_link_names: ["thumb_tip_head"]\n'
+            "  target_link_human_indices: [[0], [21]]\n",
+            "human index 21 is outside 0..20",
+        ),
+        (
+            LEAP + '  target_origin_link_names: ["base", "base"]\n  target_task_link_names: ["thumb_tip_head"]\n'
+            "  target_link_human_indices: [[0, 0], [4, 8]]\n",
+            "2 origin links, 1 task links",
+        ),
+        (
+            "retargeting:\n  type: dexpilot\n  urdf_path: inspire_hand/inspire_hand_right.urdf\n"
+            '  wrist_link_name: base\n  finger_tip_link_names: ["thumb_tip", "index_tip"]\n'
+            '  target_joint_names: ["index_intermediate_joint"]\n',
+            "target joint 'index_intermediate_joint' is a mimic joint (it follows 'index_proximal_joint')",
+        ),
+        (LEAP + "  target_origin_link_names: []\n  speed: 3\n", "unknown keys ['speed']"),
+        ("retargeting:\n  type: magic\n  urdf_path: x.urdf\n", "type 'magic' is not one of"),
+    ],
+)
+def test_check_explains_common_mistakes(tmp_path, capsys, body, expected):
+    path = _write(tmp_path, body)
+    assert cli(["check", str(path)]) == 1
+    assert expected in capsys.readouterr().out
+
+
+def test_check_finds_a_missing_mimic_parent(tmp_path, capsys):
+    urdf = (
+        '<robot name="h"><link name="base"/><link name="a"/><link name="b"/>'
+        '<joint name="j1" type="revolute"><parent link="base"/><child link="a"/><axis xyz="0 0 1"/>'
+        '<limit lower="0" upper="1" effort="1" velocity="1"/></joint>'
+        '<joint name="j2" type="revolute"><parent link="a"/><child link="b"/><axis xyz="0 0 1"/>'
+        '<limit lower="0" upper="1" effort="1" velocity="1"/><mimic joint="j9"/></joint></robot>'
+    )
+    _write(tmp_path, urdf, "h.urdf")
+    path = _write(
+        tmp_path,
+        "retargeting:\n  type: vector\n  urdf_path: h.urdf\n  target_origin_link_names: [base]\n"
+        "  target_task_link_names: [b]\n  target_link_human_indices: [[0], [8]]\n",
+    )
+    assert cli(["check", str(path)]) == 1
+    assert "mimic joint 'j2' follows 'j9', not a movable joint" in capsys.readouterr().out
+    good = _write(tmp_path, path.read_text(), "good.yml")
+    (tmp_path / "h.urdf").write_text(urdf.replace('<mimic joint="j9"/>', '<mimic joint="j1"/>'))
+    assert cli(["check", str(good)]) == 0
+
+
+@pytest.mark.parametrize("name", sorted(ROBOTS))
+def test_every_robot_composes_into_one_pinocchio_model(name):
+    spec = ROBOTS[name]
+    first, second = compose(spec), compose(spec)
+    assert first.urdf == second.urdf  # reproducible
+    model = first.model()
+    names = [model.names[i] for i in range(1, model.njoints)]
+    assert names == [*first.arm_joints, *first.hand_joints] or sorted(names) == sorted(
+        [*first.arm_joints, *first.hand_joints]
+    )
+    assert len(names) == len(set(names))
+    assert model.existFrame(first.flange)
+    if spec.hand:
+        # the hand root sits on the flange with the mount transform (identity here)
+        data = model.createData()
+        pin.framesForwardKinematics(model, data, pin.neutral(model))
+        flange = data.oMf[model.getFrameId(first.flange)]
+        root = data.oMf[model.getFrameId(first.hand_root)]
+        np.testing.assert_allclose(flange.actInv(root).homogeneous, np.eye(4), atol=1e-9)
+    meshes = [Path(m.split('"')[0]) for m in first.urdf.split('filename="')[1:]]
+    assert all(m.is_absolute() for m in meshes)
+    # example-robot-data ships its arms' meshes; dexi-rs 0.4.1 only those of the Allegro and Fourier hands
+    complete = ("example-robot-data", "allegro_hand", "fourier_hand")
+    assert all(m.is_file() for m in meshes if any(k in m.parts for k in complete))
+
+
+def test_mimic_joints_follow_their_parents_and_stay_in_their_limits():
+    hand = HANDS["inspire_hand"]
+    summary = read_urdf(hand.urdf_path("right"))
+    kin = CoupledHand(hand.urdf_path("right"), summary)
+    assert kin.nq == 6 and len(summary.joints) == 12
+    q = np.random.default_rng(25).uniform(kin.lower, kin.upper)
+    full = kin.full(q)
+    model = kin.model
+    for joint, mimic in summary.mimic.items():
+        value = full[model.joints[model.getJointId(joint)].idx_q]
+        parent = full[model.joints[model.getJointId(mimic.parent)].idx_q]
+        assert value == pytest.approx(mimic.multiplier * parent + mimic.offset)
+    for q in np.random.default_rng(1).uniform(kin.lower, kin.upper, (200, kin.nq)):
+        assert kin.limit_violations(q) == []
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return load_clip()
+
+
+@pytest.mark.parametrize(("hand", "side"), [(h, s) for h in HANDS for s in HANDS[h].sides])
+def test_every_hand_retargets_the_clip_without_a_limit_violation(clip, hand, side):
+    row = hand_coverage(hand, side, clip)
+    assert row.violations == 0
+    assert np.isfinite(row.error_mm) and row.ms_per_frame > 0
+
+
+@pytest.mark.parametrize("name", ARM_ROBOTS)
+def test_every_arm_follows_the_clip_within_its_limits(clip, name):
+    row = arm_coverage(
+        ROBOTS[name],
+        clip,
+    )
+    assert row.violations == 0
+    assert row.position_error_mm < 1.0 and row.orientation_error_deg < 0.1
