@@ -204,3 +204,31 @@ def test_every_arm_follows_the_clip_within_its_limits(clip, name):
     )
     assert row.violations == 0
     assert row.position_error_mm < 1.0 and row.orientation_error_deg < 0.1
+
+
+def _camera_frames() -> np.ndarray:
+    """A few clip frames placed in front of the default camera (as test_bimanual does), metres."""
+    frames = np.load(REPO / "data" / "human_joint_right_mediapipe.npy")[::60]
+    rotation = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
+    return frames @ rotation.T + np.array([0.0, 0.05, 0.5])
+
+
+@pytest.mark.parametrize("name", ["ur5e_allegro_hand_right", "ur5e_leap_hand_right", "ur5e_shadow_hand_right"])
+def test_exported_robot_runs_the_projects_teleoperation(tmp_path, capsys, name):
+    """`scalehp-robots export` writes a robot YAML that load_robot_config accepts and the Teleoperator drives."""
+    from scalehp_ros.retargeting.robot_config import load_robot_config
+    from scalehp_ros.retargeting.teleop import Teleoperator
+
+    assert cli(["export", name, str(tmp_path)]) == 0
+    assert f"robot_config:={tmp_path / name}.yaml" in capsys.readouterr().out
+    config = load_robot_config(tmp_path / f"{name}.yaml")
+    teleop = Teleoperator(config)
+    lower, upper = teleop.hand.lower, teleop.hand.upper
+    for k, joints in enumerate(_camera_frames()):
+        target = teleop.solve(joints, 1.0 + k / 30, 1.0 + k / 30, teleop.arm_limiter.last)
+        assert np.all(target.hand >= lower - 1e-9) and np.all(target.hand <= upper + 1e-9)
+
+
+def test_export_refuses_a_hand_with_mimic_joints(tmp_path, capsys):
+    assert cli(["export", "ur5e_inspire_hand_right", str(tmp_path)]) == 1
+    assert "mimic joints" in capsys.readouterr().err

@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     composing = sub.add_parser("compose", help="write a robot's composed URDF")
     composing.add_argument("name")
     composing.add_argument("-o", "--output", type=Path)
+    exporting = sub.add_parser("export", help="composed URDF + robot YAML for retarget_node")
+    exporting.add_argument("name")
+    exporting.add_argument("folder", type=Path)
     sub.add_parser("coverage", help="coverage matrix over the recorded clip")
     args = parser.parse_args(argv)
     if args.command == "list":
@@ -126,6 +129,18 @@ def main(argv: list[str] | None = None) -> int:
             args.output.write_text(text)
         else:
             sys.stdout.write(text)
+        return 0
+    if args.command == "export":
+        from scalehp_ros.robots.export import export
+
+        try:
+            urdf, config = export(args.name, args.folder)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(
+            f"wrote {urdf}\nwrote {config}\nros2 launch scalehp_ros teleop.launch.py robot_config:={config.resolve()}"
+        )
         return 0
     print(_coverage())
     return 0
