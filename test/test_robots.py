@@ -259,8 +259,9 @@ def _joint_trajectory(hand: str, side: str, frames: np.ndarray) -> tuple[list[st
                          ("fourier_hand_6dof", 0.01, 1e-3), ("inspire_hand", 0.15, 0.01)])  # fmt: skip
 def test_left_hand_on_the_mirrored_clip_moves_like_the_right_one(clip, hand, max_rad, mean_rad):
     """Left = the true mirror: the mirrored clip on the left hand gives the right hand's joint angles (measured:
-    Ability 3e-5 rad (solver tolerance), Fourier 0.004 rad, Inspire 0.11 rad at most; dexi-rs's LEAP, Shadow, Allegro and Schunk left
-    URDFs are not exact mirrors of their right ones, up to 1-4 rad apart on some frames, see docs/robots.md)."""
+    Ability 3e-5 rad (solver tolerance), Fourier 0.004 rad, Inspire 0.11 rad at most; dexi-rs's LEAP, Shadow,
+    Allegro and Schunk left URDFs are not exact mirrors of their right ones, up to 1-4 rad apart on some
+    frames, see docs/robots.md)."""
     right_names, right = _joint_trajectory(hand, "right", clip[::5])
     left_names, left = _joint_trajectory(hand, "left", clip[::5])
     left = left[:, [left_names.index(n) for n in right_names]]
