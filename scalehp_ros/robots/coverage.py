@@ -2,8 +2,9 @@
 
 Hands: the clip's 21 MediaPipe keypoints per frame (data/human_joint_right_mediapipe.npy; mirrored in x for a
 left hand) are put in the palm frame (scalehp_ros.common.hand_frames.palm_frame) and rotated into the hand's
-wrist link by the MANO convention the dexi-rs / dex-retargeting hand URDFs follow (fingers +z, palm normal +x,
-index side +y: the palm frame's axes (x, y, z) are the wrist link's (z, -y, x)); each config vector (origin
+wrist link by the palm axes found from the hand's own geometry (kinematics.palm_in_wrist: wrist -> middle
+fingertip, little -> index fingertip at the zero pose; within 5 deg of the MANO convention for the hands that
+follow it, and right for Shadow, Schunk and Fourier, which do not); each config vector (origin
 link -> task link vs scaling_factor * human origin -> task keypoint) is retargeted by kinematics.VectorRetargeter
 with mimic joints resolved. Reported per hand side: mean vector error (mm), frames with a joint outside its
 URDF limits (mimic joints included; must be 0), time per frame (ms).
@@ -29,13 +30,22 @@ from scalehp_ros.retargeting.robot_config import ArmConfig
 from scalehp_ros.retargeting.transforms import rpy_matrix
 from scalehp_ros.robots import assets
 from scalehp_ros.robots.compose import compose
-from scalehp_ros.robots.dexconfig import load_dex_config
-from scalehp_ros.robots.kinematics import CoupledHand, VectorRetargeter
+from scalehp_ros.robots.dexconfig import DexConfig, load_dex_config
+from scalehp_ros.robots.kinematics import CoupledHand, VectorRetargeter, palm_in_wrist
 from scalehp_ros.robots.registry import ARMS, HANDS, RobotSpec
 
 CLIP = "data/human_joint_right_mediapipe.npy"
 PALM_IN_MANO_RPY = (0.0, -np.pi / 2, np.pi)  # palm axes (x, y, z) = MANO wrist axes (z, -y, x)
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
+
+
+def palm_rotation(kin: CoupledHand, config: DexConfig, side: str) -> tuple[str, np.ndarray]:
+    """(wrist link, palm axes in it): from the hand's geometry (kinematics.palm_in_wrist) when the config has
+    at least three wrist -> fingertip vectors, else the hand root with the MANO convention."""
+    pairs = [p for p in config.vector_pairs() if p[0] == 0]
+    if len(pairs) >= 3:
+        return pairs[0][1], palm_in_wrist(kin, pairs[0][1], [p[3] for p in pairs], side)
+    return kin.summary.root, rpy_matrix(PALM_IN_MANO_RPY)
 
 
 def load_clip(path: str | Path | None = None) -> np.ndarray:
@@ -71,9 +81,8 @@ def hand_coverage(hand: str, side: str, frames: np.ndarray) -> HandRow:
     kin = CoupledHand(spec.urdf_path(side), summary)
     pairs = config.vector_pairs()
     solver = VectorRetargeter(kin, [p[1] for p in pairs], [p[3] for p in pairs], low_pass_alpha=config.low_pass_alpha)
-    wrist = next((p[1] for p in pairs if p[0] == 0), summary.root)
-    mid = 0.5 * (kin.lower + kin.upper)
-    root_from_palm = kin.placement(mid, wrist).rotation @ rpy_matrix(PALM_IN_MANO_RPY)
+    wrist, wrist_from_palm = palm_rotation(kin, config, side)
+    root_from_palm = kin.placement(0.5 * (kin.lower + kin.upper), wrist).rotation @ wrist_from_palm
     origin = np.array([p[0] for p in pairs])
     task = np.array([p[2] for p in pairs])
     errors, violations, times = [], 0, []
@@ -113,11 +122,14 @@ def arm_coverage(spec: RobotSpec, frames: np.ndarray, workdir: str | Path | None
     ids = [model.getJointId(j) for j in composition.arm_joints]
     posture = np.clip(posture, [model.lowerPositionLimit[model.joints[i].idx_q] for i in ids],
                       [model.upperPositionLimit[model.joints[i].idx_q] for i in ids])  # fmt: skip
-    ee = composition.hand_root or composition.flange
+    ee, ee_rpy = composition.flange, (0.0, 0.0, 0.0)
+    if spec.hand:
+        config, summary = load_dex_config(HANDS[spec.hand].config_path(spec.side))
+        kin = CoupledHand(HANDS[spec.hand].urdf_path(spec.side), summary)
+        wrist, wrist_from_palm = palm_rotation(kin, config, spec.side)
+        ee, ee_rpy = composition.names.get(wrist, wrist), tuple(pin.rpy.matrixToRpy(wrist_from_palm))
     root = next(f.name for f in model.frames if f.parentJoint == 0 and f.name != "universe")
-    ik = ArmIK(
-        ArmConfig(urdf, root, ee, PALM_IN_MANO_RPY if spec.hand else (0.0, 0.0, 0.0), composition.arm_joints, posture)
-    )
+    ik = ArmIK(ArmConfig(urdf, root, ee, ee_rpy, composition.arm_joints, posture))
     start = ik.forward(posture)
     rotations = [palm_frame(f * MIRROR_X if spec.side == "left" else f, spec.side)[0] for f in frames]
     pos_err, rot_err, times, violations = [], [], [], 0

@@ -2,8 +2,8 @@
 
 The YAML (config/robots/ format, retargeting.robot_config) names the composed URDF for both parts, the arm's
 root link as `base_frame`, the hand's wrist link (its retargeting config's vector origin) as `ee_frame` and
-`wrist_link` with the palm convention in it (the MANO axes of the dexi-rs hands: palm (x, y, z) = wrist
-(z, -y, x)), the hand's joints and its fingertips (the config's wrist -> fingertip vectors), `scaling` and
+`wrist_link` with the palm convention in it (found from the hand's geometry, coverage.palm_rotation), the
+hand's joints and its fingertips (the config's wrist -> fingertip vectors), `scaling` and
 vector retargeting. retarget_node's hand model has every movable joint free, so a hand with mimic joints
 (Inspire, Ability, Schunk SVH, Fourier, the Panda gripper) is refused with that reason.
 """
@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pinocchio as pin
 import yaml
 
 from scalehp_ros.common.joints import JOINT_NAMES
 from scalehp_ros.robots.compose import compose
-from scalehp_ros.robots.coverage import PALM_IN_MANO_RPY
+from scalehp_ros.robots.coverage import palm_rotation
 from scalehp_ros.robots.dexconfig import load_dex_config
+from scalehp_ros.robots.kinematics import CoupledHand
 from scalehp_ros.robots.registry import ARMS, HANDS, robot
 
 
@@ -35,14 +37,16 @@ def robot_yaml(name: str, urdf_path: str | Path) -> dict:
         )
     rename = composition.names
     pairs = [p for p in config.vector_pairs() if p[0] == 0]
-    if len(pairs) < 2:
-        raise ValueError(f"{name}: the hand config needs at least two wrist -> fingertip vectors")
+    if len(pairs) < 3:
+        raise ValueError(f"{name}: the hand config needs at least three wrist -> fingertip vectors")
+    kin = CoupledHand(HANDS[spec.hand].urdf_path(spec.side), summary)
+    _, wrist_from_palm = palm_rotation(kin, config, spec.side)
     wrist = rename.get(pairs[0][1], pairs[0][1])
     model = composition.model()
     root = next(f.name for f in model.frames if f.parentJoint == 0 and f.name != "universe")
     arm = ARMS[spec.arm]
     posture = list(arm.posture) if arm.posture else [0.0] * len(composition.arm_joints)
-    rpy = [float(v) for v in PALM_IN_MANO_RPY]
+    rpy = [float(v) for v in pin.rpy.matrixToRpy(wrist_from_palm)]
     return {
         "name": name,
         "arm": {

@@ -160,3 +160,24 @@ class VectorRetargeter:
         self.q = q
         self.filtered = q.copy() if self.filtered is None else self.filtered + self.alpha * (q - self.filtered)
         return np.clip(self.filtered, lo, hi)
+
+
+def palm_in_wrist(hand: CoupledHand, wrist: str, tips: list[str], side: str) -> np.ndarray:
+    """The palm convention's axes (columns) in `wrist`'s frame, from the hand's own geometry at the zero pose.
+
+    The palm frame (scalehp_ros.common.hand_frames): x toward the fingers, z out of the palm, y = z x x (toward
+    the little finger on a right hand, the thumb on a left). From the URDF: x = wrist -> middle fingertip
+    (`tips` thumb first, so tips[2], or the last tip of a two-finger hand), y = -(little -> index fingertip) on a
+    right hand and +(...) on a left, made orthogonal to x. No frame convention of the hand's URDF is assumed.
+    """
+    q = np.clip(np.zeros(hand.nq), hand.lower, hand.upper)
+    wrist_pose = hand.placement(q, wrist)
+    points = [wrist_pose.actInv(hand.placement(q, t)).translation for t in tips]
+    x = points[2] if len(points) > 2 else points[-1]
+    x = x / np.linalg.norm(x)
+    lateral = points[1] - points[-1]
+    lateral = lateral - (lateral @ x) * x
+    if np.linalg.norm(lateral) < 1e-6:
+        raise ValueError(f"{wrist}: the index and little fingertips coincide across the fingers; give the frame")
+    y = (-1.0 if side == "right" else 1.0) * lateral / np.linalg.norm(lateral)
+    return np.column_stack([x, y, np.cross(x, y)])
