@@ -70,13 +70,50 @@ def robot_yaml(name: str, urdf_path: str | Path) -> dict:
     }
 
 
+def _local_meshes(text: str, mesh_dir: Path) -> str:
+    """Mesh paths relative to the URDF, through symbolic links to the installed files in `mesh_dir` (unique names).
+
+    MuJoCo's URDF import keeps only a mesh's file name and looks it up in one folder (<compiler meshdir>);
+    the composed robot's meshes come from several packages, so each gets a link named after its index.
+    """
+    import re
+
+    mesh_dir.mkdir(parents=True, exist_ok=True)
+    found: dict[str, str] = {}
+
+    def relink(match: re.Match) -> str:
+        source = match.group(1)
+        if source not in found:
+            name = f"m{len(found):04d}_{Path(source).name}"
+            link = mesh_dir / name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(source)
+            found[source] = name
+        return f'filename="{mesh_dir.name}/{found[source]}"'
+
+    text = re.sub(r'filename="([^"]+)"', relink, text)
+    # balanceinertia: some hand URDFs (dexi-rs's Allegro) carry inertias that violate A + B >= C
+    tag = (
+        f'  <mujoco>\n    <compiler meshdir="{mesh_dir.name}" fusestatic="false" discardvisual="true" '
+        'balanceinertia="true"/>\n  </mujoco>\n'
+    )
+    return _insert_after_robot(text, tag)
+
+
+def _insert_after_robot(text: str, tag: str) -> str:
+    start = text.index("<robot ")
+    end = text.index(">", start) + 1
+    return text[:end] + "\n" + tag + text[end:].lstrip("\n")
+
+
 def export(name: str, folder: str | Path) -> tuple[Path, Path]:
     """Write `folder/NAME.urdf` and `folder/NAME.yaml`; returns their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     urdf = folder / f"{name}.urdf"
     content = robot_yaml(name, urdf.resolve())
-    urdf.write_text(compose(robot(name)).urdf)
+    urdf.write_text(_local_meshes(compose(robot(name)).urdf, folder / f"{name}_meshes"))
     path = folder / f"{name}.yaml"
     header = f"# {name}: exported by `scalehp-robots export {name}` (scalehp_ros/robots/export.py).\n"
     path.write_text(header + yaml.safe_dump(content, sort_keys=False))

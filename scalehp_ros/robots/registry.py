@@ -129,6 +129,11 @@ ROBOTS: dict[str, RobotSpec] = {
         RobotSpec("xarm7_inspire_hand_right", "xarm7", "inspire_hand", "right"),
         RobotSpec("ur10_leap_hand_right", "ur10", "leap_hand", "right"),
         RobotSpec("z1_allegro_hand_right", "z1", "allegro_hand", "right"),
+        RobotSpec("panda_allegro_hand_right", "panda", "allegro_hand", "right"),
+        RobotSpec("xarm7_allegro_hand_right", "xarm7", "allegro_hand", "right"),
+        RobotSpec("ur5_allegro_hand_right", "ur5", "allegro_hand", "right"),
+        RobotSpec("ur10_allegro_hand_right", "ur10", "allegro_hand", "right"),
+        RobotSpec("ur3_allegro_hand_right", "ur3", "allegro_hand", "right"),
         RobotSpec("kinova_j2s6s200_ability_hand_right", "kinova_j2s6s200", "ability_hand", "right"),
         RobotSpec("so100", "so100", None),
     )
