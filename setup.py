@@ -73,6 +73,7 @@ setup(
             "scalehp-export = scalehp_ros.recording.export:main",
             "scalehp-bringup = scalehp_ros.bringup.processes:main",
             "scalehp-demo = scalehp_ros.bringup.demo:main",
+            "scalehp-robots = scalehp_ros.robots.cli:main",
         ],
     },
 )

@@ -36,8 +36,9 @@ ALLOWED: dict[str, set[str]] = {
     "visualization": {"common", "perception", "retargeting"},
     "ros": {"common", "perception", "retargeting", "recording", "simulation", "visualization"},
     "bringup": {"common", "perception", "retargeting", "recording", "simulation", "visualization", "ros"},
+    "robots": {"common", "retargeting"},
 }
-ROS_FREE = ("common", "perception", "retargeting", "recording", "simulation", "evaluation", "visualization")
+ROS_FREE = ("common", "perception", "retargeting", "recording", "simulation", "evaluation", "visualization", "robots")
 # Python packages that exist only with ROS 2 (rclpy and the message/middleware packages the nodes use).
 ROS_MODULES = (
     "rclpy",

@@ -62,3 +62,26 @@ def test_a_different_joint_name_or_order_is_caught(robot, edit):
     controllers = yaml.safe_load(CONTROLLERS.read_text())
     edit(controllers)
     assert any("differ from the robot config" in m for m in mismatches(controllers, robot))
+
+
+# joint_trajectory_controller parameter names (ros2_controllers, joint_trajectory_controller/src/
+# joint_trajectory_controller_parameters.yaml): Jazzy's switch, and its name since PR 1525 (Kilted and newer).
+JAZZY_SWITCH = "open_loop_control"
+KILTED_SWITCH = "interpolate_from_desired_state"
+UR_TOPIC = "/scaled_joint_trajectory_controller/joint_trajectory"  # ur_robot_driver's trajectory controller
+
+
+def test_trajectories_start_from_the_desired_state_on_every_release():
+    """issue 20 row 12: open_loop_control: false restarted every streamed spline from the measured state
+    (ros2_controllers issue 1505); both names of the switch must be set, each release reads its own."""
+    arm = yaml.safe_load(CONTROLLERS.read_text())["arm_controller"]["ros__parameters"]
+    assert arm.get(JAZZY_SWITCH) is True
+    assert arm.get(KILTED_SWITCH) is True
+
+
+def test_the_ur_driver_controller_topic_is_named():
+    """issue 20 row 12: the UR recipe names ur_robot_driver's scaled_joint_trajectory_controller topic, in the
+    controllers file and in docs/robots.md with the launch argument that selects it."""
+    assert f"arm_command_topic:={UR_TOPIC}" in CONTROLLERS.read_text()
+    docs = (REPO / "docs" / "robots.md").read_text()
+    assert f"arm_command_topic:={UR_TOPIC}" in docs and "base_frame: base" in docs

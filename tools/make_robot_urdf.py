@@ -6,6 +6,15 @@
   arm (right hand) at y = +MOUNT_Y and its left arm (left hand) at y = -MOUNT_Y; the robot faces -x, its
   workspace, as the single arm does. Every link and joint of a side is prefixed `left_` / `right_`.
 
+Arm frames are ur_description's (Universal_Robots_ROS2_Description): `base_link` (REP 103: x toward the
+workspace), `base_link_inertia` and `base` (both `base_link` turned by pi about z; `base` is the UR controller's
+base frame), shoulder_link ... wrist_3_link, `flange` and `tool0`, with ur_description's joint origins, so FK
+from `base_link` to any of them equals ur_robot_driver's TF. In the single-arm URDFs the root is `base` (the
+MuJoCo world and the retargeting base frame: x away from the workspace), with `base_link` below it; in the
+bimanual URDF each side's `<side>_base_link` is mounted on the pedestal turned by pi, so `<side>_base` is parallel
+to the pedestal's `base_link`. The hand hangs below `tool0` at `hand_mount` (not `hand_wrist`: with a side prefix
+that would be `right_hand_wrist`, the name of the human wrist frame hand_pose_node publishes, REP 105).
+
 The left hand is a true mirror of the right one, not a relabelled copy: every frame below the hand's palm
 (hand_palm: z along the fingers, x out of the palm, y toward the index finger) is reflected through the
 palm's x-z plane (M = diag(1, -1, 1): frame T -> M T M, geometry centres -> M c) and every joint axis a
@@ -57,6 +66,20 @@ ARM_MASS = (3.761, 8.058, 2.846, 1.37, 1.3, 0.365)
 ARM_COM = ((0, -0.02561, 0.00193), (0.2125, 0, 0.11336), (0.15, 0, 0.0265), (0, -0.0018, 0.01634))
 ARM_COM = (*ARM_COM, (0, 0.0018, 0.01634), (0, 0, -0.001159))
 ARM_RADIUS = (0.060, 0.060, 0.045, 0.045, 0.045, 0.045)
+# ur_description's joint origins (xyz, rpy) of the six arm joints: Universal_Robots_ROS2_Description
+# urdf/ur_macro.xacro with config/ur5e/default_kinematics.yaml (the nominal UR5e values, i.e. the DH table above;
+# the two ~2e-11 m z terms of wrist_2/wrist_3 there are rounding and left out). shoulder_pan_joint's parent is
+# base_link_inertia = base_link turned by pi about z.
+UR_JOINT_ORIGINS = (
+    ((0.0, 0.0, DH_D[0]), (0.0, 0.0, 0.0)),
+    ((0.0, 0.0, 0.0), (PI / 2, 0.0, 0.0)),
+    ((DH_A[1], 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ((DH_A[2], 0.0, DH_D[3]), (0.0, 0.0, 0.0)),
+    ((0.0, -DH_D[4], 0.0), (PI / 2, 0.0, 0.0)),
+    ((0.0, DH_D[5], 0.0), (PI / 2, PI, PI)),
+)
+# ur_description link frame i = DH frame i-1 turned by theta_i, then moved LINK_Z[i] along its z axis.
+LINK_Z = (DH_D[0], 0.0, 0.0, DH_D[3], DH_D[4], DH_D[5])
 
 # Allegro V4 fingers (right hand). Per finger: mount xyz/rpy on the palm, segment lengths, limits, masses.
 FINGER_SEGMENTS = (0.0164, 0.054, 0.0384, 0.0267)  # joint_0 -> joint_1 -> joint_2 -> joint_3 -> tip
@@ -166,46 +189,67 @@ def _joint(name, kind, parent, child, xyz, rpy, axis=None, limit=None) -> str:
     return text + "  </joint>\n"
 
 
-def arm(prefix: str = "") -> str:
-    """Links carry the joint frames: link i's frame is DH frame i-1 turned by theta_i about its z axis."""
+def arm(prefix: str = "", root: bool = True) -> str:
+    """One arm with ur_description's frames (base_link, base_link_inertia, base, *_link, flange, tool0).
+
+    Joint origins are ur_description's (urdf/ur_macro.xacro with config/ur5e/default_kinematics.yaml), so every
+    frame named like one of ur_description's has the same transform from `base_link` at every q; `base_link` is
+    REP 103 (x forward, away from the controller's `base`), `base` and `base_link_inertia` are `base_link`
+    turned by pi about z. root=True: `base` (the UR controller's base frame, DH frame 0) is the URDF root, so
+    the description's root frame (the MuJoCo world) stays the controller frame; the joint base -> base_link
+    is ur_description's base_link -> base joint reversed (the same transform: Rz(pi) is its own inverse).
+    root=False: `base_link` is mounted by the caller and `base` hangs below it, as in ur_description.
+    Link i's frame is DH frame i-1 turned by theta_i and moved by LINK_Z[i] along its z axis.
+    """
     n = prefix
-    out = _link(
-        f"{n}base_link",
+    out = _link(f"{n}base_link")
+    yaw_pi = (0.0, 0.0, PI)
+    out += _joint(
+        f"{n}base_link-base_link_inertia", "fixed", f"{n}base_link", f"{n}base_link_inertia", (0, 0, 0), yaw_pi
+    )
+    out += _link(
+        f"{n}base_link_inertia",
         _both('<cylinder radius="0.075" length="0.02"/>', (0, 0, 0.01), material="grey")
         + _inertial(4.0, (0, 0, 0.01), _cylinder_inertia(4.0, 0.075, 0.02, "z")),
     )
-    parent, offset = f"{n}base_link", (np.zeros(3), np.eye(3))
+    if root:
+        out = (
+            _link(f"{n}base")
+            + _joint(f"{n}base-base_link_fixed_joint", "fixed", f"{n}base", f"{n}base_link", (0, 0, 0), (0, 0, PI))
+            + out
+        )
+    else:
+        out += _joint(f"{n}base_link-base_fixed_joint", "fixed", f"{n}base_link", f"{n}base", (0, 0, 0), (0, 0, PI))
+        out += _link(f"{n}base")
+    parent = f"{n}base_link_inertia"
     for i in range(6):
         d, a, alpha, r = DH_D[i], DH_A[i], DH_ALPHA[i], ARM_RADIUS[i]
-        # The part of the DH transform after the joint rotation: Tz(d) Tx(a) Rx(alpha), in this link's frame.
-        body = _both(f'<cylinder radius="{r}" length="{2 * r}"/>', (0, 0, 0), material="blue")
+        # Geometry in the DH-based frame (the part of the DH transform after the joint rotation: Tz(d) Tx(a)
+        # Rx(alpha)), moved into the ur_description link frame by -LINK_Z[i] along z.
+        dz = -LINK_Z[i]
+        body = _both(f'<cylinder radius="{r}" length="{2 * r}"/>', (0, 0, dz), material="blue")
         if d > 0:
-            body += _both(f'<cylinder radius="{r * 0.9:.4g}" length="{d}"/>', (0, 0, d / 2))
+            body += _both(f'<cylinder radius="{r * 0.9:.4g}" length="{d}"/>', (0, 0, d / 2 + dz))
         if a != 0:
-            body += _both(f'<cylinder radius="{r * 0.9:.4g}" length="{abs(a)}"/>', (a / 2, 0, d), (0, PI / 2, 0))
-        com = np.array([0.0, 0.0, d]) + np.array([a, 0.0, 0.0]) + _rot_x(alpha) @ np.array(ARM_COM[i])
+            body += _both(f'<cylinder radius="{r * 0.9:.4g}" length="{abs(a)}"/>', (a / 2, 0, d + dz), (0, PI / 2, 0))
+        com = np.array([0.0, 0.0, d + dz]) + np.array([a, 0.0, 0.0]) + _rot_x(alpha) @ np.array(ARM_COM[i])
         length, axis = (abs(a), "x") if a != 0 else (max(d, 2 * r), "z")
         body += _inertial(ARM_MASS[i], com, _cylinder_inertia(ARM_MASS[i], r, length, axis))
-        out += _joint(
-            n + ARM_JOINTS[i],
-            "revolute",
-            parent,
-            n + ARM_LINKS[i],
-            offset[0],
-            _rpy(offset[1]),
-            "0 0 1",
-            (-ARM_LIMIT[i], ARM_LIMIT[i], ARM_EFFORT[i], ARM_VELOCITY[i]),
-        )
+        xyz, rpy = UR_JOINT_ORIGINS[i]
+        limit = (-ARM_LIMIT[i], ARM_LIMIT[i], ARM_EFFORT[i], ARM_VELOCITY[i])
+        out += _joint(n + ARM_JOINTS[i], "revolute", parent, n + ARM_LINKS[i], xyz, rpy, "0 0 1", limit)
         out += _link(n + ARM_LINKS[i], body)
-        parent, offset = n + ARM_LINKS[i], (np.array([a, 0.0, d]), _rot_x(alpha))
-    # tool0: the flange frame (ROS-Industrial convention: z out of the flange), DH frame 6.
-    out += _joint(f"{n}wrist_3_link-tool0_fixed_joint", "fixed", parent, f"{n}tool0", offset[0], _rpy(offset[1]))
+        parent = n + ARM_LINKS[i]
+    # ROS-Industrial flange (x out of the flange) and tool0 (z out of the flange; DH frame 6), as ur_description
+    out += _joint(f"{n}wrist_3-flange", "fixed", parent, f"{n}flange", (0, 0, 0), (0, -PI / 2, -PI / 2))
+    out += _link(f"{n}flange")
+    out += _joint(f"{n}flange-tool0", "fixed", f"{n}flange", f"{n}tool0", (0, 0, 0), (PI / 2, PI, PI / 2))
     out += _link(f"{n}tool0")
     return out
 
 
 def hand(prefix: str = "", side: str = "right") -> str:
-    # hand_wrist: at the flange, in the human palm-frame convention used by scalehp_ros.retargeting.transforms
+    # hand_mount: at the flange, in the human palm-frame convention used by scalehp_ros.retargeting.transforms
     # (x toward the middle finger, z out of the palm, y = z x x); hand_palm: the Allegro base frame
     # (z along the fingers, x out of the palm, y toward the index finger), at the knuckle line.
     # Both conventions are the same on either side (the palm frame's y = z x x points toward the thumb on a
@@ -222,10 +266,13 @@ def hand(prefix: str = "", side: str = "right") -> str:
         return _mirror_axis(axis) if left else axis
 
     swap = (0.0, -PI / 2, PI)  # rotation with columns (z, -y, x): maps one convention to the other
-    out = _joint(f"{n}tool0-hand_wrist_fixed_joint", "fixed", f"{n}tool0", f"{n}hand_wrist", (0, 0, 0), swap)
-    out += _link(f"{n}hand_wrist")
+    # hand_mount is DH frame 6 turned by `swap`; ur_description's tool0 is DH frame 6 turned by pi about z, so
+    # from tool0 the rotation is Rz(pi) Rz(pi) Ry(-pi/2) = Ry(-pi/2).
+    mount = (0.0, -PI / 2, 0.0)
+    out = _joint(f"{n}tool0-hand_mount_fixed_joint", "fixed", f"{n}tool0", f"{n}hand_mount", (0, 0, 0), mount)
+    out += _link(f"{n}hand_mount")
     out += _joint(
-        f"{n}hand_wrist-hand_palm_fixed_joint", "fixed", f"{n}hand_wrist", f"{n}hand_palm", (PALM_SIZE[2], 0, 0), swap
+        f"{n}hand_mount-hand_palm_fixed_joint", "fixed", f"{n}hand_mount", f"{n}hand_palm", (PALM_SIZE[2], 0, 0), swap
     )
     palm_centre = (-0.0093, 0.0, -PALM_SIZE[2] / 2)
     out += _link(
@@ -259,6 +306,11 @@ def hand(prefix: str = "", side: str = "right") -> str:
     return out
 
 
+# MuJoCo's URDF import: keep every link a body. Fusing the fixed links (its default) misplaces the centre of
+# mass of a body that absorbs massless links with rotated joint origins (flange, tool0, hand_mount: 5-13 cm off
+# for wrist_3 + palm, against pinocchio and the unfused model). Ignored by urdfdom and pinocchio.
+MUJOCO = '  <mujoco>\n    <compiler fusestatic="false" discardvisual="true"/>\n  </mujoco>\n'
+
 MATERIALS = (
     '  <material name="grey"><color rgba="0.7 0.7 0.7 1"/></material>\n'
     '  <material name="blue"><color rgba="0.2 0.4 0.8 1"/></material>\n'
@@ -273,7 +325,7 @@ def _header(name: str) -> str:
         "<!-- Generated by tools/make_robot_urdf.py (edit that file, not this one); sources of every number are\n"
         "     listed in its docstring: UR5e DH parameters, masses and limits from Universal Robots, hand kinematics,\n"
         "     limits and masses from the BSD allegro_hand_description (Wonik Robotics). Primitive geometry only. -->\n"
-        f'<robot name="{name}">\n' + MATERIALS
+        f'<robot name="{name}">\n' + MUJOCO + MATERIALS
     )
 
 
@@ -288,9 +340,14 @@ def bimanual() -> str:
     for side, y in (("right", MOUNT_Y), ("left", -MOUNT_Y)):
         prefix = f"{side}_"
         out += _joint(
-            f"base_link-{prefix}base_link_fixed_joint", "fixed", "base_link", f"{prefix}base_link", (0, y, 0), (0, 0, 0)
-        )
-        out += arm(prefix) + hand(prefix, side)
+            f"base_link-{prefix}base_link_fixed_joint",
+            "fixed",
+            "base_link",
+            f"{prefix}base_link",
+            (0, y, 0),
+            (0, 0, PI),
+        )  # each arm's base_link (x toward its workspace) turned by pi: its `base` parallel to the pedestal
+        out += arm(prefix, root=False) + hand(prefix, side)
     return out
 
 

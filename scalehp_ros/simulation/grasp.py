@@ -9,7 +9,8 @@ bench/sim.py.
 
 CLOSED: the hand posture whose thumb, index and middle fingertips meet at one point 0.12 m along the fingers
 and 0.06 m out of the palm from the wrist (least squares over the hand's joint limits on the URDF, rounded);
-the object's grasp point is put there, so the closing fingers squeeze it. The ring finger curls out of the way.
+the object's grasp point is put there, so the closing fingers squeeze it. The ring finger curls while
+the hand closes (straight while open, so it does not hang below the palm during the descent).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from scalehp_ros.retargeting.robot_config import RobotConfig
 
 # hand.joints order of the project's hands (index, middle, ring, thumb; joints 0..3 each), rad
 CLOSED = np.array([-0.47, 0.6, 1.31, 0.95, 0.0, 0.43, 1.53, 1.1, 0.14, 1.2, 1.2, 1.2, 1.4, 0.34, 1.42, 0.0])
-OPEN = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.14, 1.2, 1.2, 1.2, 0.263, 0.0, 0.0, 0.0])
+# the ring finger is straight while open: curled, it hangs below the palm and tips the object over on the way
+# down (measured: ring_link_2 touches the can in the last 2 cm of the descent, a fall or not by chance)
+OPEN = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.14, 0.0, 0.0, 0.0, 0.263, 0.0, 0.0, 0.0])
 GRASP_POINT = np.array([0.12, 0.0, 0.06])  # m, in the palm-convention frame (x along the fingers, z out of palm)
 
 
