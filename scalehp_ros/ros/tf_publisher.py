@@ -11,9 +11,28 @@ from collections.abc import Sequence
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 TF_TOPIC = "/tf"
+
+
+def tf2_frame_id(frame_id: str) -> str:
+    """`frame_id` as tf2 stores it: without leading slashes (a ROS 1 habit some drivers keep).
+
+    tf2 strips them when a transform is set, but refuses them in lookups ("frame_ids cannot start with a
+    '/'"), so a consumer looking up the frame a message names needs the stripped name.
+    """
+    return frame_id.lstrip("/")
+
+
+def tf2_header(header: Header) -> Header:
+    """`header` with its frame_id as tf2 names the frame (the same object when it already is)."""
+    if not header.frame_id.startswith("/"):
+        return header
+    return Header(stamp=header.stamp, frame_id=tf2_frame_id(header.frame_id))
+
+
 TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
