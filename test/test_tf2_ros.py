@@ -22,7 +22,7 @@ from ros_tooling import tf2_ros_missing_reason, tooling_env
 from scalehp_ros.retargeting.robot_config import load_robot_config
 
 REASON = tf2_ros_missing_reason()
-pytestmark = [pytest.mark.ros, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
+pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
 NODES = REPO / "test" / "nodes"
 ROBOT = load_robot_config(REPO / "config" / "robots" / "scalehp_ur5e_allegro.yaml")
 
