@@ -1,7 +1,9 @@
-"""Publishing transforms on /tf: tf2_ros's TransformBroadcaster where installed, else TFMessage directly.
+"""Publishing transforms on /tf and /tf_static: tf2_ros's TransformBroadcaster / StaticTransformBroadcaster
+where tf2_ros is importable (a ROS 2 install; the test tooling), else TFMessage directly (the pip-only venv,
+which has no tf2_ros wheel). The choice is made once per publisher and shown in `TfPublisher.backend`.
 
-Both are the same on the wire (tf2_msgs/TFMessage on /tf, reliable, volatile, depth 100), so listeners
-cannot tell them apart. The fallback exists for the pip-only environment, which has no tf2_ros wheel.
+Both are the same on the wire (tf2_msgs/TFMessage on /tf, reliable, volatile, depth 100; /tf_static
+transient local), so listeners cannot tell them apart (docs/ros_integration.md, test/test_tf2_ros.py).
 """
 
 from __future__ import annotations
