@@ -16,14 +16,16 @@ $(STAMP): constraints.txt requirements.txt setup.py setup.cfg tools/setup_env.sh
 
 venv: $(STAMP)
 
-# Test tooling only: the real `ros2 launch`, `ros2` CLI and colcon, built from ../shared/vendor/ros2 into
-# build/ros2_tooling (never the venv) when that folder exists; without it those tests skip with the reason.
+# Test tooling only: the real `ros2 launch`, `ros2` CLI (topic, lifecycle, ...), colcon and tf2_ros, built from
+# ../shared/vendor/ros2 into build/ros2_tooling (never the venv) when that folder exists; without it those tests
+# skip with the reason. Rebuilt when the script, its inputs or the vendored sources' README (their commits) change.
 ROS2_VENDOR ?= ../shared/vendor/ros2
 TOOLING := build/ros2_tooling/.ready
 ifneq ($(wildcard $(ROS2_VENDOR)),)
 TEST_TOOLING := $(TOOLING)
 endif
-$(TOOLING): tools/setup_ros2_tooling.sh tools/build_interfaces.sh requirements-ros2-tooling.txt constraints.txt | $(STAMP)
+$(TOOLING): tools/setup_ros2_tooling.sh tools/build_interfaces.sh requirements-ros2-tooling.txt constraints.txt \
+            $(wildcard $(ROS2_VENDOR)/README.md) | $(STAMP)
 	SCALEHP_ROS2_VENDOR=$(ROS2_VENDOR) bash tools/setup_ros2_tooling.sh $(VENV)
 
 $(MODEL): | $(STAMP)

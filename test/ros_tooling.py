@@ -1,4 +1,4 @@
-"""The real ROS 2 launch system, `ros2` CLI and colcon for tests: where they are and how to run them.
+"""The real ROS 2 launch system, `ros2` CLI, colcon and tf2_ros for tests: where they are and how to run them.
 
 They are test tooling only, installed by tools/setup_ros2_tooling.sh (run by `make test`) from the upstream
 sources in ../shared/vendor/ros2 into build/ros2_tooling, never into the project's environment. Where
@@ -29,16 +29,25 @@ def missing_reason() -> str | None:
 
 
 def cli_missing_reason(verb: str) -> str | None:
-    """None when `ros2 VERB` can run here; `ros2 topic` and `ros2 lifecycle` import rosidl_runtime_py, which
-    has no registry wheel and is not among the vendored sources."""
+    """None when `ros2 VERB` can run here (`ros2 topic` and `ros2 lifecycle` also import rosidl_runtime_py,
+    installed into the tooling from ../shared/vendor/ros2 like the CLI itself)."""
     reason = missing_reason()
     if reason is not None:
         return reason
     if verb in ("topic", "lifecycle") and not (TOOLING / "vendor" / "rosidl_runtime_py").is_dir():
-        import importlib.util
+        return f"`ros2 {verb}` imports rosidl_runtime_py: rebuild the tooling (tools/setup_ros2_tooling.sh)"
+    return None
 
-        if importlib.util.find_spec("rosidl_runtime_py") is None:
-            return f"`ros2 {verb}` imports rosidl_runtime_py, which has no wheel and is not in ../shared/vendor/ros2"
+
+def tf2_ros_missing_reason() -> str | None:
+    """None when the real tf2_ros (tf2_ros_py over tf2_py, tf2 and the whole tf2_msgs, built into the tooling
+    from ../shared/vendor/ros2) runs in processes started with `tooling_env()`."""
+    reason = missing_reason()
+    if reason is not None:
+        return reason
+    site = TOOLING / "interfaces" / "lib" / _PY / "site-packages"
+    if not ((TOOLING / "vendor" / "tf2_ros").is_dir() and (site / "tf2_py").is_dir()):
+        return "tf2_ros is not in the test tooling: rebuild it (tools/setup_ros2_tooling.sh)"
     return None
 
 

@@ -279,3 +279,41 @@ def test_camera_info_distortion_is_applied_and_an_uncalibrated_camera_is_explain
         h.wait_ready(proc)
         assert 0.1 < wrist(_served(h, proc, clip_frames[5]))[2] < 2.0  # an ideal 60-degree pinhole stands in
         node.destroy_node()
+
+
+def test_a_default_constructed_camera_info_from_a_driver_gives_all_21_joints(ros, clip_frames):
+    """CameraInfo as many drivers and simulators send it: only size, K, P and frame_id set (distortion_model
+    "", d empty, r zero, binning 0, roi zero), the frame_id with a ROS 1 leading slash. Every joint comes
+    back, in the frame tf2 names (no slash), at the image stamp."""
+    from rclpy.node import Node
+    from sensor_msgs.msg import CameraInfo
+    from std_msgs.msg import Header
+
+    K = intrinsics_from_hfov(W, H, 60.0)
+    P = np.hstack((K, np.zeros((3, 1))))
+    with NodeProcess("scalehp_ros.ros.hand_pose_node", "--ros-args", "-p", "max_image_pixels:=240000") as proc:
+        node = Node("driver_info_probe")
+        h = Harness(node)
+        h.wait_ready(proc)
+        deadline, stamp = time.monotonic() + 30.0, None
+        while time.monotonic() < deadline:
+            header = Header(stamp=h.stamp(), frame_id="/" + FRAME_ID)
+            info = CameraInfo(header=header, width=W, height=H, k=K.ravel().tolist(), p=P.ravel().tolist())
+            assert info.distortion_model == "" and len(info.d) == 0 and info.binning_x == 0 and not any(info.r)
+            h.info_pub.publish(info)
+            image = rgb_to_image_msg(clip_frames[5])
+            image.header = header
+            h.image_pub.publish(image)
+            if spin_until(node, lambda s=header.stamp: len(h.tf_at(s)) >= NUM_JOINTS, timeout=0.5):
+                stamp = header.stamp
+                break
+        assert stamp is not None, f"no hand from a default CameraInfo\n{proc.output()[-3000:]}"
+        right = h.tf_at(stamp)
+        assert {t.child_frame_id for t in right} == {frame_name("right", j) for j in JOINT_NAMES}
+        assert {t.header.frame_id for t in right} == {FRAME_ID}
+        assert spin_until(node, lambda: any(p.header.stamp == stamp for p in h.poses), timeout=5.0)
+        pose = next(p for p in h.poses if p.header.stamp == stamp)
+        assert len(pose.poses) == NUM_JOINTS and pose.header.frame_id == FRAME_ID
+        assert 0.1 < pose.poses[0].position.z < 2.0
+        assert "CameraInfo rejected" not in proc.output() and "no valid CameraInfo" not in proc.output()
+        node.destroy_node()

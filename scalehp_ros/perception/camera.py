@@ -8,10 +8,16 @@ stages after it work on those, with K's 2x2 linear part where an error must be r
 Lens distortion (`normalize_pixels`): keypoints detected on a raw (distorted) image are undistorted there,
 with sensor_msgs/CameraInfo's model names and D: 'plumb_bob' / 'rational_polynomial' (OpenCV's
 undistortPoints, D of 4, 5, 8, 12 or 14 coefficients) and 'equidistant' (OpenCV's fisheye model, D of 4).
+Drivers that leave distortion_model empty: an empty or all-zero D means no distortion, a D of 4, 5 or 8
+coefficients is OpenCV's pinhole model (plumb_bob), as image_geometry applies it; any other D is refused.
+
+`camera_from_info` reads a whole sensor_msgs/CameraInfo (any object with its fields) the way image_geometry's
+PinholeCameraModel does, defaults included: binning 0 = 1, an all-zero roi = the full image, R unused.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -25,6 +31,8 @@ DISTORTION_MODELS = {
     "fisheye": "fisheye",
 }
 _PINHOLE_SIZES = (4, 5, 8, 12, 14)
+# distortion_model "" with a non-zero D: these sizes are the pinhole model (what image_geometry applies)
+_EMPTY_MODEL_SIZES = (4, 5, 8)
 # undistortion: iterate to this precision in normalised coordinates (OpenCV's default is 5 iterations,
 # too few for a strong wide-angle lens)
 _UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
@@ -81,14 +89,26 @@ def validate_distortion(distortion: Any) -> Distortion | None:
         model, D = distortion
     except (TypeError, ValueError) as exc:
         raise ValueError(f"distortion must be a (model, D) pair, got {distortion!r}") from exc
-    if not isinstance(model, str) or model.lower() not in DISTORTION_MODELS:
-        raise ValueError(f"distortion model must be one of {sorted(DISTORTION_MODELS)}, got {model!r}")
+    if not isinstance(model, str):
+        raise ValueError(f"distortion model must be a string, got {model!r}")
     try:
         D = np.asarray(D, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"distortion coefficients must be numbers ({exc})") from exc
     if not np.all(np.isfinite(D)):
         raise ValueError("distortion coefficients must be finite")
+    if model == "":  # many drivers and simulators leave the model unset
+        if D.size == 0 or not np.any(D):
+            return None
+        if D.size not in _EMPTY_MODEL_SIZES:
+            raise ValueError(
+                f"distortion model is empty and D has {D.size} coefficients: with an empty model only 4, 5 or 8 "
+                "coefficients are read (as plumb_bob); set distortion_model (plumb_bob, rational_polynomial, "
+                "equidistant)"
+            )
+        model = "plumb_bob"
+    if model.lower() not in DISTORTION_MODELS:
+        raise ValueError(f"distortion model must be one of {sorted(DISTORTION_MODELS)} or empty, got {model!r}")
     if D.size == 0 or not np.any(D):
         return None
     sizes = (4,) if DISTORTION_MODELS[model.lower()] == "fisheye" else _PINHOLE_SIZES
@@ -195,3 +215,68 @@ def intrinsics_from_hfov(width: int, height: int, hfov_deg: float) -> np.ndarray
         raise ValueError(f"horizontal field of view must be in [1, 179] degrees, got {hfov_deg}")
     f = 0.5 * width / np.tan(np.radians(hfov_deg) / 2.0)
     return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
+
+
+@dataclass(frozen=True)
+class CameraFromInfo:
+    """What a CameraInfo says about the images published with it.
+
+    K: (3, 3) intrinsics of those images in pixels (binning and roi applied); size: their (width, height);
+    distortion: the lens model and D to undistort raw keypoints with, or None (a pinhole or rectified image).
+    """
+
+    K: np.ndarray
+    size: tuple[int, int]
+    distortion: Distortion | None
+
+
+def camera_from_info(info: Any, rectified: bool = False, uncalibrated_hfov_deg: float = 0.0) -> CameraFromInfo:
+    """Read a sensor_msgs/CameraInfo (any object with its fields) as image_geometry's PinholeCameraModel does.
+
+    Fields a driver may leave at their defaults: distortion_model "" (see `validate_distortion`); binning 0
+    (= 1, no binning); roi all zero (= the full width x height); R all zero (R is never used: keypoint rays
+    stay in the camera optical frame of the image, which is what the hand is expressed in); P all zero (only
+    read with `rectified`: then K stands for it when D says no distortion, else ValueError). K all zero (an
+    uncalibrated driver) takes an ideal pinhole of `uncalibrated_hfov_deg`, or ValueError when that is 0.
+    A non-zero roi moves the principal point by its offset and binning divides fx, fy, cx, cy (and the skew)
+    by the binning factors, as image_geometry does; the images then have roi size / binning.
+    `rectified`: the images are image_rect, so P[:3, :3] is their K and no distortion applies.
+    """
+    width, height = int(info.width), int(info.height)
+    if width <= 0 or height <= 0:
+        raise ValueError(f"size {width}x{height}")
+    bx, by = max(1, int(info.binning_x)), max(1, int(info.binning_y))
+    roi = info.roi
+    x0, y0, rw, rh = int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)
+    if (x0, y0, rw, rh) == (0, 0, 0, 0):  # ROI all zeros is the full resolution (image_geometry)
+        rw, rh = width, height
+    if rw <= 0 or rh <= 0 or x0 + rw > width or y0 + rh > height:
+        raise ValueError(f"roi {rw}x{rh} at ({x0}, {y0}) does not fit in the {width}x{height} image")
+    K = np.array(info.k, dtype=np.float64).reshape(3, 3)
+    calibrated = bool(np.any(K))
+    if not calibrated:  # an uncalibrated driver (usb_cam, v4l2_camera without a calibration file)
+        if not uncalibrated_hfov_deg:
+            raise ValueError(
+                "the camera is uncalibrated (K is all zero): calibrate it (camera_info_file / camera_info_url) "
+                "or set uncalibrated_hfov_deg (launch argument hfov_deg)"
+            )
+        K = intrinsics_from_hfov(width, height, uncalibrated_hfov_deg)
+    distortion = None
+    if rectified:
+        P = np.array(info.p, dtype=np.float64).reshape(3, 4)
+        if np.any(P):
+            K = P[:, :3].copy()
+        elif calibrated and validate_distortion((info.distortion_model, info.d)) is not None:
+            raise ValueError(
+                "rectified_input is set but P is all zero and D is not: the rectified intrinsics are unknown "
+                "(fill P, or subscribe image_raw with rectified_input false)"
+            )
+    elif calibrated:
+        distortion = validate_distortion((info.distortion_model, info.d))
+    if (x0, y0) != (0, 0) or bx > 1 or by > 1:
+        K = K.copy()
+        K[0, 2] -= x0
+        K[1, 2] -= y0
+        K[0, :] /= bx
+        K[1, :] /= by
+    return CameraFromInfo(validate_intrinsics(K), (rw // bx, rh // by), distortion)

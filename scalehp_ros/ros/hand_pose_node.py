@@ -41,12 +41,7 @@ from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.stamp_sync import ApproximateSync
 from scalehp_ros.common.stream_stats import RollingPercentiles, StreamStats
 from scalehp_ros.perception.calibration import CalibrationSession, SessionResult, SheetSessionSettings
-from scalehp_ros.perception.camera import (
-    intrinsics_for_image,
-    intrinsics_from_hfov,
-    validate_distortion,
-    validate_intrinsics,
-)
+from scalehp_ros.perception.camera import camera_from_info, intrinsics_for_image
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.profile import save_profile
 from scalehp_ros.perception.settings import EstimatorConfig
@@ -56,7 +51,7 @@ from scalehp_ros.ros.conversions.depth import depth_msg_to_metres
 from scalehp_ros.ros.conversions.geometry import stamp_seconds
 from scalehp_ros.ros.conversions.image import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
 from scalehp_ros.ros.node_main import run_node
-from scalehp_ros.ros.tf_publisher import TfPublisher
+from scalehp_ros.ros.tf_publisher import TfPublisher, tf2_frame_id, tf2_header
 from scalehp_ros.visualization.skeleton import draw_hands
 
 # Subscriptions: the sensor-data profile with depth 1 (REP 2003): only the newest frame waits; no latency
@@ -232,29 +227,12 @@ class HandPoseNode(Node):
             self.get_logger().warning(message)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        try:
-            if msg.width <= 0 or msg.height <= 0:
-                raise ValueError(f"size {msg.width}x{msg.height}")
-            K = np.array(msg.k, dtype=float).reshape(3, 3)
-            calibrated = bool(np.any(K))
-            if not calibrated:  # an uncalibrated driver (usb_cam, v4l2_camera without a calibration file)
-                hfov = self.params["uncalibrated_hfov_deg"]
-                if not hfov:
-                    raise ValueError(
-                        "the camera is uncalibrated (K is all zero): calibrate it (camera_info_file / "
-                        "camera_info_url) or set uncalibrated_hfov_deg (launch argument hfov_deg)"
-                    )
-                K = intrinsics_from_hfov(msg.width, msg.height, hfov)
-            distortion = None
-            if self.params["rectified_input"]:
-                K = np.array(msg.p, dtype=float).reshape(3, 4)[:, :3]
-            elif calibrated:
-                distortion = validate_distortion((msg.distortion_model, np.array(msg.d, dtype=float)))
-            K = validate_intrinsics(K)
+        try:  # read as image_geometry does, driver defaults included (perception.camera.camera_from_info)
+            cam = camera_from_info(msg, self.params["rectified_input"], self.params["uncalibrated_hfov_deg"])
         except ValueError as exc:
             self._problem("bad_camera_info", f"CameraInfo rejected: {exc}")
             return
-        self.K, self.info_size, self.distortion = K, (int(msg.width), int(msg.height)), distortion
+        self.K, self.info_size, self.distortion = cam.K, cam.size, cam.distortion
 
     def _on_image(self, msg: Image) -> None:
         self._synced(msg.header, lambda: image_msg_to_rgb(msg, self.params["max_image_pixels"]))
@@ -299,7 +277,11 @@ class HandPoseNode(Node):
         if msg is None:
             return None
         try:
-            if msg.header.frame_id and header.frame_id and msg.header.frame_id != header.frame_id:
+            if (
+                msg.header.frame_id
+                and header.frame_id
+                and tf2_frame_id(msg.header.frame_id) != tf2_frame_id(header.frame_id)
+            ):
                 raise ValueError(
                     f"frame_id {msg.header.frame_id!r} is not the colour image's {header.frame_id!r} (use the "
                     "depth registered to colour, e.g. aligned_depth_to_color)"
@@ -350,7 +332,7 @@ class HandPoseNode(Node):
         except Exception as exc:  # a node never dies on a bad message
             self._problem("internal_error", f"frame failed: {type(exc).__name__}: {exc}")
             return
-        self._publish(header, hands, rgb)
+        self._publish(tf2_header(header), hands, rgb)
         self.stats.on_processed(stamp, self._now())
         if self.sheet_session is not None:
             self._feed_sheet_session(rgb, K, hands)

@@ -1,7 +1,9 @@
-"""Publishing transforms on /tf: tf2_ros's TransformBroadcaster where installed, else TFMessage directly.
+"""Publishing transforms on /tf and /tf_static: tf2_ros's TransformBroadcaster / StaticTransformBroadcaster
+where tf2_ros is importable (a ROS 2 install; the test tooling), else TFMessage directly (the pip-only venv,
+which has no tf2_ros wheel). The choice is made once per publisher and shown in `TfPublisher.backend`.
 
-Both are the same on the wire (tf2_msgs/TFMessage on /tf, reliable, volatile, depth 100), so listeners
-cannot tell them apart. The fallback exists for the pip-only environment, which has no tf2_ros wheel.
+Both are the same on the wire (tf2_msgs/TFMessage on /tf, reliable, volatile, depth 100; /tf_static
+transient local), so listeners cannot tell them apart (docs/ros_integration.md, test/test_tf2_ros.py).
 """
 
 from __future__ import annotations
@@ -11,9 +13,28 @@ from collections.abc import Sequence
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 TF_TOPIC = "/tf"
+
+
+def tf2_frame_id(frame_id: str) -> str:
+    """`frame_id` as tf2 stores it: without leading slashes (a ROS 1 habit some drivers keep).
+
+    tf2 strips them when a transform is set, but refuses them in lookups ("frame_ids cannot start with a
+    '/'"), so a consumer looking up the frame a message names needs the stripped name.
+    """
+    return frame_id.lstrip("/")
+
+
+def tf2_header(header: Header) -> Header:
+    """`header` with its frame_id as tf2 names the frame (the same object when it already is)."""
+    if not header.frame_id.startswith("/"):
+        return header
+    return Header(stamp=header.stamp, frame_id=tf2_frame_id(header.frame_id))
+
+
 TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
