@@ -42,7 +42,8 @@ def _vector(name: str, value):
 
 
 def test_deactivate_brakes_to_rest_and_limits_only_tighten_while_active(ros, tmp_path):
-    """issue 20 row 2 (deactivate at speed: the stream goes on within the stop deceleration until v = 0) and
+    """issue 20 row 2 (deactivate and shutdown at speed: the stream goes on within the stop deceleration until
+    v = 0) and
     row 7 (raising velocity_scale or arm_acceleration while active is refused with the reason; lowering is
     accepted; raising is accepted while inactive)."""
     from lifecycle_msgs.msg import Transition
@@ -94,18 +95,37 @@ def test_deactivate_brakes_to_rest_and_limits_only_tighten_while_active(ros, tmp
         # row 7: raising is accepted while inactive
         [result] = set_(_double("velocity_scale", 0.9))
         assert result.successful, result.reason
-    braking = commands[n0 - 1 :]
-    assert len(braking) >= 3, f"{len(braking)} commands after deactivate at speed"
+        deactivated = commands[n0 - 1 :]
+
+        # shutdown at speed: activate again (simulate_robot engages), jump the target, shut down while moving
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))
+        assert _call(node, change, request).success
+        [result] = set_(_vector("offset_xyz", (0.0, 0.0, 0.0)))
+        assert result.successful, result.reason
+        assert spin_until(node, lambda: np.max(np.abs(commands[-1][2])) > 0.4, 10.0), commands[-1]
+        n1 = len(commands)
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVE_SHUTDOWN))
+        assert _call(node, change, request).success
+        spin_until(node, lambda: False, 1.0)
+        assert retarget.alive(), retarget.output()
+    _check_brake(deactivated, "deactivate")
+    _check_brake(commands[n1 - 1 :], "shutdown")
+    node.destroy_node()
+
+
+def _check_brake(braking, what: str) -> None:
+    """The commands from the last one before `what` on: moving at first, then within the stop deceleration
+    (constant acceleration between commands) to rest, in about v / a_stop."""
+    assert len(braking) >= 3, f"{len(braking)} commands after {what} at speed"
     moving = np.max(np.abs(braking[0][2]))
-    assert moving > 0.3, f"the arm was not moving when deactivated ({moving} rad/s)"
-    assert not np.any(braking[-1][2]), f"the stream ended at {braking[-1][2]} rad/s"
+    assert moving > 0.3, f"the arm was not moving at {what} ({moving} rad/s)"
+    assert not np.any(braking[-1][2]), f"the stream ended at {braking[-1][2]} rad/s after {what}"
     a_stop = DEFAULTS.arm_stop_deceleration
     for (t0, q0, v0), (t1, q1, v1) in itertools.pairwise(braking):
         dt = min(t1 - t0, DEFAULTS.max_step_dt)
         assert np.allclose(q1 - q0, (v0 + v1) * dt / 2, atol=1e-6), "a command was missed or is inconsistent"
         assert np.all(np.abs(v1 - v0) <= a_stop * (dt + 1e-6) + 1e-6), (v1 - v0, a_stop * dt)  # stamps: float s
     assert braking[-1][0] - braking[0][0] <= moving / a_stop + 0.1
-    node.destroy_node()
 
 
 def test_watchdogs_survive_a_sim_clock_that_jumps_back(ros, tmp_path):
