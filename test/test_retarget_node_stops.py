@@ -43,9 +43,8 @@ def _vector(name: str, value):
 
 def test_deactivate_brakes_to_rest_and_limits_only_tighten_while_active(ros, tmp_path):
     """issue 20 row 2 (deactivate and shutdown at speed: the stream goes on within the stop deceleration until
-    v = 0) and
-    row 7 (raising velocity_scale or arm_acceleration while active is refused with the reason; lowering is
-    accepted; raising is accepted while inactive)."""
+    v = 0) and row 7 (raising velocity_scale or arm_acceleration while active is refused with the reason;
+    lowering is accepted; raising is accepted while inactive)."""
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
     from rcl_interfaces.srv import SetParameters
