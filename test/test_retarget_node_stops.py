@@ -188,3 +188,46 @@ def test_watchdogs_survive_a_sim_clock_that_jumps_back(ros, tmp_path):
         assert stamps[-1] < 1000.0 and all(b > a for a, b in itertools.pairwise(stamps[-10:]))
         assert retarget.alive(), retarget.output()
     node.destroy_node()
+
+
+def test_a_robot_that_does_not_follow_is_an_error_not_a_runaway(ros):
+    """issue 20 row 1 over DDS: the stand-in robot listens on the wrong command topic, so its /joint_states keep
+    arriving, frozen. Engaged with the hand streaming, the command must not ramp away: the node disengages,
+    re-seeds the command at the measured state and reports ERROR naming the joint in /diagnostics."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+    from std_srvs.srv import SetBool
+
+    node = Node("follow_probe")
+    commands, diag = [], {}
+    node.create_subscription(JointState, "/retarget_node/joint_command", commands.append, 1000)
+
+    def on_diag(msg) -> None:
+        for s in msg.status:
+            if "retarget" in s.name:
+                diag.update({kv.key: kv.value for kv in s.values} | {"message": s.message, "level": s.level})
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 50)
+    engage = node.create_client(SetBool, "/retarget_node/engage")
+    args = ("--ros-args", "--params-file", "config/retarget.yaml", "-p", "deadman:=none", "-p", "autostart:=true")
+    far = np.array([1.0, -1.0, 1.0, -0.5, -1.0, 1.2])  # the stand-in's start
+    with (
+        NodeProcess("scalehp_ros.ros.retarget_node", *args) as retarget,
+        NodeProcess(str(NODES / "standin_robot.py"), "--command-topic", "/nowhere") as robot,
+        NodeProcess(str(NODES / "hand_joints_publisher.py"), "--stamp-now") as hand,
+    ):
+        deadline = time.monotonic() + 30
+        while not (response := _call(node, engage, SetBool.Request(data=True))).success:
+            assert time.monotonic() < deadline, response.message + retarget.output() + robot.output()
+            spin_until(node, lambda: False, 0.3)
+        assert spin_until(node, lambda: diag.get("following_errors", "0") != "0", 10.0), diag
+        spin_until(node, lambda: False, 1.0)
+        assert retarget.alive() and hand.alive(), retarget.output()
+    assert diag["level"] == DiagnosticStatus.ERROR, diag
+    assert "following error" in diag["message"] and any(j in diag["message"] for j in ROBOT.arm.joints), diag
+    assert diag["engaged"] == "False", diag
+    arms = [np.array(c.position[:N_ARM]) for c in commands]
+    assert max(np.max(np.abs(q - far)) for q in arms) < 0.1 + 1.57 * 0.35  # never ran away
+    assert np.allclose(arms[-1], far, atol=1e-6)  # held where the robot stands
+    node.destroy_node()
