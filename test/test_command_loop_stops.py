@@ -96,7 +96,8 @@ def test_following_error_holds_disengages_and_reseeds_at_the_measured_state(robo
     assert any(name in status.message for name in robot.arm.joints)
     # the robot moves again (someone jogged it): a new engagement starts from the measured state at rest
     moved = FAR + 0.05
-    loop.set_measured(moved, HAND0, 3.1)
+    loop.set_measured(moved, HAND0, 3.09)
+    loop.set_measured(moved, HAND0, 3.1)  # and stands there
     assert loop.engage(True, 3.1)[0]
     loop.set_measured(moved, HAND0, 3.12)
     c = loop.tick(3.12)
@@ -301,5 +302,35 @@ def test_engage_with_a_joint_outside_its_urdf_limits_is_refused_naming_it(robot)
     assert loop.tick(0.02) is None  # nothing commanded
     inside = outside.copy()
     inside[elbow] = 3.0
-    loop.set_measured(inside, HAND0, 0.1)
+    loop.set_measured(inside, HAND0, 0.09)
+    loop.set_measured(inside, HAND0, 0.1)  # moved inside (jogged), standing
     assert loop.engage(True, 0.1)[0]
+
+
+def test_a_lagging_robot_is_stopped_not_reseeded_while_it_moves(robot):
+    """issue 20 row 1: a robot that moves but lags far behind (a time constant of 0.5 s) trips the
+    following error too, but the command is not set to the robot's position at rest while the robot moves (a
+    velocity step for it): the arm stops at the stop deceleration, and the command is re-seeded where the robot
+    stands once it stands. Engaging while it moves is refused."""
+    loop = engaged_loop(robot)
+    robot_q = FAR.copy()
+    prev, faulted, reseeded = None, None, None
+    for k in range(150):
+        t = (k + 1) * DT
+        if prev is not None and (faulted is None or k < faulted + 5):  # it stands 0.1 s after the fault
+            robot_q = robot_q + 0.04 * (prev.arm - robot_q)  # slow: a time constant of 0.5 s
+        loop.set_measured(robot_q, HAND0, t)
+        if k % 2 == 0:
+            loop.on_frame(CAMERA_FRAMES[k // 2], t, t)
+        c = loop.tick(t)
+        if faulted is None and "following error" in c.holding:
+            faulted = k
+            assert not c.reseeded and not loop.engage(True, t)[0]  # moving: no re-seed, no engagement
+        if faulted is not None and not c.reseeded and prev is not None:
+            check_step(prev, c, loop.arm.stop_deceleration)  # a bounded stop, no velocity step
+        if c.reseeded:
+            reseeded = k
+            assert k >= faulted + 5 and np.allclose(c.arm, robot_q)  # once the robot stands
+        prev = c
+    assert faulted is not None and reseeded is not None and faulted < reseeded
+    assert loop.status(3.0).level == 2

@@ -42,9 +42,9 @@ def _vector(name: str, value):
 
 
 def test_deactivate_brakes_to_rest_and_limits_only_tighten_while_active(ros, tmp_path):
-    """issue 20 row 2 (deactivate at speed: the stream goes on within the stop deceleration until v = 0) and
-    row 7 (raising velocity_scale or arm_acceleration while active is refused with the reason; lowering is
-    accepted; raising is accepted while inactive)."""
+    """issue 20 row 2 (deactivate and shutdown at speed: the stream goes on within the stop deceleration until
+    v = 0) and row 7 (raising velocity_scale or arm_acceleration while active is refused with the reason;
+    lowering is accepted; raising is accepted while inactive)."""
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
     from rcl_interfaces.srv import SetParameters
@@ -94,18 +94,37 @@ def test_deactivate_brakes_to_rest_and_limits_only_tighten_while_active(ros, tmp
         # row 7: raising is accepted while inactive
         [result] = set_(_double("velocity_scale", 0.9))
         assert result.successful, result.reason
-    braking = commands[n0 - 1 :]
-    assert len(braking) >= 3, f"{len(braking)} commands after deactivate at speed"
+        deactivated = commands[n0 - 1 :]
+
+        # shutdown at speed: activate again (simulate_robot engages), jump the target, shut down while moving
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))
+        assert _call(node, change, request).success
+        [result] = set_(_vector("offset_xyz", (0.0, 0.0, 0.0)))
+        assert result.successful, result.reason
+        assert spin_until(node, lambda: np.max(np.abs(commands[-1][2])) > 0.4, 10.0), commands[-1]
+        n1 = len(commands)
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVE_SHUTDOWN))
+        assert _call(node, change, request).success
+        spin_until(node, lambda: False, 1.0)
+        assert retarget.alive(), retarget.output()
+    _check_brake(deactivated, "deactivate")
+    _check_brake(commands[n1 - 1 :], "shutdown")
+    node.destroy_node()
+
+
+def _check_brake(braking, what: str) -> None:
+    """The commands from the last one before `what` on: moving at first, then within the stop deceleration
+    (constant acceleration between commands) to rest, in about v / a_stop."""
+    assert len(braking) >= 3, f"{len(braking)} commands after {what} at speed"
     moving = np.max(np.abs(braking[0][2]))
-    assert moving > 0.3, f"the arm was not moving when deactivated ({moving} rad/s)"
-    assert not np.any(braking[-1][2]), f"the stream ended at {braking[-1][2]} rad/s"
+    assert moving > 0.3, f"the arm was not moving at {what} ({moving} rad/s)"
+    assert not np.any(braking[-1][2]), f"the stream ended at {braking[-1][2]} rad/s after {what}"
     a_stop = DEFAULTS.arm_stop_deceleration
     for (t0, q0, v0), (t1, q1, v1) in itertools.pairwise(braking):
         dt = min(t1 - t0, DEFAULTS.max_step_dt)
         assert np.allclose(q1 - q0, (v0 + v1) * dt / 2, atol=1e-6), "a command was missed or is inconsistent"
         assert np.all(np.abs(v1 - v0) <= a_stop * (dt + 1e-6) + 1e-6), (v1 - v0, a_stop * dt)  # stamps: float s
     assert braking[-1][0] - braking[0][0] <= moving / a_stop + 0.1
-    node.destroy_node()
 
 
 def test_watchdogs_survive_a_sim_clock_that_jumps_back(ros, tmp_path):
@@ -168,4 +187,47 @@ def test_watchdogs_survive_a_sim_clock_that_jumps_back(ros, tmp_path):
         stamps = [c.header.stamp.sec + c.header.stamp.nanosec * 1e-9 for c in commands[-20:]]
         assert stamps[-1] < 1000.0 and all(b > a for a, b in itertools.pairwise(stamps[-10:]))
         assert retarget.alive(), retarget.output()
+    node.destroy_node()
+
+
+def test_a_robot_that_does_not_follow_is_an_error_not_a_runaway(ros):
+    """issue 20 row 1 over DDS: the stand-in robot listens on the wrong command topic, so its /joint_states keep
+    arriving, frozen. Engaged with the hand streaming, the command must not ramp away: the node disengages,
+    re-seeds the command at the measured state and reports ERROR naming the joint in /diagnostics."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+    from std_srvs.srv import SetBool
+
+    node = Node("follow_probe")
+    commands, diag = [], {}
+    node.create_subscription(JointState, "/retarget_node/joint_command", commands.append, 1000)
+
+    def on_diag(msg) -> None:
+        for s in msg.status:
+            if "retarget" in s.name:
+                diag.update({kv.key: kv.value for kv in s.values} | {"message": s.message, "level": s.level})
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 50)
+    engage = node.create_client(SetBool, "/retarget_node/engage")
+    args = ("--ros-args", "--params-file", "config/retarget.yaml", "-p", "deadman:=none", "-p", "autostart:=true")
+    far = np.array([1.0, -1.0, 1.0, -0.5, -1.0, 1.2])  # the stand-in's start
+    with (
+        NodeProcess("scalehp_ros.ros.retarget_node", *args) as retarget,
+        NodeProcess(str(NODES / "standin_robot.py"), "--command-topic", "/nowhere") as robot,
+        NodeProcess(str(NODES / "hand_joints_publisher.py"), "--stamp-now") as hand,
+    ):
+        deadline = time.monotonic() + 30
+        while not (response := _call(node, engage, SetBool.Request(data=True))).success:
+            assert time.monotonic() < deadline, response.message + retarget.output() + robot.output()
+            spin_until(node, lambda: False, 0.3)
+        assert spin_until(node, lambda: diag.get("following_errors", "0") != "0", 10.0), diag
+        spin_until(node, lambda: False, 1.0)
+        assert retarget.alive() and hand.alive(), retarget.output()
+    assert diag["level"] == DiagnosticStatus.ERROR, diag
+    assert "following error" in diag["message"] and any(j in diag["message"] for j in ROBOT.arm.joints), diag
+    assert diag["engaged"] == "False", diag
+    arms = [np.array(c.position[:N_ARM]) for c in commands]
+    assert max(np.max(np.abs(q - far)) for q in arms) < 0.1 + 1.57 * 0.35  # never ran away
+    assert np.allclose(arms[-1], far, atol=1e-6)  # held where the robot stands
     node.destroy_node()

@@ -61,6 +61,7 @@ from scalehp_ros.retargeting.teleop import Status, Target, Teleoperator
 
 DEADMAN_SOURCES = ("none", "bool", "joy")
 LIMIT_TOLERANCE = 1e-3  # rad: a measured joint this close outside its URDF limit is clipped, not refused
+STANDING = 0.05  # rad/s: a measured arm slower than this stands (a following error re-seeds the command there)
 
 # reasons to hold that stop at the stop deceleration (the others brake at the comfort acceleration bound)
 STOP_REASONS = ("deadman released", "measured state lost", "following error", "clock went back", "deactivated")
@@ -226,6 +227,7 @@ class CommandLoop:
         self.state = LoopState()
         self.tracking = TrackingMonitor(self.settings.tracking_timeout)
         self.measured: _Measured | None = None
+        self.measured_speed = 0.0  # rad/s, the largest arm joint speed between the last two measured states
         self.deadman_time: float | None = None
         self.deadman_pressed = False
         self.following_error = 0.0  # rad, the last check's largest arm joint error
@@ -295,6 +297,9 @@ class CommandLoop:
             raise ValueError("measured state has the wrong number of joints")
         if not (np.all(np.isfinite(arm)) and np.all(np.isfinite(hand))):
             raise ValueError("measured state contains NaN or inf")
+        previous = self.measured
+        if previous is not None and now > previous.time:
+            self.measured_speed = float(np.max(np.abs(arm - previous.arm))) / (now - previous.time)
         self.measured = _Measured(arm, hand, now)
 
     def set_deadman(self, pressed: bool, now: float) -> None:
@@ -370,6 +375,11 @@ class CommandLoop:
             )
         elif not self.settings.simulate_robot:
             reason = self._out_of_limits(self.measured.arm)
+            if reason is None and (not s.streaming or self._reseed) and self.measured_speed > STANDING:
+                reason = (
+                    f"cannot engage: the robot is moving ({self.measured_speed:.2f} rad/s); the command starts "
+                    "from the measured state at rest, so engage once it stands"
+                )
         if reason is not None:
             s.refusals += 1
             s.last_refusal = reason
@@ -423,7 +433,9 @@ class CommandLoop:
 
     def _check_following(self, now: float) -> bool:
         """Following error: the measured arm against the range of the commands of the last following_error_lag
-        seconds before its arrival. Beyond the tolerance: disengage, re-seed at the measured state (True)."""
+        seconds before its arrival. Beyond the tolerance: disengage (the arm stops at the stop deceleration);
+        once the robot stands still, re-seed the command at the measured state (True). A robot that moves but
+        lags is never commanded to its own position at rest (that would be a velocity step for it)."""
         if self.settings.simulate_robot or not self.measured_fresh(now) or not self._history:
             self.following_error = 0.0
             return False
@@ -441,17 +453,20 @@ class CommandLoop:
         self.following_error = float(error.max())
         if self.following_error <= self.settings.following_error_tolerance:
             return False
-        j = int(np.argmax(error))
-        name = self.teleop.config.arm.joints[j]
         s = self.state
-        s.fault = (
-            f"following error: measured {name} is {error[j]:.3f} rad from the commands "
-            f"(tolerance {self.settings.following_error_tolerance} rad); disengaged, command re-seeded at the "
-            "measured state: is the robot in a protective stop, the controller inactive or the command topic wrong?"
-        )
-        s.following_errors += 1
-        s.engaged = False
-        self._reseed = True
+        if not s.fault:
+            j = int(np.argmax(error))
+            s.fault = (
+                f"following error: measured {self.teleop.config.arm.joints[j]} is {error[j]:.3f} rad from the "
+                f"commands (tolerance {self.settings.following_error_tolerance} rad); disengaged, the command "
+                "re-seeded at the measured state: is the robot in a protective stop, the controller inactive or "
+                "the command topic wrong?"
+            )
+            s.following_errors += 1
+            s.engaged = False
+            self._reseed = True  # the next engagement starts from the measured state again
+        if self.measured_speed > STANDING:
+            return False  # brake (a stop reason) until the robot stands
         self.arm.reset(m.arm)
         self._knots = []
         self._history.clear()

@@ -541,10 +541,16 @@ class RetargetNode(LifecycleNode):
             return False
         self._read_measured()
         stamp = self.get_clock().now()
+        faults = self.loop.state.following_errors
         command = self.loop.tick(self.now(), self._seconds(stamp.nanoseconds))
+        if self.loop.state.following_errors != faults:  # the robot does not follow: say so at once
+            self.get_logger().error(self.loop.state.fault)
+            self._publish_diagnostics()
         if command is None:
             return False
         self._publish(command, stamp.to_msg())
+        if command.final:
+            self.get_logger().info("at rest after deactivation: the command stream stopped")
         return True
 
     def _publish(self, c: LoopCommand, stamp) -> None:
