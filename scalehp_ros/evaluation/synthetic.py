@@ -37,7 +37,7 @@ class NoiseModel:
     tilt_sigma_deg: random rotation of the relative pose; joint_sigma_xy_m / joint_sigma_z_m per joint;
     bone_length_sigma: log-normal sigma of each detected bone's length relative to the true one;
     ray_frame: the detected pose is expressed in the frame looking along the hand's viewing ray (as a
-    crop-based detector must; see `estimator.hand_rays`) instead of the camera's axes.
+    crop-based detector must; see `canonical.hand_rays`) instead of the camera's axes.
     depth_flip_prob: probability that the whole detected pose is mirrored in depth (z -> -z in the ray frame:
     the monocular Necker reversal, which keeps the 2D projection; a palm tilted away read as tilted towards
     the camera). finger_flip_prob: per finger, probability that its bones beyond the MCP are mirrored in depth
