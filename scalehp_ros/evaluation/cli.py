@@ -100,16 +100,44 @@ def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
         print(f"| {name} | {' | '.join(cells)} |")
 
 
+# The placement guard's checks (perception.placement) as they appear in HandPose.placement_fallback, in the
+# order they are tested: the key each fallback is counted under.
+GUARD_CHECKS = (
+    ("non-finite", "non_finite"),
+    ("apart in depth", "solve_fit_disagree"),
+    ("depth jump", "depth_jump"),
+    ("bone lengths", "bone_lengths"),
+    ("reprojection", "reprojection"),
+    ("depth", "depth_range"),
+)
+
+
+def guard_summary(fallbacks: Sequence[str]) -> dict[str, Any]:
+    """What the placement guard did over a set of hands: {hands, fallbacks (the other placement used), kept
+    (both implausible, the configured one kept), reasons: {check: count}} from HandPose.placement_fallback."""
+    reasons: dict[str, int] = {}
+    for text in fallbacks:
+        if not text:
+            continue
+        first = text.split(";")[0]
+        key = next((k for needle, k in GUARD_CHECKS if needle in first), "other")
+        reasons[key] = reasons.get(key, 0) + 1
+    used = sum(1 for t in fallbacks if t.endswith(" used"))
+    kept = sum(1 for t in fallbacks if t and not t.endswith(" used"))
+    return {"hands": len(fallbacks), "fallbacks": used, "kept": kept, "reasons": reasons}
+
+
 def _run_rows(
     hand_lengths: np.ndarray, run: Callable[[HandPoseEstimator, int], HandPose | None], n: int, gt: np.ndarray
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, list[int]]], int]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, list[int], list[str]]], int]:
     """For every config row, run `run(estimator, i)` on samples 0..n-1. Returns ({row: (joints, scales,
-    sample indices)}, how many sheet calibration runs were refused: those samples are not in that row)."""
+    sample indices, placement guard reasons)}, how many sheet calibration runs were refused: those samples are
+    not in that row)."""
     preds: dict[str, Any] = {}
     refused = 0
     for name, changes in _configs().items():
         est = HandPoseEstimator(EstimatorConfig().replace(**changes))
-        joints, scales, hits = [], [], []
+        joints, scales, hits, guard = [], [], [], []
         for i in range(n):
             if changes.get("scale_mode") == "fixed":
                 est.update_config(hand_length_m=float(hand_lengths[i]))
@@ -126,7 +154,8 @@ def _run_rows(
                 joints.append(pose.joints_cam)
                 scales.append(pose.scale)
                 hits.append(i)
-        preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits)
+                guard.append(pose.placement_fallback)
+        preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits, guard)
     if refused:
         print(f"{CALIBRATION_ROW}: {refused} of {n} calibration runs refused (those samples not scored in that row)")
     return preds, refused
@@ -134,11 +163,12 @@ def _run_rows(
 
 def _summaries(preds: dict[str, Any], gt: np.ndarray) -> dict[str, dict[str, float]]:
     out = {}
-    for name, (joints, scales, hits) in preds.items():
+    for name, (joints, scales, hits, guard) in preds.items():
         if len(hits) == 0:
             out[name] = {}
             continue
         out[name] = metrics.summarize(joints, gt[hits], scales)
+        out[name]["placement_guard"] = guard_summary(guard)
     return out
 
 
@@ -163,6 +193,7 @@ def eval_synthetic(samples: int, seed: int, noise_free: bool) -> dict[str, Any]:
     _print_table(
         f"synthetic: {samples} hands, seed {seed}, {'no noise' if noise_free else 'detector-like noise'}", rows
     )
+    print(f"placement guard, default row: {rows['default'].get('placement_guard')}")
     return dict(rows["default"], samples=samples, configs=rows, calibration_refused=refused)
 
 
@@ -230,9 +261,10 @@ def eval_images(samples: list[Sample], title: str, degrade: str | None = None, s
         f"(MediaPipe alone {recall_plain:.3f}, {calls / len(samples):.1f} detector calls per image)",
         rows,
     )
-    default_joints, _, hits = preds["default"]
+    default_joints, _, hits, _ = preds["default"]
     per_image = metrics.per_joint_errors_mm(default_joints, gt[hits]).mean(axis=1)
     print(f"default CS-MPJPE per detected image (mm): {np.round(per_image, 1).tolist()}")
+    print(f"placement guard, default row: {rows['default'].get('placement_guard')}")
     if sides:
         print(f"handedness accuracy: {handedness_acc:.3f} ({len(sides)} labelled hands)")
     # The floor the 2D keypoints leave: the ground-truth 3D shape and scale placed by the closed-form solve
@@ -412,7 +444,7 @@ def eval_video(
     fps, source = _video_frames(path, hfov_deg)
     frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
-    raw, filt, scales, sizes, det_sizes = [], [], [], [], []
+    raw, filt, scales, sizes, det_sizes, guard = [], [], [], [], [], []
     frames = hits = 0
     try:
         for index, (rgb, K, stamp) in enumerate(source):
@@ -432,6 +464,7 @@ def eval_video(
                 scales.append(p_filt[0].scale)
                 sizes.append(float(mean_bone_length(p_raw[0].joints_cam)))
                 det_sizes.append(float(mean_bone_length(dets[0].rel3d)))
+                guard.append(p_filt[0].placement_fallback)
             else:
                 raw.append(None)
                 filt.append(None)
@@ -456,6 +489,7 @@ def eval_video(
         "wrist_depth_mean_stream_m": (
             float(np.mean([j[0, 2] for j in filt if j is not None])) if hits else float("nan")
         ),
+        "placement_guard": guard_summary(guard),
     }
     print(f"\nvideo {path}: {frames} frames at {fps:.1f} fps (stride {stride}), assumed hfov {hfov_deg} deg")
     for k, v in out.items():

@@ -243,7 +243,7 @@ class HandPoseEstimator:
         scale, bone_lengths = size.scale, size.bone_lengths
         sol = root_solver.solve(scale[:, None, None] * canonical, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         hands = HandsInView(canonical, rel3d, rays, xy, focal, scale, bone_lengths, sides)
-        sol = self._placement.place(sol, hands, stamp, c.canonical, c.root_solve)
+        sol, placed = self._placement.place(sol, hands, stamp, c.canonical, c.root_solve)
         joints, errors = sol.joints, sol.reprojection_error
         obs = None
         if depth is not None and c.depth.depth_fusion:
@@ -267,6 +267,8 @@ class HandPoseEstimator:
                 confidence=det.score,
                 depth_used=bool(obs is not None and obs.valid[i]),
                 depth_confidence=0.0 if obs is None else float(obs.confidence[i]),
+                placement=placed[i].used,
+                placement_fallback=placed[i].fallback,
             )
             for i, det in enumerate(detections)
         ]

@@ -18,7 +18,9 @@ class HandPose:
     joints_cam and joints_2d. confidence: the detector's score for this hand [0-1] (MediaPipe's handedness
     classification score, the only per-hand score its Tasks API returns). track_id: stable over a video
     stream (-1 for still images). depth_used: a registered depth image constrained this hand's solve;
-    depth_confidence: the fraction of its palm joints with valid depth [0-1].
+    depth_confidence: the fraction of its palm joints with valid depth [0-1]. placement: what placed it,
+    'solve' or 'fit' (perception.placement); placement_fallback: why the placement guard replaced the configured
+    placement ('' when it stood; the reason in words, for diagnostics).
     """
 
     joints_cam: np.ndarray
@@ -32,3 +34,5 @@ class HandPose:
     track_id: int = -1
     depth_used: bool = False
     depth_confidence: float = 0.0
+    placement: str = "solve"
+    placement_fallback: str = ""

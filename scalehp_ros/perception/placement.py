@@ -17,6 +17,17 @@ solver) puts the hand (`fit`); `auto` is fit on stills and solve in a stream.
   frame and nothing is kept for them. A fit that fails or gives an implausible ratio (`FIT_RATIO_RANGE`)
   leaves the last ratio in force (or the solve's placement when there is none) and is retried next frame.
 
+The guard (`placement_guard`, on by default): a placement is implausible when its joints leave the plausible
+depth range (`DEPTH_RANGE_M`), its bone lengths are off the held ones by more than `BONE_TOLERANCE`, its own
+shape reprojects onto its own keypoints worse than `REPROJECTION_TOLERANCE` of the hand's pixel extent, its
+centroid jumps in depth against the previous frame of the same side by more than `DEPTH_JUMP_REL` plus
+`MAX_DEPTH_SPEED_M_S` x dt (streams), or, where both were computed, the solve and the fit disagree in depth
+beyond their uncertainties (`DEPTH_SIGMA_REL` each, a 3-sigma gate on the difference). Then the other
+placement is used when it is plausible (a disagreement goes to the fit: its joint limits rule out the
+depth-reversed shapes that mislead the solve), and `Placed.fallback` says why. On stills with
+`root_placement` solve the fit is computed for the disagreement check; in streams the fit runs only for a hand
+whose solve fails a check.
+
 Frames and units: metres, camera optical frame; stamps in seconds; keypoints normalised (K^-1 applied).
 """
 
@@ -47,6 +58,19 @@ FIT_REUSE_MAX_AGE_S = 0.1
 FIT_WARM_MAX_GAP_S = 0.2
 # fit ratios outside this range (the fit's centroid depth over the solve's) are implausible: not used
 FIT_RATIO_RANGE = (0.5, 2.0)
+# the guard's plausibility limits (module docstring)
+DEPTH_RANGE_M = (0.05, 10.0)  # every joint's depth, m
+# mean relative deviation of the bones from the held lengths (the refine trades single short bones against the
+# keypoints: a fingertip bone 85 % long is seen on plausible hands, a hand whose bones are off on average is not)
+BONE_TOLERANCE = 0.25
+REPROJECTION_TOLERANCE = 0.08  # mean reprojection error of the own shape / the hand's 2D box diagonal
+DEPTH_JUMP_REL = 0.2  # centroid depth change against the previous frame, fraction of its depth ...
+MAX_DEPTH_SPEED_M_S = 1.5  # ... plus this speed times the time between the frames
+DEPTH_JUMP_MAX_GAP_S = 0.5  # frames further apart are not compared
+# relative depth uncertainty of one monocular placement (solve or fit): the spread of their depth errors beyond
+# the scale's, which both share; their difference is gated at 3 sigma of two such errors
+DEPTH_SIGMA_REL = 0.04
+DISAGREEMENT_REL = 3.0 * np.sqrt(2.0) * DEPTH_SIGMA_REL
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,11 @@ class PlacementSettings(Settings):
         "(exponential smoothing per fit; 1 = none)",
         0.01,
         1.0,
+    )
+    placement_guard: bool = param(
+        True,
+        "fall back to the other placement (solve or fit) when the chosen one is implausible: bone lengths, "
+        "reprojection of its own shape, depth jump against the previous frame, solve and fit disagreeing in depth",
     )
 
 
@@ -114,16 +143,59 @@ def moved(sol: RootSolution, shift: np.ndarray, xy: np.ndarray, focal: np.ndarra
     return RootSolution(joints, joints[:, WRIST].copy(), errors)
 
 
+@dataclass(frozen=True)
+class Placed:
+    """How one hand was placed: `used` 'solve' or 'fit'; `fallback` why the guard replaced the configured
+    placement ('' when it stood), e.g. 'solve: depth jump 0.31 > 0.22; fit used'."""
+
+    used: str
+    fallback: str = ""
+
+
+def extent_px(xy: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """(N,) diagonal of each hand's 2D keypoint box, pixels."""
+    px = xy @ focal.T
+    return np.linalg.norm(px.max(axis=1) - px.min(axis=1), axis=-1)
+
+
+def implausible(
+    joints: np.ndarray, own_error_px: float, extent: float, held: np.ndarray | None, last: tuple[float, float] | None
+) -> str:
+    """Why one placed hand is implausible ('' when it is not); see the module docstring. joints (21, 3) m;
+    own_error_px: the reprojection error of its own shape; extent: its keypoint box diagonal, px; held (20,) m
+    the bone lengths it should have (None: not checked); last: (dt s, centroid depth m) of the same side's
+    previous frame, or None."""
+    if not np.isfinite(joints).all():
+        return "non-finite joints"
+    z = joints[:, 2]
+    if z.min() < DEPTH_RANGE_M[0] or z.max() > DEPTH_RANGE_M[1]:
+        return f"depth {z.min():.2f}-{z.max():.2f} m outside {DEPTH_RANGE_M[0]}-{DEPTH_RANGE_M[1]} m"
+    if held is not None:
+        off = float(np.mean(np.abs(bone_lengths_of(joints) / held - 1.0)))
+        if off > BONE_TOLERANCE:
+            return f"bone lengths off by {off:.0%} on average"
+    if np.isfinite(own_error_px) and own_error_px > REPROJECTION_TOLERANCE * extent:
+        return f"reprojection {own_error_px:.1f} px > {REPROJECTION_TOLERANCE:.0%} of the hand's {extent:.0f} px"
+    if last is not None:
+        dt, z_last = last
+        jump, allowed = abs(float(z.mean()) - z_last), DEPTH_JUMP_REL * z_last + MAX_DEPTH_SPEED_M_S * dt
+        if jump > allowed:
+            return f"depth jump {jump:.2f} m > {allowed:.2f} m"
+    return ""
+
+
 class Placement:
-    """The placement stage with its stream state (each side's last fit); see the module docstring."""
+    """The placement stage with its stream state (each side's last fit and depth); see the module docstring."""
 
     def __init__(self, settings: PlacementSettings | None = None) -> None:
         self.settings = PlacementSettings() if settings is None else settings
         self.fits: dict[str, SideFit] = {}  # side label -> its last fit in the current stream
+        self.depths: dict[str, tuple[float, float]] = {}  # side label -> (stamp s, centroid depth m) last placed
 
     def reset(self) -> None:
-        """A new stream: forget every side's last fit."""
+        """A new stream: forget every side's last fit and depth."""
         self.fits = {}
+        self.depths = {}
 
     def uses_fit(self, canonical: CanonicalSettings, stamp: float | None) -> bool:
         """Whether this frame's hands are placed by the fit (never when the canonical pose is the fit)."""
@@ -137,10 +209,103 @@ class Placement:
         stamp: float | None,
         canonical: CanonicalSettings,
         solve: RootSolveSettings,
-    ) -> RootSolution:
-        """The solved hands placed as `root_placement` says (stamp None: a still, no state kept)."""
-        if not self.uses_fit(canonical, stamp):
-            return sol
+    ) -> tuple[RootSolution, list[Placed]]:
+        """The solved hands placed as `root_placement` says and the guard allows (stamp None: a still, no
+        state kept); with how each was placed."""
+        n = len(hands.sides)
+        guard = self.settings.placement_guard
+        can_fit = canonical.canonical_model != "fit"
+        by_fit = self.uses_fit(canonical, stamp)
+        fitted = fit_errors = None
+        if by_fit:
+            fitted, fit_errors = self._by_fit(sol, hands, stamp, canonical, solve)
+        elif guard and can_fit and stamp is None:  # a still: the fit as the alternative of the disagreement check
+            fitted, fit_errors = self._by_fit(sol, hands, None, canonical, solve)
+        chosen = fitted if by_fit and fitted is not None else sol
+        placed = [Placed("fit" if chosen is fitted else "solve")] * n
+        if guard:
+            chosen, placed = self._guard(sol, fitted, fit_errors, by_fit, hands, stamp, canonical, solve)
+        keep = stamp is not None and len(set(hands.sides)) == n
+        self.depths = {}
+        if keep:
+            for side, j in zip(hands.sides, chosen.joints, strict=True):
+                if np.isfinite(j).all():
+                    self.depths[side] = (float(stamp), float(j[:, 2].mean()))
+        return chosen, placed
+
+    def _guard(self, sol, fitted, fit_errors, by_fit, hands, stamp, canonical, solve):
+        """The guard of the module docstring: (chosen solution, [Placed])."""
+        n = len(hands.sides)
+        extent = extent_px(hands.xy, hands.focal)
+        keep = stamp is not None and len(set(hands.sides)) == n
+        last = [None] * n
+        if keep:
+            for i, side in enumerate(hands.sides):
+                prev = self.depths.get(side)
+                if prev is not None and 0.0 <= stamp - prev[0] <= DEPTH_JUMP_MAX_GAP_S:
+                    last[i] = (stamp - prev[0], prev[1])
+        # the fit's placement of each hand (NaN rows: none yet) and its own shape's reprojection error (NaN: not
+        # known, a stream frame that reused the last fit's correction)
+        has_fit = np.full(n, fitted is not None)
+        fit_joints = fitted.joints.copy() if fitted is not None else np.full_like(sol.joints, np.nan)
+        fit_err = fit_errors.copy() if fit_errors is not None else np.full(n, np.nan)
+        solve_err = sol.reprojection_error
+
+        def check(name: str, i: int) -> str:
+            if name == "fit" and not has_fit[i]:
+                return "no fit"
+            joints, errors = (fit_joints, fit_err) if name == "fit" else (sol.joints, solve_err)
+            held = None if hands.bone_lengths is None else hands.bone_lengths[i]
+            return implausible(joints[i], float(errors[i]), float(extent[i]), held, last[i])
+
+        placed: list[Placed] = []
+        use_fit = np.zeros(n, dtype=bool)
+        for i in range(n):
+            first = "fit" if by_fit else "solve"
+            why = check(first, i)
+            if not why and has_fit[i] and first == "solve":
+                zs, zf = sol.joints[i, :, 2].mean(), fit_joints[i, :, 2].mean()
+                rel = abs(zs - zf) / max(abs(zf), 1e-9)
+                if rel > DISAGREEMENT_REL:  # a disagreement goes to the fit (module docstring)
+                    why = f"solve and fit {rel:.0%} apart in depth > {DISAGREEMENT_REL:.0%}"
+            if not why:
+                placed.append(Placed(first))
+                use_fit[i] = first == "fit"
+                continue
+            other = "solve" if first == "fit" else "fit"
+            if other == "fit" and not has_fit[i] and canonical.canonical_model != "fit":
+                one = self._fit_one(sol, hands, i, stamp, canonical, solve)
+                if one is not None:
+                    fit_joints[i], fit_err[i], has_fit[i] = one[0], one[1], True
+            alt_why = check(other, i)
+            if alt_why:
+                kept = first if first == "solve" or has_fit[i] else "solve"
+                placed.append(Placed(kept, f"{first}: {why}; {other} also implausible ({alt_why}): {kept} kept"))
+                use_fit[i] = kept == "fit"
+            else:
+                placed.append(Placed(other, f"{first}: {why}; {other} used"))
+                use_fit[i] = other == "fit"
+        joints = np.where(use_fit[:, None, None], fit_joints, sol.joints)
+        errors = root_solver.reprojection_error(joints, hands.xy, hands.focal)
+        return RootSolution(joints, joints[:, WRIST].copy(), errors), placed
+
+    def _fit_one(self, sol, hands, i, stamp, canonical, solve) -> tuple[np.ndarray, float] | None:
+        """The fit's placement of hand i alone (cold, or warm from its side's last fit) as on a still: (joints
+        (21, 3) m, the fitted shape's own reprojection error px), or None where the fit cannot run."""
+        mask = np.zeros(len(hands.sides), dtype=bool)
+        mask[i] = True
+        f = self.fits.get(hands.sides[i])
+        warm = f is not None and stamp is not None and 0.0 <= stamp - f.stamp <= FIT_WARM_MAX_GAP_S
+        out = fit_centroids(hands, mask, [f if warm else None], canonical, solve)
+        if out is None:
+            return None
+        own = out[1]
+        shift = own.centroid[0] - sol.joints[i].mean(axis=0)
+        return sol.joints[i] + shift, float(own.errors[0])
+
+    def _by_fit(self, sol, hands, stamp, canonical, solve) -> tuple[RootSolution | None, np.ndarray | None]:
+        """The solved hands moved where the fit puts them (see the module docstring), and each fitted hand's
+        own reprojection error in px (NaN where this frame ran no fit for it); (None, None) when no fit ran."""
         sides, xy, focal = hands.sides, hands.xy, hands.focal
         n = len(sides)
         keep = stamp is not None and len(set(sides)) == n  # the state is per side label
@@ -155,18 +320,20 @@ class Placement:
         shift = np.array(
             [np.zeros(3) if f is None else (f.ratio - 1.0) * ctr for f, ctr in zip(last, centroid, strict=True)]
         )
+        own_errors = np.full(n, np.nan)
         for i in np.flatnonzero(~due):
             last[i].reused += 1
         if due.any():
             fitted = fit_centroids(hands, due, [last[i] for i in np.flatnonzero(due)], canonical, solve)
             if fitted is None:  # keypoints the fit cannot use (no extent in the image): see the module docstring
-                return sol if stamp is None else moved(sol, shift, xy, focal)
-            fit, fit_centroid = fitted
+                return (None, None) if stamp is None else (moved(sol, shift, xy, focal), own_errors)
+            fit, own = fitted
             for k, i in enumerate(np.flatnonzero(due)):
+                own_errors[i] = own.errors[k]
                 if stamp is None:  # a still: the fit's placement itself
-                    shift[i] = fit_centroid[k] - centroid[i]
+                    shift[i] = own.centroid[k] - centroid[i]
                     continue
-                ratio = float(fit_centroid[k] @ centroid[i] / (centroid[i] @ centroid[i]))
+                ratio = float(own.centroid[k] @ centroid[i] / (centroid[i] @ centroid[i]))
                 if not FIT_RATIO_RANGE[0] <= ratio <= FIT_RATIO_RANGE[1]:  # also NaN: see the module docstring
                     continue
                 if last[i] is not None:
@@ -174,7 +341,15 @@ class Placement:
                 shift[i] = (ratio - 1.0) * centroid[i]
                 if keep:
                     self.fits[sides[i]] = SideFit(fit.params[k], bool(fit.is_left[k]), float(stamp), ratio)
-        return moved(sol, shift, xy, focal)
+        return moved(sol, shift, xy, focal), own_errors
+
+
+@dataclass(frozen=True)
+class FittedHands:
+    """The fitted hands placed by the root solve: centroid (M, 3) m, errors (M,) their reprojection error, px."""
+
+    centroid: np.ndarray
+    errors: np.ndarray
 
 
 def fit_centroids(
@@ -183,8 +358,9 @@ def fit_centroids(
     last: list[SideFit | None],
     canonical: CanonicalSettings,
     solve: RootSolveSettings,
-) -> tuple[ModelFit, np.ndarray] | None:
-    """(ModelFit, (M, 3) camera-frame centroids (m) of the fitted hands placed by the root solve) of the hands
+) -> tuple[ModelFit, FittedHands] | None:
+    """(ModelFit, FittedHands: the camera-frame centroids (m) and reprojection errors (px) of the fitted hands
+    placed by the root solve) of the hands
     selected by the boolean mask `due` (M of them), or None where the fit cannot run. last: each selected
     hand's previous fit in the stream (all present: warm start)."""
     scale = hands.scale[due]
@@ -207,4 +383,4 @@ def fit_centroids(
         fsol = root_solver.solve(rel, xy, hands.focal, solve, bone_lengths=bone_lengths)
     except ValueError:
         return None
-    return fit, fsol.joints.mean(axis=1)
+    return fit, FittedHands(fsol.joints.mean(axis=1), fsol.reprojection_error)
