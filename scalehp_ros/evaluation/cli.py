@@ -48,8 +48,11 @@ from scalehp_ros.perception.settings import EstimatorConfig
 
 # Ablations of the default configuration reported next to the solver x scale-mode grid.
 ABLATIONS: dict[str, dict[str, Any]] = {
-    # the placement before root_placement (stills: auto = fit): where the root solve alone puts the hand
-    "root_placement=solve": {"root_placement": "solve"},
+    # the default places by the solve, guarded (docs/accuracy.md): the fit's placement, the old still default
+    # (auto), and the solve without the guard
+    "root_placement=fit": {"root_placement": "fit"},
+    "root_placement=auto": {"root_placement": "auto"},
+    "placement_guard=false": {"placement_guard": False},
     "proportions=detector": {"proportions": "detector"},
     "ray_align=false": {"ray_align": False},
     "joint_weighting=uniform": {"joint_weighting": "uniform"},

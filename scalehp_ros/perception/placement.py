@@ -3,7 +3,9 @@
 The root solve (perception.root_solver) fits each hand's metric shape to its 2D keypoints. `root_placement`
 chooses whether that placement stands (`solve`) or whether the same shape is moved rigidly to where the
 kinematic model fit (perception.model_fit, the canonical stage's `fit_*` weights, same proportions and
-solver) puts the hand (`fit`); `auto` is fit on stills and solve in a stream.
+solver) puts the hand (`fit`); `auto` is fit on stills and solve in a stream. The default is `solve` with
+the guard below: on real photos the solve places stills better than the fit (docs/accuracy.md, the defaults
+rule), and the guard keeps the fit where the solve fails.
 
 - A still: the shape's centroid moved onto the fitted hand's centroid (the shape relative to the wrist is the
   solve's; its projection no longer fits the keypoints as tightly, so the reported reprojection error is the
@@ -78,10 +80,11 @@ class PlacementSettings(Settings):
     """Settings of the placement stage (`Placement`)."""
 
     root_placement: str = param(
-        "auto",
-        "where the hand is placed: solve (this solve of the canonical pose), fit (the same shape, centred where "
-        "the kinematic model fit puts the hand; in a stream a depth correction of the solve, see "
-        "root_placement_fit_every) or auto (fit on still images, solve in a stream)",
+        "solve",
+        "where the hand is placed: solve (this solve of the canonical pose; the default, chosen on real photos, "
+        "docs/accuracy.md), fit (the same shape, centred where the kinematic model fit puts the hand; in a stream "
+        "a depth correction of the solve, see root_placement_fit_every) or auto (fit on still images, solve in a "
+        "stream); placement_guard falls back to the other one where the chosen one is implausible",
         choices=PLACEMENTS,
     )
     root_placement_fit_every: int = param(
