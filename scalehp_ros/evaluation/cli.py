@@ -7,6 +7,8 @@
   scalehp-eval video PATH [--hfov-deg 60]   unannotated clip (a video file or a recorded episode bag, whose
                   [--param NAME=VALUE]      CameraInfo gives K): detection rate, scale stability, jitter, with
                                             the default estimator parameters or those given
+  scalehp-eval drift [--sequences N]        synthetic fixed-wrist sequences, fingers open/close/point/pinch:
+                                            the wrist's drift per placement (wrist_drift_rms_mm, evaluation.drift)
   scalehp-eval rgbd [--operators N]         synthetic RGB-D (evaluation.rgbd): depth fusion, online scale
                                             calibration, RGB only after it, an occluder; the curve over distance
 
@@ -33,7 +35,7 @@ import numpy as np
 import yaml
 
 from scalehp_ros.common.joints import bone_lengths, mean_bone_length
-from scalehp_ros.evaluation import counting, metrics, sheet_renders, synthetic
+from scalehp_ros.evaluation import counting, drift, metrics, sheet_renders, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
 from scalehp_ros.perception.acquisition import Acquisition
 from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
@@ -448,6 +450,7 @@ def eval_video(
     frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
     raw, filt, scales, sizes, det_sizes, guard = [], [], [], [], [], []
+    uvs, raw_refs = [], []
     frames = hits = 0
     try:
         for index, (rgb, K, stamp) in enumerate(source):
@@ -463,6 +466,8 @@ def eval_video(
             if dets:
                 hits += 1
                 raw.append(p_raw[0].joints_cam)
+                raw_refs.append(p_raw[0].arm_reference)
+                uvs.append(dets[0].uv)
                 filt.append(p_filt[0].joints_cam)
                 scales.append(p_filt[0].scale)
                 sizes.append(float(mean_bone_length(p_raw[0].joints_cam)))
@@ -471,6 +476,8 @@ def eval_video(
             else:
                 raw.append(None)
                 filt.append(None)
+                raw_refs.append(None)
+                uvs.append(None)
     finally:
         source.close()
         frontend.close()
@@ -493,6 +500,10 @@ def eval_video(
             float(np.mean([j[0, 2] for j in filt if j is not None])) if hits else float("nan")
         ),
         "placement_guard": guard_summary(guard),
+        # frames where the palm holds still in 2D and the fingers move: how far the wrist moves in depth
+        "fingers_only": drift.articulation_pairs(
+            uvs, {"wrist": [None if j is None else j[0] for j in raw], "arm_reference": raw_refs}
+        ),
     }
     print(f"\nvideo {path}: {frames} frames at {fps:.1f} fps (stride {stride}), assumed hfov {hfov_deg} deg")
     for k, v in out.items():
@@ -536,6 +547,21 @@ def _eval_rgbd(operators: int, frames: int, seed: int) -> dict[str, Any]:
     return out
 
 
+def _eval_drift(sequences: int, frames: int, seed: int) -> dict[str, Any]:
+    out = drift.eval_drift(sequences, frames, seed)
+    print(f"\ndrift: {sequences} fixed-wrist sequences x {frames} frames ({' -> '.join(out['gestures'])}), seed {seed}")
+    print("| placement | mode | wrist drift RMS / max mm | arm reference drift RMS / max mm | wrist error mm |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, row in out["placements"].items():
+        for mode, m in row.items():
+            print(
+                f"| {name} | {mode} | {m['wrist_drift_rms_mm']:.1f} / {m['wrist_drift_max_mm']:.1f} "
+                f"| {m['arm_reference_drift_rms_mm']:.1f} / {m['arm_reference_drift_max_mm']:.1f} "
+                f"| {m['wrist_error_mm']:.1f} |"
+            )
+    return out
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
@@ -562,6 +588,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("hands", help="detection recall on photos with hand boxes and their degradations")
     p.add_argument("path", type=Path, help="folder with the photos and hands.json")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradations")
+    p = sub.add_parser("drift", help="synthetic fixed-wrist sequences: the wrist's drift while the fingers move")
+    p.add_argument("--sequences", type=int, default=6)
+    p.add_argument("--frames", type=int, default=61, help="frames per sequence")
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("rgbd", help="synthetic RGB-D: depth fusion and online scale calibration")
     p.add_argument("--operators", type=int, default=4)
     p.add_argument("--frames", type=int, default=300, help="frames per operator and sequence")
@@ -586,6 +616,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = eval_images(load_rhd(args.path), f"rhd {args.path}", args.degrade, args.seed)
         elif args.cmd == "freihand":
             result = eval_images(load_freihand(args.path), f"freihand {args.path}", args.degrade, args.seed)
+        elif args.cmd == "drift":
+            result = _eval_drift(args.sequences, args.frames, args.seed)
         elif args.cmd == "rgbd":
             result = _eval_rgbd(args.operators, args.frames, args.seed)
         elif args.cmd == "hands":

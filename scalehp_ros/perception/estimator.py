@@ -42,7 +42,7 @@ from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, valida
 from scalehp_ros.perception.hand_pose import HandPose
 from scalehp_ros.perception.hand_size import HandSize
 from scalehp_ros.perception.inputs import validate_depth_arg, validate_image, validate_stamp
-from scalehp_ros.perception.placement import HandsInView, Placement
+from scalehp_ros.perception.placement import HandsInView, Placement, arm_reference
 from scalehp_ros.perception.profile import OperatorProfile, save_profile
 from scalehp_ros.perception.scale_calibration import CalibrationStatus
 from scalehp_ros.perception.settings import EstimatorConfig
@@ -245,6 +245,7 @@ class HandPoseEstimator:
         hands = HandsInView(canonical, rel3d, rays, xy, focal, scale, bone_lengths, sides)
         sol, placed = self._placement.place(sol, hands, stamp, c.canonical, c.root_solve)
         joints, errors = sol.joints, sol.reprojection_error
+        reference = arm_reference(scale[:, None, None] * canonical, xy)
         obs = None
         if depth is not None and c.depth.depth_fusion:
             obs = depth_stage.observe(depth, uv, joints, scale, c.depth)
@@ -252,6 +253,7 @@ class HandPoseEstimator:
                 depth_scale = self._size.depth_scale(scale, obs.ratio, obs.valid, c.calibration)
                 fused = depth_fusion.fuse(obs, canonical, scale, depth_scale, bone_lengths, xy, focal, sol, c)
                 joints, errors, scale = fused.joints, fused.errors, fused.scale
+                reference = np.where(obs.valid[:, None], joints[:, WRIST], reference)  # depth measured it
                 converged = self._size.add_samples(fused.calibration_samples, c.calibration)
                 if converged is not None:
                     self._write_profile(converged)
@@ -269,6 +271,7 @@ class HandPoseEstimator:
                 depth_confidence=0.0 if obs is None else float(obs.confidence[i]),
                 placement=placed[i].used,
                 placement_fallback=placed[i].fallback,
+                arm_reference=reference[i] if np.isfinite(reference[i]).all() else joints[i, WRIST].copy(),
             )
             for i, det in enumerate(detections)
         ]
@@ -307,6 +310,7 @@ class HandPoseEstimator:
             pose.joints_cam = f.joints(pose.joints_cam, stamp)
             pose.scale = float(f.scale(np.array(pose.scale), stamp))
             pose.translation = pose.joints_cam[WRIST].copy()
+            pose.arm_reference = f.reference(pose.arm_reference, stamp)
             error = root_solver.reprojection_error(pose.joints_cam[None], xy[i : i + 1], focal)
             pose.reprojection_error = float(error[0])
             pose.handedness, pose.handedness_score = f.side.update(pose.handedness, pose.handedness_score)

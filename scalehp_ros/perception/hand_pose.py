@@ -20,7 +20,10 @@ class HandPose:
     stream (-1 for still images). depth_used: a registered depth image constrained this hand's solve;
     depth_confidence: the fraction of its palm joints with valid depth [0-1]. placement: what placed it,
     'solve' or 'fit' (perception.placement); placement_fallback: why the placement guard replaced the configured
-    placement ('' when it stood; the reason in words, for diagnostics).
+    placement ('' when it stood; the reason in words, for diagnostics). arm_reference: (3,) metres, camera
+    optical frame: the point the arm should follow, the wrist as the hand's palm places it
+    (`placement.arm_reference`): it holds still when only the fingers move, where the wrist of joints_cam
+    moves with the fingers' depth errors (with registered depth: the depth-fused wrist).
     """
 
     joints_cam: np.ndarray
@@ -36,3 +39,8 @@ class HandPose:
     depth_confidence: float = 0.0
     placement: str = "solve"
     placement_fallback: str = ""
+    arm_reference: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.arm_reference is None:  # a HandPose built by hand: the wrist
+            self.arm_reference = np.asarray(self.joints_cam, dtype=np.float64)[0].copy()

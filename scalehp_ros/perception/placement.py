@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scalehp_ros.common.joints import WRIST
+from scalehp_ros.common.joints import INDEX_MCP, LITTLE_MCP, MIDDLE_MCP, NUM_JOINTS, RING_MCP, WRIST
 from scalehp_ros.common.joints import bone_lengths as bone_lengths_of
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception import root_solver
@@ -73,6 +73,29 @@ DEPTH_JUMP_MAX_GAP_S = 0.5  # frames further apart are not compared
 # the scale's, which both share; their difference is gated at 3 sigma of two such errors
 DEPTH_SIGMA_REL = 0.04
 DISAGREEMENT_REL = 3.0 * np.sqrt(2.0) * DEPTH_SIGMA_REL
+
+
+# The arm's reference point (`arm_reference`): the wrist of the hand placed with the palm's joints (wrist and
+# the four MCPs, the rigid part) trusted fully and the rest by this weight. The fingers' depth is the detector's
+# weakest (it under-flexes them), so a placement that trusts them moves the wrist when only the fingers move;
+# a little weight keeps the palm's placement from the keypoint noise of only five joints
+# (`scalehp-eval drift`, docs/accuracy.md).
+ARM_REFERENCE_FINGER_WEIGHT = 0.1
+ARM_REFERENCE_WEIGHTS = np.full(NUM_JOINTS, ARM_REFERENCE_FINGER_WEIGHT)
+ARM_REFERENCE_WEIGHTS[[WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP]] = 1.0
+ARM_REFERENCE_WEIGHTS.setflags(write=False)
+
+
+def arm_reference(rel: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(N, 3) m, camera frame: the arm's reference point of each hand, robust to finger articulation: the wrist
+    of the metric shape rel (N, 21, 3), root-relative, as its palm places it on the normalised keypoints xy
+    (N, 21, 2) (`ARM_REFERENCE_WEIGHTS`, closed form). Its absolute position carries the monocular depth bias
+    of any RGB placement; what it removes is the wrist's motion when only the fingers move. Non-finite where
+    the keypoints have no extent."""
+    try:
+        return root_solver.solve_translation(rel, xy, ARM_REFERENCE_WEIGHTS) + rel[:, WRIST]
+    except ValueError:
+        return np.full((len(rel), 3), np.nan)
 
 
 @dataclass(frozen=True)
