@@ -196,7 +196,7 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
         if frame["t"] in fail:
             return None
         out = fit_centroids(*args)
-        fitted[frame["t"]] = out[1][0]
+        fitted[frame["t"]] = out[1].centroid[0]
         return out
 
     def moved_spy(sol, shift, xy, focal):
