@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from scalehp_ros.evaluation import synthetic  # noqa: E402
-from scalehp_ros.perception import estimator as estimator_module  # noqa: E402
+from scalehp_ros.perception import placement as placement_module  # noqa: E402
 from scalehp_ros.perception.estimator import HandPoseEstimator  # noqa: E402
 from scalehp_ros.perception.frontend import Detection  # noqa: E402
 from scalehp_ros.perception.settings import EstimatorConfig  # noqa: E402
@@ -76,11 +76,11 @@ def main() -> int:
     errors: dict[str, list[float]] = {k: [] for k in rows}
     jitter: dict[str, list[float]] = {k: [] for k in rows}
     centroids: dict[str, list[np.ndarray]] = {k: [] for k in rows}
-    default_gap = estimator_module.FIT_WARM_MAX_GAP_S
+    default_gap = placement_module.FIT_WARM_MAX_GAP_S
     try:
         for K, seq in data:
             for name, (changes, gap) in rows.items():
-                estimator_module.FIT_WARM_MAX_GAP_S = default_gap if gap is None else gap
+                placement_module.FIT_WARM_MAX_GAP_S = default_gap if gap is None else gap
                 est = HandPoseEstimator(EstimatorConfig().replace(**changes))
                 err = []
                 for t, (det, truth) in enumerate(seq):
@@ -95,7 +95,7 @@ def main() -> int:
                 e = np.array(err)
                 jitter[name].extend(1000.0 * np.linalg.norm(e[2:] - 2 * e[1:-1] + e[:-2], axis=-1).mean(axis=1))
     finally:
-        estimator_module.FIT_WARM_MAX_GAP_S = default_gap
+        placement_module.FIT_WARM_MAX_GAP_S = default_gap
     apart = 1000.0 * np.linalg.norm(np.array(centroids["fit_every_frame"]) - np.array(centroids["fit_cold"]), axis=1)
     result = {
         "sequences": args.sequences,

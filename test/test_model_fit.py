@@ -8,6 +8,7 @@ import pytest
 from scalehp_ros.common.joints import bone_lengths
 from scalehp_ros.evaluation import metrics, synthetic
 from scalehp_ros.perception import hand_model, model_fit
+from scalehp_ros.perception import placement as placement_module
 from scalehp_ros.perception.camera import pixels_to_normalized
 from scalehp_ros.perception.canonical import CanonicalSettings, canonical_from_detector, canonical_pose
 from scalehp_ros.perception.estimator import HandPoseEstimator
@@ -113,14 +114,15 @@ def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_so
         est = HandPoseEstimator(EstimatorConfig().replace(**changes))
         return np.stack([est.estimate_from_detections([d], batch.K[i])[0].joints_cam for i, d in enumerate(dets)])
 
-    solve, fit, auto = run({"root_placement": "solve"}), run({"root_placement": "fit"}), run({})
+    solve = run({"root_placement": "solve", "placement_guard": False})
+    fit, auto = run({"root_placement": "fit"}), run({"root_placement": "auto"})
     np.testing.assert_array_equal(auto, fit)  # stills: auto is fit
     # the shape relative to the wrist is the plain solve's, only the placement moves
     np.testing.assert_allclose(fit - fit[:, :1], solve - solve[:, :1], atol=1e-12)
     cs = {k: metrics.per_joint_errors_mm(v, batch.joints_cam).mean() for k, v in {"solve": solve, "fit": fit}.items()}
     assert cs["fit"] < cs["solve"], cs
     # a stream (stamped frames): auto keeps the plain solve's placement; the filters run in both
-    stream_auto = HandPoseEstimator(stream_cfg)
+    stream_auto = HandPoseEstimator(stream_cfg.replace(root_placement="auto"))
     stream_solve = HandPoseEstimator(stream_cfg.replace(root_placement="solve"))
     stream_fit = HandPoseEstimator(stream_cfg.replace(root_placement="fit"))
     for i, d in enumerate(dets[:5]):
@@ -151,12 +153,10 @@ def _turning_hand(batch, i: int, frames: int, rng) -> list[Detection]:
 
 
 def test_fit_in_a_stream_runs_every_third_frame_and_moves_the_solve_along_its_ray(monkeypatch):
-    from scalehp_ros.perception import estimator as estimator_module
-
     batch = synthetic.generate(2, synthetic.NoiseModel(), seed=5)
     frames = _turning_hand(batch, 0, 9, np.random.default_rng(5))
     calls, moves = [], []
-    fit, moved = estimator_module.fit_hands, HandPoseEstimator._moved
+    fit, moved = placement_module.fit_hands, placement_module.moved
 
     def fit_spy(*args, warm=None, **kwargs):
         calls.append(warm is not None)
@@ -166,13 +166,13 @@ def test_fit_in_a_stream_runs_every_third_frame_and_moves_the_solve_along_its_ra
         moves.append((sol.joints.mean(axis=1)[0], shift[0].copy()))
         return moved(sol, shift, xy, focal)
 
-    monkeypatch.setattr(estimator_module, "fit_hands", fit_spy)
-    monkeypatch.setattr(HandPoseEstimator, "_moved", staticmethod(moved_spy))
+    monkeypatch.setattr(placement_module, "fit_hands", fit_spy)
+    monkeypatch.setattr(placement_module, "moved", moved_spy)
     est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))  # defaults: every 3rd, smoothed
     for t, d in enumerate(frames):
         est.estimate_from_detections([d], batch.K[0], stamp=t / 30.0)
     assert calls == [False, True, True]  # frames 0 (cold), 3 and 6 (warm)
-    side = est._stream.fits[frames[0].handedness]
+    side = est._placement.fits[frames[0].handedness]
     assert side.reused == 2 and np.isfinite(side.ratio) and side.ratio != 1.0
     # every frame's correction moves the solve's centroid along its own ray: its 2D projection is kept
     for centroid, shift in moves:
@@ -190,23 +190,23 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
     batch = synthetic.generate(2, synthetic.NoiseModel(), seed=9)
     frames = _turning_hand(batch, 0, 5, np.random.default_rng(9))
     K = batch.K[0]
-    fit_centroids, moved = HandPoseEstimator._fit_centroids, HandPoseEstimator._moved
+    fit_centroids, moved = placement_module.fit_centroids, placement_module.moved
     fitted, moves, fail = {}, {}, set()
     frame = {"t": 0}
 
-    def fit_spy(self, *args):
+    def fit_spy(*args):
         if frame["t"] in fail:
             return None
-        out = fit_centroids(self, *args)
-        fitted[frame["t"]] = out[1][0]
+        out = fit_centroids(*args)
+        fitted[frame["t"]] = out[1].centroid[0]
         return out
 
     def moved_spy(sol, shift, xy, focal):
         moves[frame["t"]] = (sol.joints.mean(axis=1)[0], shift[0].copy())
         return moved(sol, shift, xy, focal)
 
-    monkeypatch.setattr(HandPoseEstimator, "_fit_centroids", fit_spy)
-    monkeypatch.setattr(HandPoseEstimator, "_moved", staticmethod(moved_spy))
+    monkeypatch.setattr(placement_module, "fit_centroids", fit_spy)
+    monkeypatch.setattr(placement_module, "moved", moved_spy)
     smoothing = 0.3
     est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit", root_placement_fit_smoothing=smoothing))
     fail.add(3)  # frame 3 is due (every 3rd frame): its fit fails
@@ -214,7 +214,7 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
     for t, d in enumerate(frames):
         frame["t"] = t
         est.estimate_from_detections([d], K, stamp=t / 30.0)
-        ratios.append(est._stream.fits[d.handedness].ratio)
+        ratios.append(est._placement.fits[d.handedness].ratio)
 
     def raw(t):  # the fit's own ratio at frame t: its centroid over the solve's, along the solve's ray
         c = moves[t][0]
@@ -235,35 +235,33 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
     for t, d in enumerate(frames[:3]):
         frame["t"] = t
         twins.estimate_from_detections([d, second], K, stamp=t / 30.0)
-    assert sorted(fitted) == [0, 1, 2] and twins._stream.fits == {}
+    assert sorted(fitted) == [0, 1, 2] and twins._placement.fits == {}
 
 
 @pytest.mark.slow
 def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
-    from scalehp_ros.perception import estimator as estimator_module
-
     batch = synthetic.generate(6, synthetic.NoiseModel(), seed=31)
     rng = np.random.default_rng(31)
     apart, warm_calls = [], []
-    default_gap = estimator_module.FIT_WARM_MAX_GAP_S
-    fit = estimator_module.fit_hands
+    default_gap = placement_module.FIT_WARM_MAX_GAP_S
+    fit = placement_module.fit_hands
 
     def spy(*args, warm=None, **kwargs):
         warm_calls.append(warm is not None)
         return fit(*args, warm=warm, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "fit_hands", spy)
+    monkeypatch.setattr(placement_module, "fit_hands", spy)
     for i in range(6):
         K, frames = batch.K[i], _turning_hand(batch, i, 6, rng)
         out = {}
         for name, gap in (("warm", default_gap), ("cold", -1.0)):  # cold: never warm
-            monkeypatch.setattr(estimator_module, "FIT_WARM_MAX_GAP_S", gap)
+            monkeypatch.setattr(placement_module, "FIT_WARM_MAX_GAP_S", gap)
             est = HandPoseEstimator(EstimatorConfig().replace(**EVERY_FRAME))
             out[name] = np.stack(
                 [est.estimate_from_detections([d], K, stamp=t / 30.0)[0].joints_cam for t, d in enumerate(frames)]
             )
             if name == "warm":
-                assert set(est._stream.fits) == {frames[0].handedness}  # the warm start's state is kept per side
+                assert set(est._placement.fits) == {frames[0].handedness}  # the warm start's state is kept per side
         apart += list(1000 * np.linalg.norm(out["warm"][1:].mean(1) - out["cold"][1:].mean(1), axis=-1))
     assert np.median(apart) < 3.0, np.round(apart, 1)
     # warm streams: every frame after the first starts from the previous fit; cold streams never do

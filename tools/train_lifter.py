@@ -34,7 +34,7 @@ PX_SIGMAS = (0.005, 0.01, 0.015, 0.02, 0.03)  # 2D noise (fraction of the hand's
 
 
 def rays_of(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The estimator's hand rays (estimator.hand_rays) for per-sample intrinsics: through the pixel box centre."""
+    """The estimator's hand rays (canonical.hand_rays) for per-sample intrinsics: through the pixel box centre."""
     centre = 0.5 * (uv.min(axis=1) + uv.max(axis=1))
     c = pixels_to_normalized(centre[:, None], K)[:, 0]
     return np.concatenate((c, np.ones((len(c), 1))), axis=1)

@@ -7,6 +7,8 @@
   scalehp-eval video PATH [--hfov-deg 60]   unannotated clip (a video file or a recorded episode bag, whose
                   [--param NAME=VALUE]      CameraInfo gives K): detection rate, scale stability, jitter, with
                                             the default estimator parameters or those given
+  scalehp-eval drift [--sequences N]        synthetic fixed-wrist sequences, fingers open/close/point/pinch:
+                                            the wrist's drift per placement (wrist_drift_rms_mm, evaluation.drift)
   scalehp-eval rgbd [--operators N]         synthetic RGB-D (evaluation.rgbd): depth fusion, online scale
                                             calibration, RGB only after it, an occluder; the curve over distance
 
@@ -33,7 +35,7 @@ import numpy as np
 import yaml
 
 from scalehp_ros.common.joints import bone_lengths, mean_bone_length
-from scalehp_ros.evaluation import counting, metrics, sheet_renders, synthetic
+from scalehp_ros.evaluation import counting, drift, metrics, sheet_renders, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
 from scalehp_ros.perception.acquisition import Acquisition
 from scalehp_ros.perception.anthropometry import MEAN_BONE_PER_HAND_LENGTH
@@ -48,8 +50,11 @@ from scalehp_ros.perception.settings import EstimatorConfig
 
 # Ablations of the default configuration reported next to the solver x scale-mode grid.
 ABLATIONS: dict[str, dict[str, Any]] = {
-    # the placement before root_placement (stills: auto = fit): where the root solve alone puts the hand
-    "root_placement=solve": {"root_placement": "solve"},
+    # the default places by the solve, guarded (docs/accuracy.md): the fit's placement, the old still default
+    # (auto), and the solve without the guard
+    "root_placement=fit": {"root_placement": "fit"},
+    "root_placement=auto": {"root_placement": "auto"},
+    "placement_guard=false": {"placement_guard": False},
     "proportions=detector": {"proportions": "detector"},
     "ray_align=false": {"ray_align": False},
     "joint_weighting=uniform": {"joint_weighting": "uniform"},
@@ -100,16 +105,44 @@ def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
         print(f"| {name} | {' | '.join(cells)} |")
 
 
+# The placement guard's checks (perception.placement) as they appear in HandPose.placement_fallback, in the
+# order they are tested: the key each fallback is counted under.
+GUARD_CHECKS = (
+    ("non-finite", "non_finite"),
+    ("apart in depth", "solve_fit_disagree"),
+    ("depth jump", "depth_jump"),
+    ("bone lengths", "bone_lengths"),
+    ("reprojection", "reprojection"),
+    ("depth", "depth_range"),
+)
+
+
+def guard_summary(fallbacks: Sequence[str]) -> dict[str, Any]:
+    """What the placement guard did over a set of hands: {hands, fallbacks (the other placement used), kept
+    (both implausible, the configured one kept), reasons: {check: count}} from HandPose.placement_fallback."""
+    reasons: dict[str, int] = {}
+    for text in fallbacks:
+        if not text:
+            continue
+        first = text.split(";")[0]
+        key = next((k for needle, k in GUARD_CHECKS if needle in first), "other")
+        reasons[key] = reasons.get(key, 0) + 1
+    used = sum(1 for t in fallbacks if t.endswith(" used"))
+    kept = sum(1 for t in fallbacks if t and not t.endswith(" used"))
+    return {"hands": len(fallbacks), "fallbacks": used, "kept": kept, "reasons": reasons}
+
+
 def _run_rows(
     hand_lengths: np.ndarray, run: Callable[[HandPoseEstimator, int], HandPose | None], n: int, gt: np.ndarray
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, list[int]]], int]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, list[int], list[str]]], int]:
     """For every config row, run `run(estimator, i)` on samples 0..n-1. Returns ({row: (joints, scales,
-    sample indices)}, how many sheet calibration runs were refused: those samples are not in that row)."""
+    sample indices, placement guard reasons)}, how many sheet calibration runs were refused: those samples are
+    not in that row)."""
     preds: dict[str, Any] = {}
     refused = 0
     for name, changes in _configs().items():
         est = HandPoseEstimator(EstimatorConfig().replace(**changes))
-        joints, scales, hits = [], [], []
+        joints, scales, hits, guard = [], [], [], []
         for i in range(n):
             if changes.get("scale_mode") == "fixed":
                 est.update_config(hand_length_m=float(hand_lengths[i]))
@@ -126,7 +159,8 @@ def _run_rows(
                 joints.append(pose.joints_cam)
                 scales.append(pose.scale)
                 hits.append(i)
-        preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits)
+                guard.append(pose.placement_fallback)
+        preds[name] = (np.array(joints).reshape(-1, 21, 3), np.array(scales), hits, guard)
     if refused:
         print(f"{CALIBRATION_ROW}: {refused} of {n} calibration runs refused (those samples not scored in that row)")
     return preds, refused
@@ -134,11 +168,12 @@ def _run_rows(
 
 def _summaries(preds: dict[str, Any], gt: np.ndarray) -> dict[str, dict[str, float]]:
     out = {}
-    for name, (joints, scales, hits) in preds.items():
+    for name, (joints, scales, hits, guard) in preds.items():
         if len(hits) == 0:
             out[name] = {}
             continue
         out[name] = metrics.summarize(joints, gt[hits], scales)
+        out[name]["placement_guard"] = guard_summary(guard)
     return out
 
 
@@ -163,6 +198,7 @@ def eval_synthetic(samples: int, seed: int, noise_free: bool) -> dict[str, Any]:
     _print_table(
         f"synthetic: {samples} hands, seed {seed}, {'no noise' if noise_free else 'detector-like noise'}", rows
     )
+    print(f"placement guard, default row: {rows['default'].get('placement_guard')}")
     return dict(rows["default"], samples=samples, configs=rows, calibration_refused=refused)
 
 
@@ -230,9 +266,10 @@ def eval_images(samples: list[Sample], title: str, degrade: str | None = None, s
         f"(MediaPipe alone {recall_plain:.3f}, {calls / len(samples):.1f} detector calls per image)",
         rows,
     )
-    default_joints, _, hits = preds["default"]
+    default_joints, _, hits, _ = preds["default"]
     per_image = metrics.per_joint_errors_mm(default_joints, gt[hits]).mean(axis=1)
     print(f"default CS-MPJPE per detected image (mm): {np.round(per_image, 1).tolist()}")
+    print(f"placement guard, default row: {rows['default'].get('placement_guard')}")
     if sides:
         print(f"handedness accuracy: {handedness_acc:.3f} ({len(sides)} labelled hands)")
     # The floor the 2D keypoints leave: the ground-truth 3D shape and scale placed by the closed-form solve
@@ -412,7 +449,8 @@ def eval_video(
     fps, source = _video_frames(path, hfov_deg)
     frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
-    raw, filt, scales, sizes, det_sizes = [], [], [], [], []
+    raw, filt, scales, sizes, det_sizes, guard = [], [], [], [], [], []
+    uvs, raw_refs = [], []
     frames = hits = 0
     try:
         for index, (rgb, K, stamp) in enumerate(source):
@@ -428,13 +466,18 @@ def eval_video(
             if dets:
                 hits += 1
                 raw.append(p_raw[0].joints_cam)
+                raw_refs.append(p_raw[0].arm_reference)
+                uvs.append(dets[0].uv)
                 filt.append(p_filt[0].joints_cam)
                 scales.append(p_filt[0].scale)
                 sizes.append(float(mean_bone_length(p_raw[0].joints_cam)))
                 det_sizes.append(float(mean_bone_length(dets[0].rel3d)))
+                guard.append(p_filt[0].placement_fallback)
             else:
                 raw.append(None)
                 filt.append(None)
+                raw_refs.append(None)
+                uvs.append(None)
     finally:
         source.close()
         frontend.close()
@@ -455,6 +498,11 @@ def eval_video(
         "wrist_depth_mean_m": float(np.mean([j[0, 2] for j in raw if j is not None])) if hits else float("nan"),
         "wrist_depth_mean_stream_m": (
             float(np.mean([j[0, 2] for j in filt if j is not None])) if hits else float("nan")
+        ),
+        "placement_guard": guard_summary(guard),
+        # frames where the palm holds still in 2D and the fingers move: how far the wrist moves in depth
+        "fingers_only": drift.articulation_pairs(
+            uvs, {"wrist": [None if j is None else j[0] for j in raw], "arm_reference": raw_refs}
         ),
     }
     print(f"\nvideo {path}: {frames} frames at {fps:.1f} fps (stride {stride}), assumed hfov {hfov_deg} deg")
@@ -499,6 +547,21 @@ def _eval_rgbd(operators: int, frames: int, seed: int) -> dict[str, Any]:
     return out
 
 
+def _eval_drift(sequences: int, frames: int, seed: int) -> dict[str, Any]:
+    out = drift.eval_drift(sequences, frames, seed)
+    print(f"\ndrift: {sequences} fixed-wrist sequences x {frames} frames ({' -> '.join(out['gestures'])}), seed {seed}")
+    print("| placement | mode | wrist drift RMS / max mm | arm reference drift RMS / max mm | wrist error mm |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, row in out["placements"].items():
+        for mode, m in row.items():
+            print(
+                f"| {name} | {mode} | {m['wrist_drift_rms_mm']:.1f} / {m['wrist_drift_max_mm']:.1f} "
+                f"| {m['arm_reference_drift_rms_mm']:.1f} / {m['arm_reference_drift_max_mm']:.1f} "
+                f"| {m['wrist_error_mm']:.1f} |"
+            )
+    return out
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
@@ -525,6 +588,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("hands", help="detection recall on photos with hand boxes and their degradations")
     p.add_argument("path", type=Path, help="folder with the photos and hands.json")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradations")
+    p = sub.add_parser("drift", help="synthetic fixed-wrist sequences: the wrist's drift while the fingers move")
+    p.add_argument("--sequences", type=int, default=6)
+    p.add_argument("--frames", type=int, default=61, help="frames per sequence")
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("rgbd", help="synthetic RGB-D: depth fusion and online scale calibration")
     p.add_argument("--operators", type=int, default=4)
     p.add_argument("--frames", type=int, default=300, help="frames per operator and sequence")
@@ -549,6 +616,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = eval_images(load_rhd(args.path), f"rhd {args.path}", args.degrade, args.seed)
         elif args.cmd == "freihand":
             result = eval_images(load_freihand(args.path), f"freihand {args.path}", args.degrade, args.seed)
+        elif args.cmd == "drift":
+            result = _eval_drift(args.sequences, args.frames, args.seed)
         elif args.cmd == "rgbd":
             result = _eval_rgbd(args.operators, args.frames, args.seed)
         elif args.cmd == "hands":

@@ -37,7 +37,7 @@ class NoiseModel:
     tilt_sigma_deg: random rotation of the relative pose; joint_sigma_xy_m / joint_sigma_z_m per joint;
     bone_length_sigma: log-normal sigma of each detected bone's length relative to the true one;
     ray_frame: the detected pose is expressed in the frame looking along the hand's viewing ray (as a
-    crop-based detector must; see `estimator.hand_rays`) instead of the camera's axes.
+    crop-based detector must; see `canonical.hand_rays`) instead of the camera's axes.
     depth_flip_prob: probability that the whole detected pose is mirrored in depth (z -> -z in the ray frame:
     the monocular Necker reversal, which keeps the 2D projection; a palm tilted away read as tilted towards
     the camera). finger_flip_prob: per finger, probability that its bones beyond the MCP are mirrored in depth
@@ -232,3 +232,85 @@ def generate(
     det -= det[:, :1]
     det *= rng.uniform(0.6, 1.0, n)[:, None, None]  # detectors' metric scale is not to be trusted
     return SyntheticBatch(joints, uv, uv_true, det, K, hand_length, is_left, sizes)
+
+
+# Finger gestures of the fixed-wrist sequences, as joint angles in degrees, hand_model.DOF_NAMES order: the thumb
+# (CMC abduction, opposition, MCP, IP), then per long finger (MCP abduction, MCP, PIP, DIP); all inside
+# hand_model.DOF_LIMITS, flexed gestures near the upper limits.
+_OPEN_FINGER, _FIST_FINGER = (0.0, 0.0, 0.0, 0.0), (0.0, 85.0, 100.0, 75.0)
+GESTURES_DEG: dict[str, tuple[float, ...]] = {
+    "open": (0.0, 10.0, 0.0, 0.0, *_OPEN_FINGER * 4),
+    "fist": (0.0, 65.0, 45.0, 75.0, *_FIST_FINGER * 4),
+    "point": (0.0, 65.0, 45.0, 75.0, *_OPEN_FINGER, *_FIST_FINGER * 3),
+    "pinch": (0.0, 60.0, 30.0, 35.0, 0.0, 50.0, 55.0, 35.0, *_OPEN_FINGER * 3),
+}
+# open -> close -> open -> point -> open -> pinch -> open
+GESTURE_SEQUENCE = ("open", "fist", "open", "point", "open", "pinch", "open")
+
+
+@dataclass(frozen=True)
+class FixedWristSequence:
+    """One hand whose wrist holds still (position and orientation) while its fingers move through
+    GESTURE_SEQUENCE. joints_cam (F, 21, 3) m; uv (F, 21, 2) px detected; rel_detected (F, 21, 3); K (3, 3);
+    is_left; image_size (width, height) px. The detector's systematic errors (tilt, bone-length factors, depth
+    compression) are drawn once per sequence, its per-frame noise (2D, per-joint 3D) every frame."""
+
+    joints_cam: np.ndarray
+    uv: np.ndarray
+    rel_detected: np.ndarray
+    K: np.ndarray
+    is_left: bool
+    image_size: tuple[int, int]
+
+
+def fixed_wrist_sequences(
+    count: int, frames: int, noise: NoiseModel = NoiseModel(), seed: int = 0
+) -> list[FixedWristSequence]:
+    """`count` fixed-wrist sequences of `frames` frames (deterministic for a seed): a random person's hand at
+    0.3-0.8 m in a random orientation with its palm or back at most 60 degrees from facing the camera, the fingers
+    interpolated in joint-angle space through GESTURE_SEQUENCE (open, close, point, pinch)."""
+    rng = np.random.default_rng(seed)
+    keys = np.deg2rad(np.array([GESTURES_DEG[g] for g in GESTURE_SEQUENCE]))
+    s = np.linspace(0.0, len(keys) - 1.0, frames)
+    k = np.minimum(s.astype(int), len(keys) - 2)
+    angles = keys[k] + (s - k)[:, None] * (keys[k + 1] - keys[k])
+    out = []
+    for _ in range(count):
+        _, bones = random_operator(rng)
+        hand = hand_model.forward_kinematics(angles, np.broadcast_to(bones, (frames, len(BONES))))
+        is_left = bool(rng.random() < 0.5)
+        if is_left:
+            hand[..., 0] *= -1.0
+        while True:  # the palm's normal (z of the hand frame) within 60 degrees of the optical axis
+            R = _random_rotations(rng, 1)[0]
+            if abs(R[2, 2]) >= 0.5:
+                break
+        K, size = _random_intrinsics(rng, 1)
+        depth = rng.uniform(0.3, 0.8)
+        uv_w = size[0] * rng.uniform(0.4, 0.6, 2)
+        xy = (uv_w - K[0, :2, 2]) / K[0, [0, 1], [0, 1]]
+        wrist = np.array([xy[0] * depth, xy[1] * depth, depth])
+        joints = hand @ R.T + wrist
+        joints[..., 2] = np.maximum(joints[..., 2], 0.05)
+        Ks = np.broadcast_to(K, (frames, 3, 3))
+        uv_true = project(joints, Ks)
+        diag = np.linalg.norm(uv_true.max(1) - uv_true.min(1), axis=-1)
+        uv = uv_true + rng.normal(size=uv_true.shape) * (noise.px_sigma_frac * diag)[:, None, None]
+        rel = joints - joints[:, :1]
+        if noise.ray_frame:
+            centre = 0.5 * (uv_true.min(axis=1) + uv_true.max(axis=1))
+            ray = np.concatenate((pixels_to_normalized(centre[:, None], Ks)[:, 0], np.ones((frames, 1))), axis=1)
+            rel = rel @ rotation_to_ray(ray)
+        # systematic per sequence: one tilt, one set of bone-length factors, one depth compression
+        tilt_axis = np.concatenate((rng.normal(size=2), [0.0])) + 1e-12
+        tilt = _rot(tilt_axis[None], np.deg2rad(rng.normal(0.0, noise.tilt_sigma_deg, 1)))[0]
+        factors = np.exp(rng.normal(0.0, noise.bone_length_sigma, len(BONES)))
+        det = _scale_bones(rel, np.broadcast_to(factors, (frames, len(BONES)))) @ tilt.T
+        det[..., 2] *= rng.uniform(*noise.depth_compression)
+        det += rng.normal(size=det.shape) * np.array(
+            [noise.joint_sigma_xy_m, noise.joint_sigma_xy_m, noise.joint_sigma_z_m]
+        )
+        det -= det[:, :1]
+        det *= rng.uniform(0.6, 1.0)
+        out.append(FixedWristSequence(joints, uv, det, K[0], is_left, (int(size[0, 0]), int(size[0, 1]))))
+    return out

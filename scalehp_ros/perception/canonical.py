@@ -153,3 +153,16 @@ def canonical_from_detector(
         model_lengths = bone_lengths(canonical) if lengths is None else lengths
         canonical = fit_hands(xy, canonical, model_lengths, weights).canonical
     return canonical
+
+
+def hand_rays(xy: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """Viewing rays (N, 3) through the centres of the hands' keypoint boxes in the image.
+
+    xy: (N, 21, 2) normalised keypoints; focal: (2, 2) linear part of K. The box is the pixel box (the
+    keypoints times focal, principal point aside), its centre mapped back to normalised coordinates.
+    MediaPipe predicts its 3D landmarks from a crop around the hand, so they cannot depend on where the hand
+    is in the image: they are expressed in a frame looking along this ray, not along the optical axis.
+    """
+    px = xy @ focal.T  # pixels relative to the principal point
+    centre = np.linalg.solve(focal, (0.5 * (px.min(axis=1) + px.max(axis=1))).T).T
+    return np.concatenate((centre, np.ones((len(centre), 1))), axis=1)

@@ -101,10 +101,12 @@ class FilterSettings(Settings):
 
 
 class TrackFilters:
-    """The filters of one hand track: `joints` (21, 3) m, `scale` (a 0-d array) m, `side` (hysteresis)."""
+    """The filters of one hand track: `joints` (21, 3) m, `scale` (a 0-d array) m, `reference` the arm
+    reference (3,) m (the joints' settings), `side` (hysteresis)."""
 
     def __init__(self, settings: FilterSettings) -> None:
         s = settings
         self.joints = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
         self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.filter_d_cutoff_hz)
+        self.reference = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
         self.side = HandednessHysteresis(s.handedness_hysteresis)

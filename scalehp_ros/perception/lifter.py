@@ -4,7 +4,7 @@ A small multilayer perceptron, trained on the project's synthetic hands (`tools/
 shipped as a plain numpy `.npz` (never a pickle) with its SHA-256 in `LIFTER_SHA256`, and run here in numpy
 (no torch at run time).
 
-Input per hand, all in the frame looking along the hand's viewing ray (`estimator.hand_rays`; a crop-based
+Input per hand, all in the frame looking along the hand's viewing ray (`canonical.hand_rays`; a crop-based
 detector's frame, so the input does not depend on where the hand is in the image):
 - the 21 keypoints re-projected into that frame's normalised camera, wrist at the origin, divided by their 2D
   mean bone length (42 numbers), and the log of that 2D size (how strong the perspective is);

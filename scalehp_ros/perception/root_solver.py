@@ -396,15 +396,6 @@ SOLVE_METHODS: dict[str, Callable[..., np.ndarray]] = {
     "refine": _refine,  # closed form + Levenberg-Marquardt
 }
 SOLVERS: tuple[str, ...] = tuple(SOLVE_METHODS)
-# Where the solved hand is placed (perception.estimator): solve = where this module's solve of the canonical
-# pose puts it; fit = the same shape moved so its centroid is where the kinematic model fit's solve puts the
-# fitted hand (canonical_model 'fit'); auto = fit on still images, solve in a stream (the fit costs ~7.5 ms
-# per hand even warm-started from the previous frame, more than a 30 fps frame on 2 cores can spare beside
-# MediaPipe with two hands; bench/fit_placement.py).
-PLACEMENTS: tuple[str, ...] = ("auto", "solve", "fit")
-# root_placement fit in a stream: a fit's depth correction is reused for at most this long (s), whatever
-# root_placement_fit_every says (at 30 fps: at most 3 frames)
-FIT_REUSE_MAX_AGE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -428,27 +419,6 @@ class RootSolveSettings(Settings):
     )
     prior_sigma_z_m: float = param(0.02, "trust in the detector's bone vectors in depth, refine (m)", 1e-4, 1.0)
     refine_iterations: int = param(2, "Levenberg-Marquardt iterations of refine", 1, 20)
-    root_placement: str = param(
-        "auto",
-        "where the hand is placed: solve (this solve of the canonical pose), fit (the same shape, centred where "
-        "the kinematic model fit puts the hand; in a stream a depth correction of the solve, see "
-        "root_placement_fit_every) or auto (fit on still images, solve in a stream)",
-        choices=PLACEMENTS,
-    )
-    root_placement_fit_every: int = param(
-        3,
-        "root_placement fit in a stream: the model fit runs on every N-th frame of each hand (and at least every "
-        f"{FIT_REUSE_MAX_AGE_S} s), the frames between reuse its depth correction (1 = every frame)",
-        1,
-        30,
-    )
-    root_placement_fit_smoothing: float = param(
-        0.5,
-        "root_placement fit in a stream: weight of a new fit's depth correction against the previous one "
-        "(exponential smoothing per fit; 1 = none)",
-        0.01,
-        1.0,
-    )
 
 
 def solve(

@@ -8,6 +8,7 @@ Each group is defined, with its units, ranges and choices, in the module of the 
     scale       ScaleSettings        perception.scale         scale_mode, hand_length_m
     canonical   CanonicalSettings    perception.canonical     proportions, ray_align
     root_solve  RootSolveSettings    perception.root_solver   solver, joint weighting, LM / Huber tuning
+    placement   PlacementSettings    perception.placement     root_placement: solve, fit, auto; the stream fit
     filters     FilterSettings       perception.filters       One Euro filters, handedness hysteresis
     tracking    TrackingSettings     perception.tracking      track gate and timeout
     depth       DepthSettings        perception.depth         registered depth: samples, noise model, plausibility
@@ -28,6 +29,7 @@ from scalehp_ros.perception.canonical import CanonicalSettings
 from scalehp_ros.perception.depth import DepthSettings
 from scalehp_ros.perception.filters import FilterSettings
 from scalehp_ros.perception.frontend import FrontendSettings
+from scalehp_ros.perception.placement import PlacementSettings
 from scalehp_ros.perception.root_solver import RootSolveSettings
 from scalehp_ros.perception.scale import ScaleSettings
 from scalehp_ros.perception.scale_calibration import ScaleCalibrationSettings
@@ -43,6 +45,7 @@ class EstimatorConfig(Settings):
     scale: ScaleSettings = field(default_factory=ScaleSettings)
     canonical: CanonicalSettings = field(default_factory=CanonicalSettings)
     root_solve: RootSolveSettings = field(default_factory=RootSolveSettings)
+    placement: PlacementSettings = field(default_factory=PlacementSettings)
     filters: FilterSettings = field(default_factory=FilterSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     depth: DepthSettings = field(default_factory=DepthSettings)
