@@ -22,6 +22,11 @@ TOP = ("scalehp_ros", "test", "tools", "config", "docs", "bench", "launch", "urd
 LAYERS = tuple(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file())
 NOT_IN_REPO = {
     "evaluation/rgb/": "FreiHAND's own folder layout, read by scalehp-eval freihand",
+    "config/ur5e/default_kinematics.yaml": "ur_description's calibration file (the UR frames' source)",
+    "urdf/ur_macro.xacro": "ur_description's URDF macro (the UR frames' source)",
+    "robots/allegro_hand_description/urdf/": "a folder of example-robot-data's package",
+    "data/chunk-000/file-000.parquet": "the LeRobot v3.0 layout that scalehp-export writes",
+    "ros/rosdistro": "the rosdistro repository (rosdep keys), not a path here",
 }
 _TOKEN = re.compile(r"`([^`\s]+)`")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
