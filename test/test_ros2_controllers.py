@@ -33,8 +33,10 @@ def mismatches(controllers: dict, robot) -> list[str]:
     arm = controllers["arm_controller"]["ros__parameters"]
     if arm.get("command_interfaces") != ["position"] or "velocity" not in arm.get("state_interfaces", []):
         out.append("the arm controller takes position commands and needs the velocity state (splines)")
-    if arm.get("allow_nonzero_velocity_at_trajectory_end") is not True:
-        out.append("streamed points end moving: allow_nonzero_velocity_at_trajectory_end must be true")
+    # issue 20 row 2: every streamed trajectory ends with its closing brake at rest (docs/safety.md), so the
+    # controller may refuse one that ends moving: with `true` a lost stream froze the arm at speed
+    if arm.get("allow_nonzero_velocity_at_trajectory_end") is not False:
+        out.append("trajectories end at rest: allow_nonzero_velocity_at_trajectory_end must be false")
     if controllers["hand_controller"]["ros__parameters"].get("interface_name") != "position":
         out.append("the hand controller takes positions")
     return out
