@@ -351,4 +351,4 @@ def test_a_burst_of_measured_states_does_not_read_as_motion(robot):
         t = 0.1 * (k // 10) + 1e-6 * (k % 10)
         loop.set_measured(robot.arm.posture + rng.normal(0.0, 1e-4, 6), HAND0, t)
     assert loop.measured_speed < 0.05
-    assert loop.engage(True, 1.9)[0]
+    assert loop.engage(True, 1.95)[0]
