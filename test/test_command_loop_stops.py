@@ -56,6 +56,13 @@ def drive(loop, t0, seconds, robot_follows=True, frame0=0, deadman=None):
     return out
 
 
+def stand(loop, q, t0) -> float:
+    """The robot stands at q from t0 on (measured states over more than the speed span); the last time."""
+    for k in range(4):
+        loop.set_measured(q, HAND0, t0 + 0.03 * k)
+    return t0 + 0.09
+
+
 def at_full_speed(robot, **kw):
     """An engaged loop ramping from FAR at its velocity limit (some joint at > 90 % of it)."""
     loop = engaged_loop(robot, **kw)
@@ -96,12 +103,11 @@ def test_following_error_holds_disengages_and_reseeds_at_the_measured_state(robo
     assert any(name in status.message for name in robot.arm.joints)
     # the robot moves again (someone jogged it): a new engagement starts from the measured state at rest
     moved = FAR + 0.05
-    loop.set_measured(moved, HAND0, 3.09)
-    loop.set_measured(moved, HAND0, 3.1)  # and stands there
-    assert loop.engage(True, 3.1)[0]
-    loop.set_measured(moved, HAND0, 3.12)
-    c = loop.tick(3.12)
-    assert np.allclose(c.arm, moved, atol=loop.arm.acceleration[0] * DT**2) and loop.status(3.12).level != 2
+    t = stand(loop, moved, 3.1)  # and stands there
+    assert loop.engage(True, t)[0]
+    loop.set_measured(moved, HAND0, t + DT)
+    c = loop.tick(t + DT)
+    assert np.allclose(c.arm, moved, atol=loop.arm.acceleration[0] * DT**2) and loop.status(t + DT).level != 2
     assert (loop.settings.following_error_tolerance, loop.settings.following_error_lag) == (TOLERANCE, LAG)
 
 
@@ -302,9 +308,8 @@ def test_engage_with_a_joint_outside_its_urdf_limits_is_refused_naming_it(robot)
     assert loop.tick(0.02) is None  # nothing commanded
     inside = outside.copy()
     inside[elbow] = 3.0
-    loop.set_measured(inside, HAND0, 0.09)
-    loop.set_measured(inside, HAND0, 0.1)  # moved inside (jogged), standing
-    assert loop.engage(True, 0.1)[0]
+    t = stand(loop, inside, 0.1)  # moved inside (jogged), standing
+    assert loop.engage(True, t)[0]
 
 
 def test_a_lagging_robot_is_stopped_not_reseeded_while_it_moves(robot):
@@ -334,3 +339,16 @@ def test_a_lagging_robot_is_stopped_not_reseeded_while_it_moves(robot):
         prev = c
     assert faulted is not None and reseeded is not None and faulted < reseeded
     assert loop.status(3.0).level == 2
+
+
+def test_a_burst_of_measured_states_does_not_read_as_motion(robot):
+    """issue 20 row 1 (the standing check): states that a busy executor delivers in one burst carry arrival
+    times microseconds apart; a standing robot with encoder noise must not read as moving."""
+    loop = CommandLoop(Teleoperator(robot), CommandLoopSettings(deadman="none"))
+    loop.activate(0.0)
+    rng = np.random.default_rng(0)
+    for k in range(200):  # 20 bursts of 10 states, 0.1 s apart
+        t = 0.1 * (k // 10) + 1e-6 * (k % 10)
+        loop.set_measured(robot.arm.posture + rng.normal(0.0, 1e-4, 6), HAND0, t)
+    assert loop.measured_speed < 0.05
+    assert loop.engage(True, 1.95)[0]

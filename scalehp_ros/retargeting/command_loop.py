@@ -62,6 +62,7 @@ from scalehp_ros.retargeting.teleop import Status, Target, Teleoperator
 DEADMAN_SOURCES = ("none", "bool", "joy")
 LIMIT_TOLERANCE = 1e-3  # rad: a measured joint this close outside its URDF limit is clipped, not refused
 STANDING = 0.05  # rad/s: a measured arm slower than this stands (a following error re-seeds the command there)
+SPEED_SPAN = 0.05  # s: the measured arm's speed is taken over at least this span
 
 # reasons to hold that stop at the stop deceleration (the others brake at the comfort acceleration bound)
 STOP_REASONS = ("deadman released", "measured state lost", "following error", "clock went back", "deactivated")
@@ -227,7 +228,8 @@ class CommandLoop:
         self.state = LoopState()
         self.tracking = TrackingMonitor(self.settings.tracking_timeout)
         self.measured: _Measured | None = None
-        self.measured_speed = 0.0  # rad/s, the largest arm joint speed between the last two measured states
+        self.measured_speed = 0.0  # rad/s, the largest measured arm joint speed over >= SPEED_SPAN seconds
+        self._speed_anchor: tuple[float, np.ndarray] | None = None
         self.deadman_time: float | None = None
         self.deadman_pressed = False
         self.following_error = 0.0  # rad, the last check's largest arm joint error
@@ -297,9 +299,14 @@ class CommandLoop:
             raise ValueError("measured state has the wrong number of joints")
         if not (np.all(np.isfinite(arm)) and np.all(np.isfinite(hand))):
             raise ValueError("measured state contains NaN or inf")
-        previous = self.measured
-        if previous is not None and now > previous.time:
-            self.measured_speed = float(np.max(np.abs(arm - previous.arm))) / (now - previous.time)
+        # over a span of at least SPEED_SPAN: states that arrive in a burst (a busy executor) carry arrival times
+        # microseconds apart, and their differences would read as huge speeds
+        anchor = self._speed_anchor
+        if anchor is None or not 0.0 <= now - anchor[0] < 2.0:
+            self._speed_anchor, self.measured_speed = (now, arm), 0.0
+        elif now - anchor[0] >= SPEED_SPAN:
+            self.measured_speed = float(np.max(np.abs(arm - anchor[1]))) / (now - anchor[0])
+            self._speed_anchor = (now, arm)
         self.measured = _Measured(arm, hand, now)
 
     def set_deadman(self, pressed: bool, now: float) -> None:
