@@ -27,7 +27,7 @@ ROS_PACKAGES = {
     "ament_python", "rclpy", "ament_index_python", "builtin_interfaces", "rcl_interfaces", "std_msgs",
     "std_srvs", "sensor_msgs", "geometry_msgs", "visualization_msgs", "trajectory_msgs", "diagnostic_msgs",
     "tf2_ros_py", "tf2_msgs", "launch", "launch_ros", "robot_state_publisher", "rviz2", "usb_cam", "pinocchio",
-    "example-robot-data", "lifecycle_msgs",
+    "example-robot-data", "lifecycle_msgs", "rosgraph_msgs",
 }  # fmt: skip
 # Python import name -> the package.xml key that provides it (when the two differ).
 IMPORT_KEYS = {
@@ -45,7 +45,10 @@ IMPORT_KEYS = {
 }
 # Imported only inside a function of an optional feature, installed by hand (docs/install.md).
 OPTIONAL = {"pyarrow": "scalehp-export's Parquet writer (no rosdep key)"}
-LOCAL = {"scalehp_ros", "ros_harness", "ros_tooling", "test_hand_pose_node", "test_recorder_node", "conftest"}
+LOCAL = {
+    "scalehp_ros", "ros_harness", "ros_tooling", "test_hand_pose_node", "test_recorder_node", "test_ros2_workflow",
+    "conftest",
+}  # fmt: skip
 
 
 def _declared() -> dict[str, set[str]]:

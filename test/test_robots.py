@@ -224,8 +224,10 @@ def test_exported_robot_runs_the_projects_teleoperation(tmp_path, capsys, name):
     config = load_robot_config(tmp_path / f"{name}.yaml")
     teleop = Teleoperator(config)
     lower, upper = teleop.hand.lower, teleop.hand.upper
+    arm = np.asarray(config.arm.posture, dtype=float)
     for k, joints in enumerate(_camera_frames()):
-        target = teleop.solve(joints, 1.0 + k / 30, 1.0 + k / 30, teleop.arm_limiter.last)
+        target = teleop.solve(joints, 1.0 + k / 30, arm)
+        arm = target.arm
         assert np.all(target.hand >= lower - 1e-9) and np.all(target.hand <= upper + 1e-9)
 
 

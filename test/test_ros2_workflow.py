@@ -127,17 +127,18 @@ def test_ros2_launch_runs_the_graph_and_the_cli_reaches_it(install, ros):
             assert topic in info, info
 
         get = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", env=env)
-        assert get.stdout.strip() == "Integer value is: 2", get.stdout + get.stderr
+        # the one-hand graph passes max_hands 1 (docs/realtime.md)
+        assert get.stdout.strip() == "Integer value is: 1", get.stdout + get.stderr
         bad = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", "0", env=env)
         said = bad.stdout + bad.stderr  # rclpy checks the descriptor's range before the node's own validation
         assert "Setting parameter failed" in said and "max_hands" in said and "Min: 1, Max: 4" in said, said
         bad = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "solver", "magic", env=env)
         said = bad.stdout + bad.stderr  # a choice: the node's own validation gives the reason
         assert "Setting parameter failed" in said and "solver must be one of" in said, said
-        good = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", "1", env=env)
+        good = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", "2", env=env)
         assert "successful" in good.stdout.lower(), good.stdout + good.stderr
         after = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", env=env)
-        assert after.stdout.strip() == "Integer value is: 1"
+        assert after.stdout.strip() == "Integer value is: 2"
         # a read-only parameter given at launch shows the value in use (not the default)
         period = ros2(
             "param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "diagnostics_period", env=env
@@ -283,7 +284,7 @@ class TestRunningGraph:
         node = Node("tf2_lookup_wait")
         _wait_for_hands(graph, node)
         node.destroy_node()
-        base = "base_link"
+        base = "base"  # the single arm's base_frame (UR's controller frame, the URDF root; docs/robots.md)
         pairs = [f"{CAMERA_FRAME}:right_hand_index_tip", f"{base}:right_hand_wrist", f"{base}:{CAMERA_FRAME}"]
         probe = subprocess.run(
             [sys.executable, str(NODES / "tf2_probe.py"), "--lookup", "/hand_pose_node/right/joints", "--count", "10"]

@@ -90,7 +90,7 @@ class HandPoseEstimator:
     @property
     def last_detector_time_s(self) -> float:
         """Wall time (s) of the last MediaPipe HandLandmarker call alone; 0.0 before the first."""
-        return 0.0 if self._frontend is None else self._frontend.last_inference_s
+        return float(getattr(self._frontend, "last_inference_s", 0.0))
 
     def update_config(self, **changes: Any) -> EstimatorConfig:
         """Apply flat parameter changes (`EstimatorConfig.parameters()` names) at run time. Bad names or values,
