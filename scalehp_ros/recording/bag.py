@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.rosbag2.errors import WriterError
 from rosbags.rosbag2.storage_mcap import PendingChunk
@@ -283,3 +284,17 @@ def is_bag(path: Path | str) -> bool:
     """True for a rosbag2 folder (metadata.yaml) or a lone .mcap file's folder."""
     path = Path(path)
     return path.is_dir() and ((path / "metadata.yaml").is_file() or any(path.glob("*.mcap")))
+
+
+RAW_IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}  # sensor_msgs/Image encodings episodes handle
+
+
+def raw_image_pixels(msg, purpose: str) -> np.ndarray:
+    """(H, W, C) uint8 view of a sensor_msgs/Image's data (row padding `step` dropped), channels as encoded.
+
+    ValueError naming `purpose` for encodings other than RAW_IMAGE_CHANNELS."""
+    channels = RAW_IMAGE_CHANNELS.get(str(msg.encoding).lower())
+    if channels is None:
+        raise ValueError(f"cannot {purpose} encoding {msg.encoding!r} ({', '.join(RAW_IMAGE_CHANNELS)})")
+    h, w = int(msg.height), int(msg.width)
+    return np.asarray(msg.data, dtype=np.uint8).reshape(h, int(msg.step))[:, : w * channels].reshape(h, w, channels)

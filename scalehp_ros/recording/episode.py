@@ -20,10 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from scalehp_ros.common.params import Settings, param
-from scalehp_ros.recording.bag import BagFull, BagWriteError, EpisodeBag, typestore
+from scalehp_ros.recording.bag import BagFull, BagWriteError, EpisodeBag, raw_image_pixels, typestore
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_TYPE = "sensor_msgs/msg/CompressedImage"
@@ -175,17 +173,13 @@ def compress_image(data: bytes, quality: int) -> bytes:
     store = typestore()
     img = store.deserialize_cdr(data, IMAGE_TYPE)
     enc = img.encoding.lower()
-    channels = {"rgb8": 3, "bgr8": 3, "mono8": 1}.get(enc)
-    if channels is None:
-        raise ValueError(f"cannot JPEG-compress encoding {img.encoding!r}")
-    h, w = int(img.height), int(img.width)
-    pixels = np.asarray(img.data, dtype=np.uint8).reshape(h, int(img.step))[:, : w * channels].reshape(h, w, channels)
+    pixels = raw_image_pixels(img, "JPEG-compress")
     if enc == "rgb8":
         pixels = pixels[:, :, ::-1]
     ok, jpeg = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise ValueError("JPEG encoding failed")
-    fmt = f"{enc}; jpeg compressed {'mono8' if channels == 1 else 'bgr8'}"
+    fmt = f"{enc}; jpeg compressed {'mono8' if pixels.shape[2] == 1 else 'bgr8'}"
     msg = store.types[COMPRESSED_TYPE](header=img.header, format=fmt, data=jpeg.reshape(-1))
     return bytes(store.serialize_cdr(msg, COMPRESSED_TYPE))
 

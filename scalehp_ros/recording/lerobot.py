@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scalehp_ros.recording.bag import BagReader
+from scalehp_ros.recording.bag import BagReader, raw_image_pixels
 
 CODEBASE_VERSION = "v3.0"
 CAMERA_KEY = "observation.images.camera"
@@ -256,11 +256,7 @@ def decode_rgb(msg, msgtype: str) -> np.ndarray:
             raise ValueError(f"cannot decode a compressed image of format {msg.format!r}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     enc = str(msg.encoding).lower()
-    channels = {"rgb8": 3, "bgr8": 3, "mono8": 1}.get(enc)
-    if channels is None:
-        raise ValueError(f"cannot export camera images of encoding {msg.encoding!r} (rgb8, bgr8, mono8)")
-    h, w = int(msg.height), int(msg.width)
-    pixels = np.asarray(msg.data, dtype=np.uint8).reshape(h, int(msg.step))[:, : w * channels].reshape(h, w, channels)
+    pixels = raw_image_pixels(msg, "export camera images of")
     if enc == "mono8":
         return np.repeat(pixels, 3, axis=2)
     return np.ascontiguousarray(pixels[:, :, ::-1] if enc == "bgr8" else pixels)
