@@ -71,7 +71,8 @@ TRACKING_STATES = ("tracked", "held", "lost")  # hand_pose_node's ~/<side>/track
 
 class _PolledGroup(CallbackGroup):
     """Entities the executor never waits on: the node takes their messages itself, where it needs them. A
-    robot driver's /joint_states at 500 Hz then costs no executor wake-up and no Python per message."""
+    robot driver's /joint_states at 500 Hz then costs no executor wake-up and no Python per message, and the
+    per-frame tracking state is read by the tick that acts on it (one wake-up per frame less, bench/README.md)."""
 
     def can_execute(self, entity) -> bool:
         return False
@@ -195,6 +196,7 @@ class RetargetNode(LifecycleNode):
         self._camera_frame: str | None = None
         self._measured: dict[str, tuple[float, float]] = {}  # joint name -> (position, time)
         self._measured_sub = None  # polled in the tick (depth 1: the newest state only)
+        self._tracking_sub = None  # polled in the tick (every state, in order)
         self._deadman_sub = None
         self.static_tf: StaticTfPublisher | None = None
         self.hand_tracking: tuple[str, float, float] | None = None  # hand_pose_node's (state, age s, stamp s)
@@ -261,7 +263,10 @@ class RetargetNode(LifecycleNode):
         e.append(self.create_subscription(PoseArray, s.joints_topic, self._on_joints, qos_profile_sensor_data))
         if s.tracking_topic:
             qos = qos_profile_sensor_data  # per-frame data, as the joints
-            e.append(self.create_subscription(DiagnosticArray, s.tracking_topic, self._on_tracking, qos))
+            self._tracking_sub = self.create_subscription(
+                DiagnosticArray, s.tracking_topic, self._on_tracking, qos, callback_group=_PolledGroup()
+            )
+            e.append(self._tracking_sub)
         if not simulate:
             self._measured_sub = self.create_subscription(
                 JointState, s.measured_state_topic, self._on_measured, MEASURED_QOS, callback_group=_PolledGroup()
@@ -361,6 +366,7 @@ class RetargetNode(LifecycleNode):
         self.teleop = self.loop = None
         self._measured.clear()
         self._measured_sub = None
+        self._tracking_sub = None
         self.hand_tracking = None
 
     # parameters -------------------------------------------------------------------------------------------
@@ -435,12 +441,10 @@ class RetargetNode(LifecycleNode):
         most one command period old: its time is now), and hand it to the loop."""
         if self._measured_sub is None or self.loop is None:
             return
-        handle = self._measured_sub.handle
-        with handle:  # the executor's own way to take a message (rclpy Executor._take_subscription)
-            taken = handle.take_message(JointState, False)
-        if taken is None:
+        msg = _take(self._measured_sub)
+        if msg is None:
             return
-        msg, now = taken[0], self.now()
+        now = self.now()
         for name, position in zip(msg.name, msg.position, strict=False):
             self._measured[name] = (float(position), now)
         arm = [self._measured.get(n) for n in self.robot.arm.joints]
@@ -479,6 +483,12 @@ class RetargetNode(LifecycleNode):
             f"hand stamps went back ({stamp:.3f} s after {last:.3f} s): a new stream (replay, loop or reset)",
             throttle_duration_sec=2.0,
         )
+
+    def _read_tracking(self) -> None:
+        """Take every tracking state that arrived since the last tick, in order (each tick and each frame call
+        this, so a 'lost' acts within one command period)."""
+        while self._tracking_sub is not None and (msg := _take(self._tracking_sub)) is not None:
+            self._on_tracking(msg)
 
     def _on_tracking(self, msg: DiagnosticArray) -> None:
         """hand_pose_node's tracking state of the input hand: 'lost' holds arm and fingers now (the loop's
@@ -519,7 +529,7 @@ class RetargetNode(LifecycleNode):
         except Exception as exc:  # a node never dies on a bad message
             self.get_logger().error(f"retargeting failed: {type(exc).__name__}: {exc}", throttle_duration_sec=2.0)
             return
-        if target.ee_target is not None:
+        if target.ee_target is not None and self.ee_pub.get_subscription_count():
             header = Header(stamp=msg.header.stamp, frame_id=self.base_frame)
             self.ee_pub.publish(robot_command.pose_stamped(header, target.ee_target))
         # The new target goes out now (not up to a period later); the timer restarts from here.
@@ -540,6 +550,7 @@ class RetargetNode(LifecycleNode):
         if self.loop is None:
             return False
         self._read_measured()
+        self._read_tracking()
         stamp = self.get_clock().now()
         faults = self.loop.state.following_errors
         command = self.loop.tick(self.now(), self._seconds(stamp.nanoseconds))
@@ -556,14 +567,15 @@ class RetargetNode(LifecycleNode):
     def _publish(self, c: LoopCommand, stamp) -> None:
         robot = self.robot
         header = Header(stamp=stamp)
-        self.command_pub.publish(
-            robot_command.joint_state(
-                header,
-                robot.joint_names,
-                np.concatenate((c.arm, c.hand)),
-                np.concatenate((c.arm_velocity, c.hand_velocity)),
+        if self.command_pub.get_subscription_count():  # an optional view of the command: built only when read
+            self.command_pub.publish(
+                robot_command.joint_state(
+                    header,
+                    robot.joint_names,
+                    np.concatenate((c.arm, c.hand)),
+                    np.concatenate((c.arm_velocity, c.hand_velocity)),
+                )
             )
-        )
         self.trajectory_pub.publish(
             robot_command.streamed_trajectory(
                 robot.arm.joints, c.trajectory(self.loop.period), header if self.settings.stamp_trajectories else None
@@ -621,6 +633,14 @@ class RetargetNode(LifecycleNode):
         msg = DiagnosticArray(status=[diag])
         msg.header.stamp = self.get_clock().now().to_msg()  # diagnostics describe the node now, not an image
         self.diag_pub.publish(msg)
+
+
+def _take(subscription):
+    """The next message of a polled subscription, or None (rclpy Executor._take_subscription's own way)."""
+    handle = subscription.handle
+    with handle:
+        taken = handle.take_message(subscription.msg_type, subscription.raw)
+    return None if taken is None else taken[0]
 
 
 def main(args: list[str] | None = None) -> int:
