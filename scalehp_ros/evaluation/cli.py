@@ -559,6 +559,12 @@ def _eval_drift(sequences: int, frames: int, seed: int) -> dict[str, Any]:
                 f"| {m['arm_reference_drift_rms_mm']:.1f} / {m['arm_reference_drift_max_mm']:.1f} "
                 f"| {m['wrist_error_mm']:.1f} |"
             )
+    step = out["arm_reference_step"]
+    print(
+        f"arm reference filter, wrist moving {drift.STEP_M * 100:.0f} cm (sideways x / in depth z): step settles in "
+        f"{step['step_x_settle_ms']:.0f} / {step['step_z_settle_ms']:.0f} ms, a {drift.MOVE_S:.1f} s move lags "
+        f"{step['move_x_lag_ms']:.0f} / {step['move_z_lag_ms']:.0f} ms"
+    )
     return out
 
 
