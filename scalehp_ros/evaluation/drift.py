@@ -47,12 +47,16 @@ def _drift(tracks: list[np.ndarray]) -> dict[str, float]:
     return {"rms_mm": float(np.sqrt(np.mean(norm**2))), "max_mm": float(norm.max())}
 
 
-def eval_drift(sequences: int = 6, frames: int = 61, seed: int = 0) -> dict[str, Any]:
-    """The drift report (module docstring) for `sequences` sequences of `frames` frames."""
+def eval_drift(
+    sequences: int = 6, frames: int = 61, seed: int = 0, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The drift report (module docstring) for `sequences` sequences of `frames` frames; params: estimator
+    parameters (flat names) applied to every row (a row's own placement settings win)."""
     seqs = synthetic.fixed_wrist_sequences(sequences, frames, seed=seed)
+    base = EstimatorConfig().replace(**(params or {}))
     rows: dict[str, Any] = {}
     for name, changes in PLACEMENT_ROWS.items():
-        config = EstimatorConfig().replace(**changes)
+        config = base.replace(**changes)
         row: dict[str, Any] = {}
         for mode in ("still", "stream"):
             wrists, refs, errors, fallbacks = [], [], [], 0
@@ -85,6 +89,7 @@ def eval_drift(sequences: int = 6, frames: int = 61, seed: int = 0) -> dict[str,
         "sequences": sequences,
         "frames": frames,
         "seed": seed,
+        "params": dict(params or {}),
         "gestures": list(synthetic.GESTURE_SEQUENCE),
         # the headline: the default estimator on a stream, as teleoperation runs it
         "wrist_drift_rms_mm": default["wrist_drift_rms_mm"],
@@ -93,7 +98,7 @@ def eval_drift(sequences: int = 6, frames: int = 61, seed: int = 0) -> dict[str,
         "arm_reference_drift_max_mm": default["arm_reference_drift_max_mm"],
         "placements": rows,
         # the default stream filter's lag when the wrist really moves (the other side of its drift)
-        "arm_reference_step": step_response(EstimatorConfig().filters),
+        "arm_reference_step": step_response(base.filters),
     }
 
 
