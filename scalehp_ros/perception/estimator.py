@@ -12,6 +12,7 @@ settings group of `EstimatorConfig` (perception.settings) unchanged:
                            (the one authority: perception.hand_size)                       calibration > fixed > prior)
           --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
           --placement----> the solve's placement or the model fit's       PlacementSettings  (solve | fit | auto)
+                           (palm_pnp with a profile: moved onto the profile's palm placed by PnP, perception.palm_pnp)
           --depth_fusion-> with a registered depth image: joint depths,   DepthSettings      (optional)
                            a second solve with them as a least-squares
                            term; depth-anchored scales for the online     ScaleCalibrationSettings

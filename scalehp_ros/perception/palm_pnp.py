@@ -13,8 +13,8 @@ camera for 12 % of the hands, against 5.0 % with the detector's rotation (200 sy
 
 `palm_template` builds the palm: the kinematic model's rigid palm (perception.hand_model: each wrist->MCP bone
 in the palm plane at its fixed spread, `hand_model.MCP_SPREAD_DEG`) with the profile's wrist->MCP lengths.
-Used by the placement stage when `palm_pnp` is on and a profile is in force (perception.placement,
-`PlacementSettings.palm_pnp`; docs/accuracy.md shows it on the synthetic sheet renders).
+Applied by the estimator after the placement stage when `palm_pnp` is on and a profile is in force
+(`PlacementSettings.palm_pnp`; docs/accuracy.md shows it on the synthetic sheet renders).
 
 Frames and units: hand frame (hand_model: y along the middle metacarpal, z the palm's normal; a left hand
 mirrored in x) and camera optical frame, metres; keypoints normalised (K^-1 applied).
