@@ -7,6 +7,7 @@ import numpy as np
 from scalehp_ros.common.joints import WRIST, bone_lengths
 from scalehp_ros.evaluation import drift, synthetic
 from scalehp_ros.perception.estimator import HandPoseEstimator
+from scalehp_ros.perception.filters import FilterSettings, RayDepthFilter
 from scalehp_ros.perception.frontend import Detection
 
 
@@ -52,6 +53,13 @@ def test_eval_drift_reports_every_placement_and_the_headline_keys():
             assert 0.0 <= m["wrist_drift_rms_mm"] <= m["wrist_drift_max_mm"]
             assert 0.0 <= m["arm_reference_drift_rms_mm"] <= m["arm_reference_drift_max_mm"]
     assert out["wrist_drift_rms_mm"] == out["placements"]["default"]["stream"]["wrist_drift_rms_mm"]
+    assert out["arm_reference_step"] == drift.step_response(FilterSettings())
+    # estimator parameters reach every row and the step response
+    fast = drift.eval_drift(sequences=1, frames=8, seed=1, params={"reference_depth_min_cutoff_hz": 3.0})
+    assert fast["arm_reference_step"]["step_z_settle_ms"] < out["arm_reference_step"]["step_z_settle_ms"]
+    assert fast["placements"]["solve"]["still"] == out["placements"]["solve"]["still"]  # stills: no filter
+    stream = fast["placements"]["solve"]["stream"]["arm_reference_drift_rms_mm"]
+    assert stream != out["placements"]["solve"]["stream"]["arm_reference_drift_rms_mm"]
 
 
 def test_articulation_pairs_pick_frames_where_only_the_fingers_move():
@@ -65,3 +73,25 @@ def test_articulation_pairs_pick_frames_where_only_the_fingers_move():
     out = drift.articulation_pairs(uv, {"wrist": track})
     assert out["pairs"] == 1  # only frame 0 -> 1
     assert abs(out["wrist_depth_change_rms_mm"] - 30.0) < 1e-6
+
+
+def test_ray_depth_filter_smooths_depth_more_than_the_ray():
+    """A point whose depth jitters while its image position holds: the depth is smoothed by its own cutoff, the
+    ray (the image position) is kept; a non-finite point passes through."""
+    f = RayDepthFilter((1.5, 10.0, 1.0), depth_min_cutoff_hz=0.5, depth_beta=0.0, d_cutoff_hz=1.0)
+    rng = np.random.default_rng(0)
+    ray = np.array([0.1, -0.05, 1.0])
+    z = 0.5 + rng.normal(0.0, 0.02, 90)
+    out = np.array([f(ray * zi, i / 30.0) for i, zi in enumerate(z)])
+    np.testing.assert_allclose(out[:, :2] / out[:, 2:], np.broadcast_to(ray[:2], (90, 2)), atol=1e-12)
+    assert np.std(out[30:, 2]) < 0.3 * np.std(z[30:])
+    bad = f(np.array([np.nan, 0.0, 0.5]), 3.1)
+    assert np.isnan(bad[0])
+
+
+def test_step_response_depth_lags_more_than_sideways_and_the_settings_choose_it():
+    slow = drift.step_response(FilterSettings())
+    fast = drift.step_response(FilterSettings(reference_depth_min_cutoff_hz=1.5, reference_depth_beta=10.0))
+    assert slow["move_x_lag_ms"] == fast["move_x_lag_ms"] < 100.0  # the ray keeps the joints' settings
+    assert fast["move_z_lag_ms"] < slow["move_z_lag_ms"] <= 300.0
+    assert fast["step_z_settle_ms"] < slow["step_z_settle_ms"]

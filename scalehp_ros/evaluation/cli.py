@@ -547,8 +547,8 @@ def _eval_rgbd(operators: int, frames: int, seed: int) -> dict[str, Any]:
     return out
 
 
-def _eval_drift(sequences: int, frames: int, seed: int) -> dict[str, Any]:
-    out = drift.eval_drift(sequences, frames, seed)
+def _eval_drift(sequences: int, frames: int, seed: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = drift.eval_drift(sequences, frames, seed, params)
     print(f"\ndrift: {sequences} fixed-wrist sequences x {frames} frames ({' -> '.join(out['gestures'])}), seed {seed}")
     print("| placement | mode | wrist drift RMS / max mm | arm reference drift RMS / max mm | wrist error mm |")
     print("| --- | --- | --- | --- | --- |")
@@ -559,6 +559,12 @@ def _eval_drift(sequences: int, frames: int, seed: int) -> dict[str, Any]:
                 f"| {m['arm_reference_drift_rms_mm']:.1f} / {m['arm_reference_drift_max_mm']:.1f} "
                 f"| {m['wrist_error_mm']:.1f} |"
             )
+    step = out["arm_reference_step"]
+    print(
+        f"arm reference filter, wrist moving {drift.STEP_M * 100:.0f} cm (sideways x / in depth z): step settles in "
+        f"{step['step_x_settle_ms']:.0f} / {step['step_z_settle_ms']:.0f} ms, a {drift.MOVE_S:.1f} s move lags "
+        f"{step['move_x_lag_ms']:.0f} / {step['move_z_lag_ms']:.0f} ms"
+    )
     return out
 
 
@@ -592,6 +598,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sequences", type=int, default=6)
     p.add_argument("--frames", type=int, default=61, help="frames per sequence")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="estimator parameter for this run (repeatable), e.g. reference_depth_min_cutoff_hz=1.0",
+    )
     p = sub.add_parser("rgbd", help="synthetic RGB-D: depth fusion and online scale calibration")
     p.add_argument("--operators", type=int, default=4)
     p.add_argument("--frames", type=int, default=300, help="frames per operator and sequence")
@@ -617,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "freihand":
             result = eval_images(load_freihand(args.path), f"freihand {args.path}", args.degrade, args.seed)
         elif args.cmd == "drift":
-            result = _eval_drift(args.sequences, args.frames, args.seed)
+            result = _eval_drift(args.sequences, args.frames, args.seed, _param_overrides(args.param))
         elif args.cmd == "rgbd":
             result = _eval_rgbd(args.operators, args.frames, args.seed)
         elif args.cmd == "hands":

@@ -7,7 +7,9 @@ the estimator per placement (`root_placement` solve and fit without the guard, a
 from its own mean over the sequence (the constant offset is the absolute error, reported apart): RMS over
 every frame of every sequence and the largest, millimetres; for the wrist of `joints_cam` and for the arm's
 reference point (`HandPose.arm_reference`). `articulation_pairs` measures the same on a real clip without
-ground truth: consecutive frames whose 2D palm barely moves while the fingers do.
+ground truth: consecutive frames whose 2D palm barely moves while the fingers do. `step_response` is the
+other side of the stream filters' trade: the lag (ms) of the filtered arm reference when the wrist really
+moves 10 cm, sideways and in depth.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from scalehp_ros.common.joints import WRIST
 from scalehp_ros.evaluation import synthetic
 from scalehp_ros.perception.estimator import HandPoseEstimator
+from scalehp_ros.perception.filters import FilterSettings, TrackFilters
 from scalehp_ros.perception.frontend import Detection
 from scalehp_ros.perception.settings import EstimatorConfig
 
@@ -32,6 +35,9 @@ FPS = 30.0
 PALM = (WRIST, 5, 9, 13, 17)  # the rigid palm's keypoints: wrist and the four MCPs
 PALM_STILL = 0.01  # a frame pair's palm moved less than this fraction of the hand's 2D size ...
 FINGERS_MOVE = 0.03  # ... while its fingertips moved (relative to the wrist) more than this
+STEP_M = 0.1  # step_response: the wrist moves this far ...
+STEP_DEPTH_M = 0.5  # ... from this depth on the optical axis ...
+MOVE_S = 0.3  # ... at once (a step) or in this long (a minimum-jerk move, a quick real reach)
 
 
 def _drift(tracks: list[np.ndarray]) -> dict[str, float]:
@@ -41,12 +47,16 @@ def _drift(tracks: list[np.ndarray]) -> dict[str, float]:
     return {"rms_mm": float(np.sqrt(np.mean(norm**2))), "max_mm": float(norm.max())}
 
 
-def eval_drift(sequences: int = 6, frames: int = 61, seed: int = 0) -> dict[str, Any]:
-    """The drift report (module docstring) for `sequences` sequences of `frames` frames."""
+def eval_drift(
+    sequences: int = 6, frames: int = 61, seed: int = 0, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The drift report (module docstring) for `sequences` sequences of `frames` frames; params: estimator
+    parameters (flat names) applied to every row (a row's own placement settings win)."""
     seqs = synthetic.fixed_wrist_sequences(sequences, frames, seed=seed)
+    base = EstimatorConfig().replace(**(params or {}))
     rows: dict[str, Any] = {}
     for name, changes in PLACEMENT_ROWS.items():
-        config = EstimatorConfig().replace(**changes)
+        config = base.replace(**changes)
         row: dict[str, Any] = {}
         for mode in ("still", "stream"):
             wrists, refs, errors, fallbacks = [], [], [], 0
@@ -79,6 +89,7 @@ def eval_drift(sequences: int = 6, frames: int = 61, seed: int = 0) -> dict[str,
         "sequences": sequences,
         "frames": frames,
         "seed": seed,
+        "params": dict(params or {}),
         "gestures": list(synthetic.GESTURE_SEQUENCE),
         # the headline: the default estimator on a stream, as teleoperation runs it
         "wrist_drift_rms_mm": default["wrist_drift_rms_mm"],
@@ -86,7 +97,39 @@ def eval_drift(sequences: int = 6, frames: int = 61, seed: int = 0) -> dict[str,
         "arm_reference_drift_rms_mm": default["arm_reference_drift_rms_mm"],
         "arm_reference_drift_max_mm": default["arm_reference_drift_max_mm"],
         "placements": rows,
+        # the default stream filter's lag when the wrist really moves (the other side of its drift)
+        "arm_reference_step": step_response(base.filters),
     }
+
+
+def step_response(filters: FilterSettings | None = None) -> dict[str, float]:
+    """The stream filter's lag on the arm reference (`TrackFilters.reference`, noise-free input at `FPS`) when
+    the wrist moves `STEP_M` from `STEP_DEPTH_M` on the optical axis, sideways (x) and in depth (z):
+    `step_{x,z}_settle_ms`, how long after a step the output stays within 10 % of the move;
+    `move_{x,z}_lag_ms`, how much later than the input the output passes half of a `MOVE_S` minimum-jerk move
+    (both quantised to frames, 33 ms)."""
+    settings = FilterSettings() if filters is None else filters
+    t = np.arange(0.0, 3.0, 1.0 / FPS)
+    start = 1.0
+    out: dict[str, float] = {}
+    for axis, name in ((0, "x"), (2, "z")):
+        for kind in ("step", "move"):
+            s = np.clip((t - start) / MOVE_S, 0.0, 1.0) if kind == "move" else (t >= start).astype(float)
+            if kind == "move":
+                s = 10 * s**3 - 15 * s**4 + 6 * s**5
+            target = np.zeros((len(t), 3))
+            target[:, 2] = STEP_DEPTH_M
+            target[:, axis] += STEP_M * s
+            ref = TrackFilters(settings).reference
+            done = np.array([ref(p, ti)[axis] for p, ti in zip(target, t, strict=True)])
+            done = (done - target[0, axis]) / STEP_M
+            if kind == "step":
+                late = np.flatnonzero(np.abs(1.0 - done) > 0.1)
+                out[f"step_{name}_settle_ms"] = 1000.0 * (t[late[-1] + 1] - start)
+            else:
+                lag = t[np.argmax(done >= 0.5)] - t[np.argmax(s >= 0.5)]
+                out[f"move_{name}_lag_ms"] = 1000.0 * lag
+    return out
 
 
 def articulation_pairs(uv: list[np.ndarray | None], points: dict[str, list[np.ndarray | None]]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ K = np.array([[900.0, 0.0, 639.5], [0.0, 900.0, 359.5], [0.0, 0.0, 1.0]])
 SPREAD_DEG = {"thumb": 35.0, "index": 10.0, "middle": 0.0, "ring": -10.0, "little": -21.0}
 TRUE_LENGTHS = REFERENCE_BONE_LENGTHS_M * 1.07  # a hand 7 % larger than the reference
 Render = tuple[np.ndarray, np.ndarray, np.ndarray]  # (image RGB, uv (21, 2) px, rel3d (21, 3) m)
+PNP_ROWS = ("sheet calibration, palm PnP", "published, palm PnP")  # convention_offset's palm PnP rows
 
 
 def _rot(axis: str, deg: float) -> np.ndarray:
@@ -135,7 +136,8 @@ def convention_offset(
     (`synthetic.random_operator`): a sheet calibration run of the widened keypoints, then `hands` synthetic
     hands of that operator in random poses (`synthetic.generate`, its 2D noise on the widened keypoints)
     estimated with (a) that calibrated profile, (b) the skeleton's own bones (a ground-truth profile) and
-    (c) the published proportions at the true hand length (scale_mode fixed). Returns per row the signed and
+    (c) the published proportions at the true hand length (scale_mode fixed); and (a) and (c) as profiles placed
+    by the palm PnP (`palm_pnp`, perception.palm_pnp; (c) as a ruler profile). Returns per row the signed and
     absolute wrist depth error against the skeleton, percent of the depth, and the CS-MPJPE against the
     widened keypoints (what the estimator is shown), mm.
     """
@@ -143,11 +145,13 @@ def convention_offset(
     from scalehp_ros.perception.camera import project
     from scalehp_ros.perception.estimator import HandPoseEstimator
     from scalehp_ros.perception.frontend import Detection
-    from scalehp_ros.perception.profile import profile_from_joints
+    from scalehp_ros.perception.profile import profile_from_hand_length, profile_from_joints
     from scalehp_ros.perception.settings import EstimatorConfig
 
     rng = np.random.default_rng(seed)
-    rows: dict[str, list[tuple[float, float]]] = {"sheet calibration": [], "skeleton bones": [], "published": []}
+    rows: dict[str, list[tuple[float, float]]] = {
+        name: [] for name in ("sheet calibration", "skeleton bones", "published", *PNP_ROWS)
+    }
     for k in range(operators):
         operator = synthetic.random_operator(rng)
         calibrated = calibration_run(operator[1] * widen, seed=seed + k)
@@ -168,8 +172,13 @@ def convention_offset(
             "skeleton bones": HandPoseEstimator(),
             "published": HandPoseEstimator(fixed),
         }
+        pnp = EstimatorConfig().replace(palm_pnp=True)
+        estimators["sheet calibration, palm PnP"] = HandPoseEstimator(pnp)
+        estimators["published, palm PnP"] = HandPoseEstimator(pnp)
         estimators["sheet calibration"].set_operator_profile(calibrated)
+        estimators["sheet calibration, palm PnP"].set_operator_profile(calibrated)
         estimators["skeleton bones"].set_operator_profile(skeleton)
+        estimators["published, palm PnP"].set_operator_profile(profile_from_hand_length("ruler", float(operator[0])))
         for name, est in estimators.items():
             for i in range(hands):
                 side = "left" if batch.is_left[i] else "right"

@@ -12,6 +12,7 @@ settings group of `EstimatorConfig` (perception.settings) unchanged:
                            (the one authority: perception.hand_size)                       calibration > fixed > prior)
           --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
           --placement----> the solve's placement or the model fit's       PlacementSettings  (solve | fit | auto)
+                           (palm_pnp with a profile: moved onto the profile's palm placed by PnP, perception.palm_pnp)
           --depth_fusion-> with a registered depth image: joint depths,   DepthSettings      (optional)
                            a second solve with them as a least-squares
                            term; depth-anchored scales for the online     ScaleCalibrationSettings
@@ -42,6 +43,7 @@ from scalehp_ros.perception.frontend import Detection, MediaPipeFrontend, valida
 from scalehp_ros.perception.hand_pose import HandPose
 from scalehp_ros.perception.hand_size import HandSize
 from scalehp_ros.perception.inputs import validate_depth_arg, validate_image, validate_stamp
+from scalehp_ros.perception.palm_pnp import place_hands
 from scalehp_ros.perception.placement import HandsInView, Placement, arm_reference
 from scalehp_ros.perception.profile import OperatorProfile, save_profile
 from scalehp_ros.perception.scale_calibration import CalibrationStatus
@@ -249,8 +251,13 @@ class HandPoseEstimator:
         sol = root_solver.solve(scale[:, None, None] * canonical, xy, focal, c.root_solve, bone_lengths=bone_lengths)
         hands = HandsInView(canonical, rel3d, rays, xy, focal, scale, bone_lengths, sides)
         sol, placed = self._placement.place(sol, hands, stamp, c.canonical, c.root_solve)
-        joints, errors = sol.joints, sol.reprojection_error
         reference = arm_reference(scale[:, None, None] * canonical, xy)
+        if c.placement.palm_pnp and bones is not None:  # the profile's palm, rigid, placed by PnP
+            moved, reference = place_hands(sol.joints, bones, sides, xy)
+            sol = root_solver.RootSolution(
+                moved, moved[:, WRIST].copy(), root_solver.reprojection_error(moved, xy, focal)
+            )
+        joints, errors = sol.joints, sol.reprojection_error
         obs = None
         if depth is not None and c.depth.depth_fusion:
             obs = depth_stage.observe(depth, uv, joints, scale, c.depth)

@@ -7,6 +7,11 @@ One Euro filter: Casiez, Roussel & Vogel, "1 Euro Filter: A Simple Speed-based L
 Input in Interactive Systems", CHI 2012. A first-order low-pass whose cutoff rises with the signal's speed:
 cutoff = min_cutoff + beta * |speed|, so slow motion is smoothed (less jitter) and fast motion follows
 (less lag). Works element-wise on arrays of any shape; time in seconds, cutoffs in Hz.
+
+`RayDepthFilter` filters a 3D point (the arm reference) as its viewing ray and its depth apart: a monocular
+placement gets the ray from the 2D keypoints (good) and the depth from the hand's apparent size (the noisy
+direction), so the depth gets its own, lower cutoff (`reference_depth_min_cutoff_hz`; chosen by
+`scalehp-eval drift`'s drift and step response, docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -92,6 +97,16 @@ class FilterSettings(Settings):
     filter_beta: float = param(10.0, "One Euro filter speed coefficient of the joints (Hz per m/s)", 0.0, 1000.0)
     filter_d_cutoff_hz: float = param(1.0, "One Euro filter cutoff of the speed estimate (Hz)", 1e-3, 100.0)
     scale_min_cutoff_hz: float = param(0.1, "One Euro filter minimum cutoff of the hand scale (Hz)", 1e-3, 100.0)
+    reference_depth_min_cutoff_hz: float = param(
+        0.5,
+        "One Euro filter minimum cutoff of the arm reference's depth along its viewing ray (Hz; its ray uses the "
+        "joints' settings); lower: less drift when only the fingers move, more lag when the hand moves in depth",
+        1e-3,
+        100.0,
+    )
+    reference_depth_beta: float = param(
+        0.0, "One Euro filter speed coefficient of the arm reference's depth (Hz per m/s)", 0.0, 1000.0
+    )
     handedness_hysteresis: float = param(
         0.2,
         "margin around 0.5 the smoothed right-hand probability must cross to switch a track's side [0-0.5)",
@@ -100,13 +115,53 @@ class FilterSettings(Settings):
     )
 
 
+class RayDepthFilter:
+    """A 3D point (m, camera optical frame, z > 0) filtered as its viewing ray and its depth apart (module
+    docstring): the ray's normalised image coordinates (x/z, y/z) by a One Euro filter of the ray settings,
+    whose speed coefficient, given in Hz per m/s, applies to the ray's speed times the track's first depth
+    (so it acts on about metres per second as for the joints); the depth z by its own One Euro filter.
+    `__call__(p, t)` returns the filtered (3,) point; a point with z <= 0 or non-finite passes through and
+    restarts the filter."""
+
+    def __init__(
+        self, ray: tuple[float, float, float], depth_min_cutoff_hz: float, depth_beta: float, d_cutoff_hz: float
+    ) -> None:
+        self._ray_settings = ray
+        self._depth_settings = (depth_min_cutoff_hz, depth_beta, d_cutoff_hz)
+        OneEuroFilter(*ray), OneEuroFilter(*self._depth_settings)  # validate now
+        self._ray: OneEuroFilter | None = None
+        self._depth: OneEuroFilter | None = None
+
+    def reset(self) -> None:
+        self._ray = self._depth = None
+
+    def __call__(self, p: np.ndarray, t: float) -> np.ndarray:
+        p = np.asarray(p, dtype=np.float64)
+        if p.shape != (3,) or not np.isfinite(p).all() or p[2] <= 0.0:
+            self.reset()
+            return p.copy()
+        if self._ray is None or self._depth is None:
+            min_cutoff, beta, d_cutoff = self._ray_settings
+            self._ray = OneEuroFilter(min_cutoff, beta * float(p[2]), d_cutoff)
+            self._depth = OneEuroFilter(*self._depth_settings)
+        z = float(self._depth(p[2:], t)[0])
+        ray = self._ray(p[:2] / p[2], t)
+        return np.array([ray[0] * z, ray[1] * z, z])
+
+
 class TrackFilters:
     """The filters of one hand track: `joints` (21, 3) m, `scale` (a 0-d array) m, `reference` the arm
-    reference (3,) m (the joints' settings), `side` (hysteresis)."""
+    reference (3,) m (`RayDepthFilter`: its ray with the joints' settings, its depth with reference_depth_*),
+    `side` (hysteresis)."""
 
     def __init__(self, settings: FilterSettings) -> None:
         s = settings
         self.joints = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
         self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.filter_d_cutoff_hz)
-        self.reference = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
+        self.reference = RayDepthFilter(
+            (s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz),
+            s.reference_depth_min_cutoff_hz,
+            s.reference_depth_beta,
+            s.filter_d_cutoff_hz,
+        )
         self.side = HandednessHysteresis(s.handedness_hysteresis)

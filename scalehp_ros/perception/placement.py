@@ -124,6 +124,12 @@ class PlacementSettings(Settings):
         0.01,
         1.0,
     )
+    palm_pnp: bool = param(
+        False,
+        "with an operator profile in force: move each placed hand rigidly so its palm sits where a perspective-n-"
+        "point fit of the profile's rigid palm to the 2D palm keypoints puts it, and take that palm's wrist as the "
+        "arm reference (perception.palm_pnp; off by default until real photos show it, docs/accuracy.md)",
+    )
     placement_guard: bool = param(
         True,
         "fall back to the other placement (solve or fit) when the chosen one is implausible: bone lengths, "

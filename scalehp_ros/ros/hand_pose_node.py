@@ -13,6 +13,11 @@ a profile it measured is put in force (and written to sheet_profile_out when set
 A thin adapter around scalehp_ros.perception.estimator.HandPoseEstimator: it converts messages and parameters and
 never computes geometry itself. Every output carries the input image's header (stamp and frame_id).
 
+Per side, `~/<side>/arm_reference` (geometry_msgs/PointStamped, the image's header, camera optical frame, m)
+is the point the arm should follow (`HandPose.arm_reference`: the wrist as the palm places it, its depth
+filtered along its viewing ray; retarget_node's `arm_target: arm_reference` reads it), published before the
+same hand's `~/<side>/joints`.
+
 Per side, `~/<side>/tracking` (diagnostic_msgs/DiagnosticArray, one status, once per processed image, the
 image's header) says whether that hand is tracked in this image, held (not seen for less than
 tracking_hold_s of image time: consumers keep its last pose) or lost, with the age of its last good
@@ -28,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseArray
+from geometry_msgs.msg import Point, PointStamped, PoseArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -136,6 +141,9 @@ class HandPoseNode(Node):
         self.tf = TfPublisher(self)
         self.marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self.joint_pubs = {side: self.create_publisher(PoseArray, f"~/{side}/joints", 10) for side in SIDES}
+        self.reference_pubs = {
+            side: self.create_publisher(PointStamped, f"~/{side}/arm_reference", 10) for side in SIDES
+        }
         self.debug_pub = self.create_publisher(Image, "~/debug_image", 1)  # reliable, newest only
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.processed_pub = self.create_publisher(Header, "~/processed", 10)
@@ -440,6 +448,8 @@ class HandPoseNode(Node):
         for side, hand in best.items():
             positions, quats = hand_msgs.joint_poses(hand.joints_cam, side)  # frames computed once per hand
             transforms += hand_msgs.transforms(header, positions, quats, side, prefix)
+            x, y, z = (float(v) for v in hand.arm_reference)
+            self.reference_pubs[side].publish(PointStamped(header=header, point=Point(x=x, y=y, z=z)))
             self.joint_pubs[side].publish(hand_msgs.pose_array(header, positions, quats))
             marker_hands.append((side, hand.joints_cam, self._label(side, hand)))
         self.tf.send(transforms)

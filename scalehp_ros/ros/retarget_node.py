@@ -8,6 +8,9 @@ Subscribes  joints_topic (geometry_msgs/PoseArray, 21 poses in common.joints ord
             stamps going back start a new stream (a bag played again or looping, a simulator reset)
             tracking_topic (diagnostic_msgs/DiagnosticArray, hand_pose_node's per-side tracking state: a
             'lost' hand holds at once, arm and fingers, and resumes through the limiters; empty = off)
+            arm_reference_topic (geometry_msgs/PointStamped, hand_pose_node's arm reference; only with
+            arm_target arm_reference: each joints frame waits for the reference of its stamp and its wrist is
+            moved there, retargeting.arm_reference; without references no frame is followed: hold on loss)
             measured_state_topic (sensor_msgs/JointState, the robot's measured joints; not with simulate_robot;
             depth 1, parsed once per command tick: a 500 Hz driver costs no Python per message)
             deadman_topic (std_msgs/Bool heartbeat, or sensor_msgs/Joy with deadman: joy; `deadman` changes
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
+from geometry_msgs.msg import PointStamped, PoseArray, PoseStamped, TransformStamped
 from rclpy.callback_groups import CallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -47,6 +50,7 @@ from scalehp_ros.common.joints import NUM_JOINTS
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.share import package_share
 from scalehp_ros.common.stream_stats import RollingPercentiles
+from scalehp_ros.retargeting.arm_reference import ARM_TARGETS, ArmReferencePairing
 from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings, LoopCommand
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
@@ -96,6 +100,19 @@ class RetargetNodeSettings(Settings):
     joints_topic: str = param(
         "hand_pose_node/right/joints",
         "input PoseArray topic (relative: resolved in the node's namespace): 21 hand joints, camera optical frame (m)",
+        dynamic=False,
+    )
+    arm_target: str = param(
+        "wrist",
+        "what the arm's target position follows: wrist (the joints' wrist) or arm_reference (hand_pose_node's "
+        "arm reference on arm_reference_topic, which holds still when only the fingers move; docs/accuracy.md)",
+        choices=ARM_TARGETS,
+        dynamic=False,
+    )
+    arm_reference_topic: str = param(
+        "hand_pose_node/right/arm_reference",
+        "with arm_target arm_reference: hand_pose_node's arm reference of the input hand (geometry_msgs/"
+        "PointStamped, camera optical frame, m; relative: resolved in the node's namespace)",
         dynamic=False,
     )
     camera_source: str = param(
@@ -200,6 +217,7 @@ class RetargetNode(LifecycleNode):
         self._deadman_sub = None
         self.static_tf: StaticTfPublisher | None = None
         self.hand_tracking: tuple[str, float, float] | None = None  # hand_pose_node's (state, age s, stamp s)
+        self._pairing: ArmReferencePairing | None = None  # with arm_target arm_reference
         self.stream_restarts = 0  # input stamps went back: a new stream
         self._step_ms = RollingPercentiles()  # retargeting time per frame (IK + hand), ms
         self._latency_ms = RollingPercentiles()  # image stamp -> command publish, ms
@@ -261,6 +279,10 @@ class RetargetNode(LifecycleNode):
         self.servo_pub = self.create_publisher(PoseStamped, s.servo_pose_topic, 10) if s.servo_pose_topic else None
         e += [self.command_pub, self.trajectory_pub, self.hand_pub, self.ee_pub, self.servo_pub]
         e.append(self.create_subscription(PoseArray, s.joints_topic, self._on_joints, qos_profile_sensor_data))
+        if s.arm_target == "arm_reference":
+            self._pairing = ArmReferencePairing()
+            qos = qos_profile_sensor_data  # per-frame data, as the joints
+            e.append(self.create_subscription(PointStamped, s.arm_reference_topic, self._on_arm_reference, qos))
         if s.tracking_topic:
             qos = qos_profile_sensor_data  # per-frame data, as the joints
             self._tracking_sub = self.create_subscription(
@@ -368,6 +390,7 @@ class RetargetNode(LifecycleNode):
         self._measured_sub = None
         self._tracking_sub = None
         self.hand_tracking = None
+        self._pairing = None
 
     # parameters -------------------------------------------------------------------------------------------
     def _validate_parameters(self, changes):
@@ -421,15 +444,15 @@ class RetargetNode(LifecycleNode):
         transform = se3_to_transform(self.teleop.base_from_camera)
         self.static_tf.send([TransformStamped(header=header, child_frame_id=camera_frame, transform=transform)])
 
-    def _camera_pose(self, msg: PoseArray) -> None:
+    def _camera_pose(self, header: Header) -> None:
         if self._tf_buffer is None:
-            if msg.header.frame_id and msg.header.frame_id != self._camera_frame:
-                self._publish_camera_transform(msg.header.frame_id)
+            if header.frame_id and header.frame_id != self._camera_frame:
+                self._publish_camera_transform(header.frame_id)
             return
         try:
-            tf = self._tf_buffer.lookup_transform(self.base_frame, msg.header.frame_id, Time.from_msg(msg.header.stamp))
+            tf = self._tf_buffer.lookup_transform(self.base_frame, header.frame_id, Time.from_msg(header.stamp))
         except Exception as exc:  # tf2 raises several exception types; all mean "no transform for this frame"
-            raise ValueError(f"no transform {self.base_frame} <- {msg.header.frame_id}: {exc}") from exc
+            raise ValueError(f"no transform {self.base_frame} <- {header.frame_id}: {exc}") from exc
         self.teleop.set_camera_pose(transform_to_se3(tf.transform))
 
     # inputs -----------------------------------------------------------------------------------------------
@@ -517,8 +540,36 @@ class RetargetNode(LifecycleNode):
             return
         try:
             joints = pose_array_to_joints(msg)
-            self._camera_pose(msg)
-            stamp = stamp_seconds(msg.header.stamp)
+            if self._pairing is not None:  # arm_target arm_reference: the frame waits for its reference
+                stamp = stamp_seconds(msg.header.stamp)
+                joints = self._pairing.add_joints(stamp, msg.header.frame_id, joints, msg.header)
+        except ValueError as exc:
+            self.get_logger().warning(f"rejected hand joints: {exc}", throttle_duration_sec=2.0)
+            return
+        if joints is not None:
+            self._follow(msg.header, joints)
+
+    def _on_arm_reference(self, msg: PointStamped) -> None:
+        """hand_pose_node's arm reference: follows the joints frame of the same stamp, when that waits."""
+        if self.loop is None or self._lifecycle != "active" or self._pairing is None:
+            return
+        p = msg.point
+        try:
+            paired = self._pairing.add_reference(
+                stamp_seconds(msg.header.stamp), msg.header.frame_id, np.array([p.x, p.y, p.z])
+            )
+        except ValueError as exc:
+            self.get_logger().warning(f"rejected arm reference: {exc}", throttle_duration_sec=2.0)
+            return
+        if paired is not None:
+            self._follow(*paired)
+
+    def _follow(self, header: Header, joints: np.ndarray) -> None:
+        """One hand frame (21, 3) m in the camera frame of `header` to the command loop."""
+        msg_stamp = header.stamp
+        try:
+            self._camera_pose(header)
+            stamp = stamp_seconds(msg_stamp)
             self._new_stream(stamp)
             t0 = time.perf_counter()
             target = self.loop.on_frame(joints, stamp, self.now())
@@ -530,11 +581,11 @@ class RetargetNode(LifecycleNode):
             self.get_logger().error(f"retargeting failed: {type(exc).__name__}: {exc}", throttle_duration_sec=2.0)
             return
         if target.ee_target is not None and self.ee_pub.get_subscription_count():
-            header = Header(stamp=msg.header.stamp, frame_id=self.base_frame)
-            self.ee_pub.publish(robot_command.pose_stamped(header, target.ee_target))
+            ee_header = Header(stamp=msg_stamp, frame_id=self.base_frame)
+            self.ee_pub.publish(robot_command.pose_stamped(ee_header, target.ee_target))
         # The new target goes out now (not up to a period later); the timer restarts from here.
         if self._tick():
-            latency = self.get_clock().now().nanoseconds * 1e-9 - stamp_seconds(msg.header.stamp)
+            latency = self.get_clock().now().nanoseconds * 1e-9 - stamp_seconds(msg_stamp)
             if 0.0 <= latency <= MAX_LATENCY_S:
                 self._latency_ms.add(latency * 1e3)
             else:
@@ -619,6 +670,9 @@ class RetargetNode(LifecycleNode):
         if self._other_clock:
             values["frames_stamped_on_another_clock"] = str(self._other_clock)
         values["stream_restarts"] = str(self.stream_restarts)
+        values["arm_target"] = self.settings.arm_target
+        if self._pairing is not None:
+            values["arm_reference_frames_dropped"] = str(self._pairing.dropped)
         if self.hand_tracking is not None:
             values["hand_tracking"], age = self.hand_tracking[0], self.hand_tracking[1]
             values["hand_tracking_age_s"] = f"{age:.3f}"
