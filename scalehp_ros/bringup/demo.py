@@ -350,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         help="perception: only the camera and hand_pose_node (what perception alone sustains, bench/realtime.py)",
     )
+    parser.add_argument(
+        "--arm-target",
+        choices=("", "wrist", "arm_reference"),
+        default="",
+        help="what the arm follows (the graph's arm_target; empty: config/retarget.yaml's, wrist)",
+    )
     parser.add_argument("--no-video", action="store_true", help="skip rendering out/demo.mp4 (summary only)")
     opts = parser.parse_args(argv)
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
@@ -367,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     sim, two = opts.robot == "sim", opts.hands == "two"
     video_file = opts.video or (str(package_share() / "data" / TWO_HAND_VIDEO) if two else "")
     args = {"rviz": "false", "video_file": video_file, "robot": opts.robot, "hands": opts.hands, "pace": opts.pace}
+    if opts.arm_target:
+        args["arm_target"] = opts.arm_target
     if sim:
         args["deadman"] = "none"  # no pedal in the sandbox; this script engages the clutch(es)
     if opts.robot_config:

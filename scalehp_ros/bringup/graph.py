@@ -139,9 +139,9 @@ _DIRECT_OFFSET_Y = {"left": -0.5, "right": 0.5}
 
 def _side_values(env: dict[str, str]) -> dict[str, str]:
     """Derived values for the per-side nodes of `hands:=two` and for sim_node: ${left_joints_topic},
-    ${right_joints_topic}, ${left_tracking_topic}, ${right_tracking_topic} (which operator hand drives each
-    robot side), ${mirror_input}, ${left_offset}, ${right_offset}, ${tracked_hands} (max_hands of
-    hand_pose_node), ${sim_robot_configs}, ${sim_command_prefixes}.
+    ${right_joints_topic}, ${left_tracking_topic}, ${right_tracking_topic}, ${left_arm_reference_topic},
+    ${right_arm_reference_topic} (which operator hand drives each robot side), ${mirror_input}, ${left_offset},
+    ${right_offset}, ${tracked_hands} (max_hands of hand_pose_node), ${sim_robot_configs}, ${sim_command_prefixes}.
     The per-side nodes run in a sub-namespace (left, right), so the graph's own topics are named in full from
     the graph's namespace ${ns} (empty, or where the graph was included, e.g. /robot1)."""
     mirror = env.get("binding") == "mirror"
@@ -153,6 +153,7 @@ def _side_values(env: dict[str, str]) -> dict[str, str]:
         hand = other[side] if mirror else side
         out[f"{side}_joints_topic"] = f"{ns}/hand_pose_node/{hand}/joints"
         out[f"{side}_tracking_topic"] = f"{ns}/hand_pose_node/{hand}/tracking"
+        out[f"{side}_arm_reference_topic"] = f"{ns}/hand_pose_node/{hand}/arm_reference"
         out[f"{side}_offset"] = f"[0.0, {0.0 if mirror else _DIRECT_OFFSET_Y[side]}, 0.0]"
     if env.get("hands") == "two":
         out["sim_robot_configs"] = f"{BIMANUAL_CONFIGS['left']},{BIMANUAL_CONFIGS['right']}"
