@@ -236,3 +236,18 @@ def test_hand_pose_node_tracks_as_many_hands_as_the_graph_drives():
         return next(s for s in graph.resolve(values) if s.name == "hand_pose_node").parameters["max_hands"]
 
     assert tracked() == 1 and tracked(hands="two") == 2 and tracked(max_hands="2") == 2
+
+
+def test_arm_target_reaches_every_retarget_node_with_its_sides_reference():
+    """arm_target:=arm_reference: each retarget_node follows the arm reference of the hand that drives it (the
+    mirror binding crosses joints, tracking and reference together); empty keeps retarget.yaml's (wrist)."""
+    one = next(s for s in graph.resolve({"arm_target": "arm_reference"}) if s.name == "retarget_node")
+    assert one.parameters["arm_target"] == "arm_reference"
+    assert "arm_reference_topic" not in one.parameters  # its default: hand_pose_node/right/arm_reference
+    assert "arm_target" not in next(s for s in graph.resolve({}) if s.name == "retarget_node").parameters
+    mirror = {s.key: s for s in graph.resolve({"hands": "two", "binding": "mirror", "arm_target": "arm_reference"})}
+    for side, hand in (("left", "right"), ("right", "left")):
+        params = mirror[f"{side}_retarget_node"].parameters
+        assert params["arm_target"] == "arm_reference"
+        assert params["arm_reference_topic"] == f"/hand_pose_node/{hand}/arm_reference"
+        assert params["joints_topic"] == f"/hand_pose_node/{hand}/joints"
