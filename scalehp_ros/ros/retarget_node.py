@@ -50,10 +50,10 @@ from scalehp_ros.common.stream_stats import RollingPercentiles
 from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings, LoopCommand
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
-from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions import robot_command
 from scalehp_ros.ros.conversions.geometry import se3_to_transform, stamp_seconds, transform_to_se3
 from scalehp_ros.ros.node_main import run_node
+from scalehp_ros.ros.parameters import ParameterBinding
 from scalehp_ros.ros.tf_publisher import StaticTfPublisher
 
 NODE_NAME = "retarget_node"
@@ -184,7 +184,8 @@ class RetargetNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         self._t0_ns = self.get_clock().now().nanoseconds
-        self.all_settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
+        binding = ParameterBinding(self, PARAMS, apply=self._apply_parameters, validate=self._validate_parameters)
+        self.all_settings = _AllSettings.from_flat(binding.values)
         self.settings = self.all_settings.node
         self.robot = None
         self.teleop: Teleoperator | None = None
@@ -203,8 +204,6 @@ class RetargetNode(LifecycleNode):
         self._latency_ms = RollingPercentiles()  # image stamp -> command publish, ms
         self._other_clock = 0  # frames whose stamp is not on this clock (no latency)
         self._lifecycle = "unconfigured"
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(self.settings.diagnostics_period, self._publish_diagnostics)
         if self.settings.autostart:
@@ -364,34 +363,23 @@ class RetargetNode(LifecycleNode):
         self.hand_tracking = None
 
     # parameters -------------------------------------------------------------------------------------------
-    def _validate_parameters(self, changes):
-        result = parameters.check(PARAMS, changes)
-        if result.successful:
-            result.reason = self._lifecycle_rule(changes)
-            result.successful = not result.reason
-        if result.successful:
-            try:
-                values = parameters.changed_values(PARAMS, changes)
-                new = self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min < max
-                reason = self.loop.check_settings(new.loop) if self.loop is not None else None
-                if reason is not None:  # limits only tighten while active
-                    raise ValueError(reason)
-            except ValueError as exc:
-                result.successful, result.reason = False, str(exc)
-        return result
+    def _validate_parameters(self, values: dict) -> str | None:
+        """Why `values` are refused (None: accepted); ValueError from the cross-field rules refuses too."""
+        reason = self._lifecycle_rule(values)
+        if reason:
+            return reason
+        new = self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min < max
+        return self.loop.check_settings(new.loop) if self.loop is not None else None  # limits only tighten
 
-    def _lifecycle_rule(self, changes) -> str:
+    def _lifecycle_rule(self, values: dict) -> str:
         """Why `changes` cannot apply in the node's lifecycle state ("" when they can): the deadman source
         changes only while the node is not active, so a released pedal can never be switched off under a
         following arm (`ros2 param set ... deadman none`)."""
-        if self._lifecycle == "active" and any(p.name == "deadman" for p in changes):
+        if self._lifecycle == "active" and "deadman" in values:
             return "deadman can change only while the node is not active (lifecycle deactivate first)"
         return ""
 
-    def _apply_parameters(self, changes) -> None:
-        values = parameters.changed_values(PARAMS, changes)
-        if not values:
-            return
+    def _apply_parameters(self, values: dict) -> None:
         self.all_settings = self.all_settings.replace(**values)
         self.settings = self.all_settings.node
         if self.loop is None:
