@@ -88,9 +88,9 @@ class HandednessHysteresis:
 class FilterSettings(Settings):
     """Settings of the temporal filters of each track (`TrackFilters`)."""
 
-    filter_min_cutoff_hz: float = param(1.5, "One Euro filter minimum cutoff of the joints (Hz)", 1e-3, 100.0)
-    filter_beta: float = param(10.0, "One Euro filter speed coefficient of the joints (Hz per m/s)", 0.0, 1000.0)
-    filter_d_cutoff_hz: float = param(1.0, "One Euro filter cutoff of the speed estimate (Hz)", 1e-3, 100.0)
+    min_cutoff_hz: float = param(1.5, "One Euro filter minimum cutoff of the joints (Hz)", 1e-3, 100.0)
+    beta: float = param(10.0, "One Euro filter speed coefficient of the joints (Hz per m/s)", 0.0, 1000.0)
+    d_cutoff_hz: float = param(1.0, "One Euro filter cutoff of the speed estimate (Hz)", 1e-3, 100.0)
     scale_min_cutoff_hz: float = param(0.1, "One Euro filter minimum cutoff of the hand scale (Hz)", 1e-3, 100.0)
     handedness_hysteresis: float = param(
         0.2,
@@ -106,7 +106,7 @@ class TrackFilters:
 
     def __init__(self, settings: FilterSettings) -> None:
         s = settings
-        self.joints = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
-        self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.filter_d_cutoff_hz)
-        self.reference = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
+        self.joints = OneEuroFilter(s.min_cutoff_hz, s.beta, s.d_cutoff_hz)
+        self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.d_cutoff_hz)
+        self.reference = OneEuroFilter(s.min_cutoff_hz, s.beta, s.d_cutoff_hz)
         self.side = HandednessHysteresis(s.handedness_hysteresis)
