@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray, PoseStamped, TransformStamped
 from rclpy.callback_groups import CallbackGroup
 from rclpy.clock import Clock, ClockType
@@ -52,6 +52,7 @@ from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
 from scalehp_ros.ros.conversions import robot_command
 from scalehp_ros.ros.conversions.geometry import se3_to_transform, stamp_seconds, transform_to_se3
+from scalehp_ros.ros.diagnostics import ERROR, OK, WARN, Diagnostics
 from scalehp_ros.ros.node_main import run_node
 from scalehp_ros.ros.parameters import ParameterBinding
 from scalehp_ros.ros.tf_publisher import StaticTfPublisher
@@ -204,7 +205,8 @@ class RetargetNode(LifecycleNode):
         self._latency_ms = RollingPercentiles()  # image stamp -> command publish, ms
         self._other_clock = 0  # frames whose stamp is not on this clock (no latency)
         self._lifecycle = "unconfigured"
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # the fully qualified name: two instances (/left, /right) stay apart in a diagnostics aggregator
+        self.diagnostics = Diagnostics(self, "retargeting", qualified=True)
         self.create_timer(self.settings.diagnostics_period, self._publish_diagnostics)
         if self.settings.autostart:
             self.trigger_configure()
@@ -579,10 +581,10 @@ class RetargetNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         self._read_measured()
         if self.loop is None:
-            level, message, values = DiagnosticStatus.WARN, f"{self._lifecycle} (lifecycle): no commands", {}
+            level, message, values = WARN, f"{self._lifecycle} (lifecycle): no commands", {}
         else:
             status = self.loop.status(self.now())
-            level = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)[status.level]
+            level = (OK, WARN, ERROR)[status.level]
             message, values = status.message, dict(status.values)
         values["lifecycle"] = self._lifecycle
         timing = self._step_ms.summary()
@@ -598,17 +600,7 @@ class RetargetNode(LifecycleNode):
         if self.hand_tracking is not None:
             values["hand_tracking"], age = self.hand_tracking[0], self.hand_tracking[1]
             values["hand_tracking_age_s"] = f"{age:.3f}"
-        diag = DiagnosticStatus(
-            level=level,
-            # the fully qualified name: two instances (/left, /right) stay apart in a diagnostics aggregator
-            name=f"{self.get_fully_qualified_name()}: retargeting",
-            message=message,
-            hardware_id=self.robot.name if self.robot is not None else "",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        msg = DiagnosticArray(status=[diag])
-        msg.header.stamp = self.get_clock().now().to_msg()  # diagnostics describe the node now, not an image
-        self.diag_pub.publish(msg)
+        self.diagnostics.publish(level, message, values, self.robot.name if self.robot is not None else "")
 
 
 def main(args: list[str] | None = None) -> int:
