@@ -53,7 +53,7 @@ _RCLPY_PREFIXES = ("qos_overrides.",)  # rclpy's own dotted parameters (QoS over
 def _overrides(node: Node) -> dict[str, Parameter]:
     """{name: Parameter} given to `node` by params files and `-p` arguments.
 
-    rclpy (Jazzy, 9.x) has no public getter for them; declaring with the override would do for known names,
+    rclpy (9.1 here) has no public getter for them; declaring with the override would do for known names,
     but the refusal of renamed parameters and the unknown-name warning need the names that are not declared.
     This is the one place that reads the node's override table.
     """
