@@ -8,11 +8,11 @@
    (evaluation.counting), where MediaPipe alone finds no hand: estimate() time and detector calls with the
    fallback on vs off, and the hands found.
 3. A miss in a stream: a frame with no hand (uniform grey) repeated: the frame that runs the full search
-   and the frames in between (the search waits acquisition_video_period_s of stream time).
+   and the frames in between (the search waits acquisition.video_period_s of stream time).
 
 4. `--recall`: the candidates of issue 24 item 5 on the hand photos and their degradations
    (evaluation.counting, `overlap` included): recall (found / visible hands), false positives and detector
-   calls per set with `acquisition_beside` and `acquisition_side_aware_merge` each off and on. MediaPipe's
+   calls per set with `acquisition.beside` and `acquisition.side_aware_merge` each off and on. MediaPipe's
    full-image pass is run once per image and shared by the variants (IMAGE mode is deterministic).
 
 Usage: python bench/acquisition.py [--json] [--frames N] [--candidates] [--recall-only]
@@ -53,10 +53,10 @@ def _K(w: int, h: int) -> np.ndarray:
 
 
 def tracked(frames: list[np.ndarray], warmup: int, candidates: bool = False) -> dict[str, object]:
-    """`candidates`: the "on" estimator with acquisition_beside and acquisition_side_aware_merge as well."""
-    extra = {"acquisition_beside": True, "acquisition_side_aware_merge": True} if candidates else {}
-    on = HandPoseEstimator(EstimatorConfig().replace(**extra))
-    off = HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
+    """`candidates`: the "on" estimator with acquisition.beside and acquisition.side_aware_merge as well."""
+    extra = {"acquisition.beside": True, "acquisition.side_aware_merge": True} if candidates else {}
+    on = HandPoseEstimator(EstimatorConfig().replace(extra))
+    off = HandPoseEstimator(EstimatorConfig().replace({"acquisition.fallback": False}))
     K = _K(W, H)
     times: dict[str, list[float]] = {"on": [], "off": []}
     fallback_calls = hands_on = hands_off = 0
@@ -90,8 +90,8 @@ def tracked(frames: list[np.ndarray], warmup: int, candidates: bool = False) -> 
 def still_miss(repeats: int) -> dict[str, object]:
     grey = counting.degraded_sets(counting.load_count_set(PHOTOS))["grey"]
     out: dict[str, object] = {"images": len(grey)}
-    for name, changes in (("fallback_on", {}), ("fallback_off", {"acquisition_fallback": False})):
-        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+    for name, changes in (("fallback_on", {}), ("fallback_off", {"acquisition.fallback": False})):
+        est = HandPoseEstimator(EstimatorConfig().replace(changes))
         seconds, calls, found = [], [], 0
         for r in range(repeats + 1):
             for s in grey:
@@ -104,7 +104,7 @@ def still_miss(repeats: int) -> dict[str, object]:
                 calls.append(est.last_acquisition.detector_calls)
         est.close()
         out[name] = dict(_ms(seconds), detector_calls_per_image=float(np.mean(calls)), hands_found=found)
-    out["budget"] = EstimatorConfig().acquisition.acquisition_max_calls
+    out["budget"] = EstimatorConfig().acquisition.max_calls
     return out
 
 
@@ -131,7 +131,7 @@ def stream_miss(frames: int) -> dict[str, object]:
     est.close()
     return {
         "frames": frames,
-        "period_s": EstimatorConfig().acquisition.acquisition_video_period_s,
+        "period_s": EstimatorConfig().acquisition.video_period_s,
         "search_frames": len(search),
         "search_frame": _ms(search) if search else None,
         "other_frames": _ms(between) if between else None,
@@ -140,10 +140,10 @@ def stream_miss(frames: int) -> dict[str, object]:
 
 
 RECALL_VARIANTS = {
-    "neither": {"acquisition_beside": False, "acquisition_side_aware_merge": False},
-    "beside": {"acquisition_beside": True, "acquisition_side_aware_merge": False},
-    "side_merge": {"acquisition_beside": False, "acquisition_side_aware_merge": True},
-    "both": {"acquisition_beside": True, "acquisition_side_aware_merge": True},
+    "neither": {"acquisition.beside": False, "acquisition.side_aware_merge": False},
+    "beside": {"acquisition.beside": True, "acquisition.side_aware_merge": False},
+    "side_merge": {"acquisition.beside": False, "acquisition.side_aware_merge": True},
+    "both": {"acquisition.beside": True, "acquisition.side_aware_merge": True},
 }
 
 
@@ -161,7 +161,7 @@ def recall(seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
         for name, samples in sets.items():
             firsts = [frontend.detect(s.image) for s in samples]
             for variant, changes in RECALL_VARIANTS.items():
-                acq = Acquisition(frontend.detect, config.replace(**changes).acquisition)
+                acq = Acquisition(frontend.detect, config.replace(changes).acquisition)
                 hands = found = fp = calls = 0
                 for s, first in zip(samples, firsts, strict=True):
                     dets = acq.detect(s.image, first, config.frontend.max_hands)
@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="passes over the grey photos")
     parser.add_argument(
-        "--candidates", action="store_true", help="part 1 with acquisition_beside and side-aware merging on"
+        "--candidates", action="store_true", help="part 1 with acquisition.beside and side-aware merging on"
     )
     parser.add_argument("--recall-only", action="store_true", help="only part 4, the recall of the candidates")
     args = parser.parse_args()

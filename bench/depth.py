@@ -47,7 +47,7 @@ def main() -> int:
         frames.append((Detection(uv, b.rel_detected[i], "right", 1.0), depth))
     # the depth stage's own cost: the placement by the model fit (tens of ms on a still, the same in both rows)
     # is left out of both
-    est = HandPoseEstimator(EstimatorConfig().replace(depth_calibration=False, root_placement="solve"))
+    est = HandPoseEstimator(EstimatorConfig().replace({"online_scale.enabled": False, "placement.mode": "solve"}))
     rgb_us, depth_us, used = [], [], 0
     for _ in range(2):  # the first pass warms up
         rgb_us.clear()

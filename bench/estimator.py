@@ -70,7 +70,7 @@ def main() -> int:
     dets = est._get_frontend().detect(frames[-1])
     per_solver = {}
     for solver in SOLVERS:
-        est.update_config(solver=solver)
+        est.update_config({"root_solve.solver": solver})
         times = []
         for i in range(300):
             tic = time.perf_counter()

@@ -1,4 +1,4 @@
-"""root_placement in a stream: the solve's placement vs the model fit's with its stream defaults (every 3rd
+"""placement.mode in a stream: the solve's placement vs the model fit's with its stream defaults (every 3rd
 frame of a hand, warm-started, its depth ratio smoothed), every frame (warm, unsmoothed) and cold (every frame
 from the inverse kinematics, as on a still).
 
@@ -65,10 +65,10 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=30)
     args = parser.parse_args()
     data = sequences(args.sequences, args.frames, seed=42)
-    every_frame = {"root_placement": "fit", "root_placement_fit_every": 1, "root_placement_fit_smoothing": 1.0}
+    every_frame = {"placement.mode": "fit", "placement.fit_every": 1, "placement.fit_smoothing": 1.0}
     rows = {
-        "solve": ({"root_placement": "solve"}, None),
-        "fit": ({"root_placement": "fit"}, None),  # the fit's stream defaults: every 3rd frame, smoothed
+        "solve": ({"placement.mode": "solve"}, None),
+        "fit": ({"placement.mode": "fit"}, None),  # the fit's stream defaults: every 3rd frame, smoothed
         "fit_every_frame": (every_frame, None),
         "fit_cold": (every_frame, -1.0),
     }
@@ -81,7 +81,7 @@ def main() -> int:
         for K, seq in data:
             for name, (changes, gap) in rows.items():
                 placement_module.FIT_WARM_MAX_GAP_S = default_gap if gap is None else gap
-                est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+                est = HandPoseEstimator(EstimatorConfig().replace(changes))
                 err = []
                 for t, (det, truth) in enumerate(seq):
                     start = time.perf_counter()

@@ -83,7 +83,7 @@ def main() -> int:
             "--params-file",
             str(REPO / "config/hand_pose.yaml"),
             "-p",
-            "max_hands:=1",
+            "frontend.max_hands:=1",
         ],
         env=env,
         stdout=subprocess.DEVNULL,

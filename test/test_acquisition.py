@@ -88,7 +88,7 @@ def test_fallback_finds_maps_back_merges_and_respects_the_budget():
     image = _coded_image(w, h)
     hands = [(100.0, 80.0, 220.0, 230.0), (400.0, 100.0, 520.0, 250.0)]
     detector = FakeDetector(hands, (w, h))
-    acq = Acquisition(detector, AcquisitionSettings(acquisition_max_calls=64))
+    acq = Acquisition(detector, AcquisitionSettings(max_calls=64))
     found = acq.detect(image, [], max_hands=2)
     assert len(found) == 2  # each hand in several overlapping crops: merged to one each
     boxes = sorted(keypoint_box(d.uv).tolist() for d in found)
@@ -102,13 +102,13 @@ def test_fallback_finds_maps_back_merges_and_respects_the_budget():
     assert detector.calls == 3  # the contrast pass, the first crop (hand 1), the second (hand 2)
     # the budget bounds the cost
     detector.calls = 0
-    acq.settings = AcquisitionSettings(acquisition_max_calls=2)
+    acq.settings = AcquisitionSettings(max_calls=2)
     acq.detect(image, [], max_hands=2)
     assert detector.calls == 2 and acq.last_report.fallback_calls == 2
     # nothing missing, or the fallback off: no extra call
     detector.calls = 0
     assert len(acq.detect(image, [_det(hands[0]), _det(hands[1])], max_hands=2)) == 2
-    acq.settings = AcquisitionSettings(acquisition_fallback=False)
+    acq.settings = AcquisitionSettings(fallback=False)
     acq.detect(image, [], max_hands=2)
     assert detector.calls == 0 and acq.last_report.detector_calls == 1
 
@@ -121,7 +121,7 @@ def test_duplicates_merge_by_iou_and_handedness():
     calls = iter(
         [[_det(shifted, "right", 0.99)], [_det(shifted, "left")], [_det((150.0, 100.0, 250.0, 220.0), "left")]]
     )
-    acq = Acquisition(lambda image: next(calls, []), AcquisitionSettings(acquisition_crop_scales=(0.0, 0.0, 0.0)))
+    acq = Acquisition(lambda image: next(calls, []), AcquisitionSettings(crop_scales=(0.0, 0.0, 0.0)))
     # the contrast pass finds the same hand again (same side, higher score): the plain detector's one is kept
     out = acq.detect(np.zeros((480, 640, 3), np.uint8), [_det(a)], max_hands=2)
     assert len(out) == 1 and out[0].score == 0.9
@@ -141,11 +141,11 @@ def test_side_aware_merge_keeps_overlapping_left_and_right_hands_with_different_
     flipped = Detection(right.uv + 3.0, right.rel3d, "left", 0.8)  # the same hand, its label flipped by a crop
     assert box_iou(keypoint_box(right.uv), keypoint_box(other.uv)) > 0.9
     assert keypoint_distance(right.uv, flipped.uv) < 0.05 < 0.3 < keypoint_distance(right.uv, other.uv)
-    no_passes = {"acquisition_crop_scales": (0.0, 0.0, 0.0)}
+    no_passes = {"crop_scales": (0.0, 0.0, 0.0)}
     image = np.zeros((480, 640, 3), np.uint8)
 
     def found(second: Detection, side_aware: bool) -> list[Detection]:
-        settings = AcquisitionSettings(acquisition_side_aware_merge=side_aware, **no_passes)
+        settings = AcquisitionSettings(side_aware_merge=side_aware, **no_passes)
         return Acquisition(lambda img: [second], settings).detect(image, [right], max_hands=2)
 
     assert len(found(other, side_aware=False)) == 1  # the IoU rule alone: one hand
@@ -180,19 +180,19 @@ def test_beside_pass_masks_the_found_palm_and_searches_beside_it_last():
         full = img.shape[:2] == (h, w)
         return [b] if full and np.array_equal(img[palm[1], palm[0]], fill) else ([a] if full else [])
 
-    off = {"acquisition_crop_scales": (0.0, 0.0, 0.0), "acquisition_contrast": False}
+    off = {"crop_scales": (0.0, 0.0, 0.0), "contrast": False}
     acq = Acquisition(detector, AcquisitionSettings(**off))
     assert len(acq.detect(image, [a], max_hands=2)) == 1 and calls == []
-    acq.settings = AcquisitionSettings(acquisition_beside=True, **off)
+    acq.settings = AcquisitionSettings(beside=True, **off)
     out = acq.detect(image, [a], max_hands=2)
     assert len(out) == 2 and acq.last_report.passes == ["full", "masked"] and len(calls) == 1
     # the other passes first: with a budget of one call the contrast pass takes it, the beside pass waits
     calls.clear()
-    acq.settings = AcquisitionSettings(acquisition_beside=True, acquisition_contrast=True, acquisition_max_calls=1)
+    acq.settings = AcquisitionSettings(beside=True, contrast=True, max_calls=1)
     assert len(acq.detect(image, [a], max_hands=2)) == 1 and acq.last_report.passes == ["full", "contrast"]
     # nothing found at all: nothing to search beside
     calls.clear()
-    acq.settings = AcquisitionSettings(acquisition_beside=True, **off)
+    acq.settings = AcquisitionSettings(beside=True, **off)
     assert acq.detect(image, [], max_hands=2) == [] and calls == []
     # streams: the fallback (beside pass included) never runs while the VIDEO landmarker sees a hand
     assert len(acq.detect_video(image, [a], max_hands=2, stamp=0.0)) == 1 and calls == []
@@ -203,7 +203,7 @@ def test_video_fallback_only_while_nothing_is_seen_and_seeds_follow_the_hand():
     image = _coded_image(w, h)
     hand = (300.0, 200.0, 420.0, 350.0)
     detector = FakeDetector([hand], (w, h))
-    acq = Acquisition(detector, AcquisitionSettings(acquisition_video_period_s=1.0))
+    acq = Acquisition(detector, AcquisitionSettings(video_period_s=1.0))
     # MediaPipe's video tracking sees a hand: never a fallback call, even below max_hands
     assert len(acq.detect_video(image, [_det(hand)], 2, 0.0)) == 1 and detector.calls == 0
     # it sees nothing: the full search finds the hand and keeps it as a seed
@@ -240,7 +240,7 @@ def test_estimator_finds_the_hand_of_a_grey_photo_plain_mediapipe_misses():
     image = counting.degraded_sets([sample])["grey"][0].image
     h, w = image.shape[:2]
     K = np.array([[float(w), 0, w / 2], [0, float(w), h / 2], [0, 0, 1.0]])
-    off = HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
+    off = HandPoseEstimator(EstimatorConfig().replace({"acquisition.fallback": False}))
     on = HandPoseEstimator()
     try:
         assert off.estimate(image, K) == [] and off.last_acquisition.detector_calls == 1
@@ -248,10 +248,7 @@ def test_estimator_finds_the_hand_of_a_grey_photo_plain_mediapipe_misses():
         assert len(poses) == 1
         assert counting.match([_as_det(p) for p in poses], sample.boxes)[0] == 1
         report = on.last_acquisition
-        assert (
-            report.found_by_fallback == 1
-            and 1 < report.detector_calls <= 1 + on.config.acquisition.acquisition_max_calls
-        )
+        assert report.found_by_fallback == 1 and 1 < report.detector_calls <= 1 + on.config.acquisition.max_calls
     finally:
         off.close()
         on.close()

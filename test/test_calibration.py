@@ -66,7 +66,7 @@ def test_refusals_name_the_reason():
     assert all("not flat" in f.reason for f in bent.frames)
     with pytest.raises(CalibrationError, match="hand not flat"):
         bent.finish("x")
-    few = Calibrator(K, CalibrationSettings(sheet_min_frames=5))
+    few = Calibrator(K, CalibrationSettings(min_frames=5))
     _frames(few, 3)
     with pytest.raises(CalibrationError, match="too few frames: 3 of 3"):
         few.finish("x")
@@ -101,7 +101,7 @@ def _hand(uv, rel3d, side="right", confidence=0.9) -> SimpleNamespace:
 
 
 def test_session_ends_on_its_frame_budget_with_the_most_confident_hand_within_two_percent():
-    settings = SheetSessionSettings(sheet_seconds=10.0, sheet_max_frames=12, sheet_operator_name="synthetic")
+    settings = SheetSessionSettings(seconds=10.0, max_frames=12, operator_name="synthetic")
     session = CalibrationSession(settings, start_s=100.0)
     for i, (image, uv, rel3d) in enumerate(random_frames(12)):
         assert not session.due(100.0 + 0.1 * i)
@@ -117,7 +117,7 @@ def test_session_ends_on_its_frame_budget_with_the_most_confident_hand_within_tw
 
 
 def test_session_ends_on_its_duration_and_refuses_with_the_reason():
-    session = CalibrationSession(SheetSessionSettings(sheet_seconds=2.0), start_s=5.0)
+    session = CalibrationSession(SheetSessionSettings(seconds=2.0), start_s=5.0)
     assert not session.due(6.99) and session.due(7.0) and session.seconds_left(6.0) == 1.0
     result = session.finish()
     assert result.state == "refused" and "no frames received" in result.reason and result.profile is None
@@ -144,7 +144,7 @@ def test_distorted_images_are_measured_with_the_lens_model():
     f, c = K[0, 0], K[:2, 2]
     grid = np.stack(np.meshgrid(np.arange(1280.0), np.arange(720.0)), axis=-1).reshape(-1, 2)
     ideal = Calibrator(K, distortion=lens)._undistort(grid).reshape(720, 1280, 2).astype(np.float32)
-    settings = CalibrationSettings(sheet_min_frames=3)
+    settings = CalibrationSettings(min_frames=3)
     with_lens, without = Calibrator(K, settings, distortion=lens), Calibrator(K, settings)
     for image, uv, rel3d in random_frames(4, seed=3):
         warped = cv2.remap(image, ideal[..., 0], ideal[..., 1], cv2.INTER_LINEAR, borderValue=(80, 80, 80))

@@ -52,7 +52,8 @@ def test_params_file_is_generated_from_the_parameter_table(node):
 
 def test_parameters_page_is_generated_from_the_parameter_tables():
     path = REPO / writer.DOCS_PAGE
-    assert path.read_text() == writer.parameters_markdown(TABLES), f"{path} is stale: run `{writer.COMMAND}`"
+    expected = writer.parameters_markdown(TABLES, writer.node_renames())
+    assert path.read_text() == expected, f"{path} is stale: run `{writer.COMMAND}`"
     for node, specs in TABLES.items():  # every parameter of every node has its row
         for spec in specs:
             assert f"| `{spec.name}` |" in path.read_text(), (node, spec.name)
@@ -94,7 +95,7 @@ def test_graph_passes_only_declared_valid_parameters(values):
 def test_graph_scale_mode_choices_are_the_estimators():
     """Launch arguments offer exactly the scale modes the estimator accepts (none without a model)."""
     (arg,) = [a for a in graph.arguments() if a.name == "scale_mode"]
-    (spec,) = [s for s in EstimatorConfig.parameters() if s.name == "scale_mode"]
+    (spec,) = [s for s in EstimatorConfig.parameters() if s.name == "scale.mode"]
     assert set(arg.choices) == {"", *spec.choices}
     assert "learned" not in arg.choices
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scalehp_ros.common.joints import INDEX_MCP, MIDDLE_MCP, WRIST
 from scalehp_ros.evaluation import rgbd, synthetic
 from scalehp_ros.perception import depth as dp
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.frontend import Detection
 from scalehp_ros.perception.profile import load_profile
-from scalehp_ros.perception.scale_calibration import ScaleCalibration, ScaleCalibrationSettings
+from scalehp_ros.perception.scale_calibration import OnlineScaleSettings, ScaleCalibration
 from scalehp_ros.perception.settings import EstimatorConfig
 
 
@@ -48,10 +49,10 @@ def test_samples_reject_holes_edges_and_the_off_image():
     depth[:, 20:] = 1.2  # an edge at column 20
     depth[5:12, 5:12] = 0.0  # a hole
     uv = np.array([[[30.0, 30.0], [8.0, 8.0], [20.0, 30.0], [-5.0, 3.0], [10.0, 30.0]] + [[30.0, 30.0]] * 16])
-    z = dp.sample_depth(depth, uv, dp.DepthSettings(depth_edge_near=False))
+    z = dp.sample_depth(depth, uv, dp.DepthSettings(edge_near=False))
     assert z[0, 0] == pytest.approx(1.2) and z[0, 4] == pytest.approx(0.5)
     assert np.isnan(z[0, 1]) and np.isnan(z[0, 2]) and np.isnan(z[0, 3])
-    # with depth_edge_near the window on the edge gives its near side (2 of its 5 columns), the rest as before
+    # with depth.edge_near the window on the edge gives its near side (2 of its 5 columns), the rest as before
     near = dp.sample_depth(depth, uv, dp.DepthSettings())
     assert near[0, 2] == pytest.approx(0.5)
     np.testing.assert_array_equal(np.delete(near, 2, axis=1), np.delete(z, 2, axis=1))
@@ -94,7 +95,7 @@ def test_surface_offset_follows_the_viewing_ray_through_finger_and_palm():
     rot = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
     tilted = (hand - hand[0]) @ rot.T + hand[0]
     off = dp.surface_offset(tilted[None], scale, "ray")[0]
-    assert off[dp.WRIST] == pytest.approx(2.0 * dp.SURFACE_OFFSET_M[dp.WRIST])
+    assert off[WRIST] == pytest.approx(2.0 * dp.SURFACE_OFFSET_M[WRIST])
     palm = list(dp.PALM_JOINTS)
     ray = tilted[palm] / np.linalg.norm(tilted[palm], axis=1, keepdims=True)
     expected = dp.SURFACE_OFFSET_M[palm] / np.abs(ray @ (rot @ [0, 0, 1])) * ray[:, 2]
@@ -112,7 +113,7 @@ def test_a_finger_curled_in_front_of_the_palm_hides_it_from_depth():
     curled[12] = (mid + hand[0]) / 2 + (0.0, 0.0, -0.02)
     hidden = dp.self_occluded(curled[None], scale)[0]
     # what the curled finger covers: its own knuckle behind it; not the finger itself, nor the other fingers
-    assert np.flatnonzero(hidden).tolist() == [dp.MIDDLE_MCP]
+    assert np.flatnonzero(hidden).tolist() == [MIDDLE_MCP]
     # observe: a depth image with a sample at every keypoint; the hidden knuckle gets no depth term
     K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
     uv = (curled[:, :2] / curled[:, 2:]) @ K[:2, :2].T + K[:2, 2]
@@ -121,8 +122,8 @@ def test_a_finger_curled_in_front_of_the_palm_hides_it_from_depth():
     for (u, v), z in zip(np.rint(uv).astype(int), surface, strict=True):
         depth[v - 2 : v + 3, u - 2 : u + 3] = z
     obs = dp.observe(depth, uv[None], curled[None], scale, dp.DepthSettings())
-    assert np.isnan(obs.z[0, dp.MIDDLE_MCP]) and obs.valid[0]
-    assert np.isfinite(obs.z[0, dp.WRIST]) and np.isfinite(obs.z[0, dp.INDEX_MCP])
+    assert np.isnan(obs.z[0, MIDDLE_MCP]) and obs.valid[0]
+    assert np.isfinite(obs.z[0, WRIST]) and np.isfinite(obs.z[0, INDEX_MCP])
 
 
 def test_several_hands_are_the_hands_one_by_one_and_no_hand_is_no_observation():
@@ -144,18 +145,18 @@ def test_several_hands_are_the_hands_one_by_one_and_no_hand_is_no_observation():
 @pytest.mark.slow
 def test_calibration_takes_no_sample_from_a_palm_tilted_beyond_the_gate():
     frames, _ = _frames(30, 29)
-    est = HandPoseEstimator(EstimatorConfig().replace(calibration_max_palm_tilt_deg=1.0))
+    est = HandPoseEstimator(EstimatorConfig().replace({"online_scale.max_palm_tilt_deg": 1.0}))
     used, _ = _cs_mm(est, frames)
     assert used.mean() > 0.9  # depth is used for the pose...
     assert est.calibration_status().get("operator") is None  # ...but no palm faced the camera within 1 degree
-    est = HandPoseEstimator(EstimatorConfig().replace(calibration_max_palm_tilt_deg=90.0))
+    est = HandPoseEstimator(EstimatorConfig().replace({"online_scale.max_palm_tilt_deg": 90.0}))
     _cs_mm(est, frames)
     assert est.calibration_status()["operator"].frames >= 25
 
 
 def test_without_depth_the_rgb_path_is_unchanged_and_bad_depth_is_refused():
     frames, _ = _frames(5, 3)
-    a, b = HandPoseEstimator(), HandPoseEstimator(EstimatorConfig().replace(depth_fusion=False))
+    a, b = HandPoseEstimator(), HandPoseEstimator(EstimatorConfig().replace({"depth.fusion": False}))
     for det, K, size, depth, _ in frames:
         plain = a.estimate_from_detections([det], K, image_size=size)[0]
         off = b.estimate_from_detections([det], K, image_size=size, depth=depth)[0]
@@ -171,7 +172,7 @@ def test_without_depth_the_rgb_path_is_unchanged_and_bad_depth_is_refused():
 @pytest.mark.slow
 def test_depth_pins_the_hand_far_better_than_rgb_alone():
     frames, _ = _frames(40, 5)
-    est = HandPoseEstimator(EstimatorConfig().replace(depth_calibration=False))
+    est = HandPoseEstimator(EstimatorConfig().replace({"online_scale.enabled": False}))
     with_depth, used = _cs_mm(est, frames)
     rgb, _ = _cs_mm(HandPoseEstimator(), frames, use_depth=False)
     assert used.mean() > 0.9
@@ -186,7 +187,7 @@ def test_an_object_in_front_of_part_of_the_hand_does_not_pull_the_estimate():
         np.testing.assert_array_equal(a[4], b[4])  # the same hands
     nearer = [(d1 > 0) & (d1 < d0 - 0.05) for (_, _, _, d0, _), (_, _, _, d1, _) in zip(clear, occluded, strict=True)]
     assert all(m.any() for m in nearer)  # the object is really there, nearer than the hand
-    cfg = EstimatorConfig().replace(depth_calibration=False)
+    cfg = EstimatorConfig().replace({"online_scale.enabled": False})
     z_clear, _ = _cs_mm(HandPoseEstimator(cfg), clear, wrist_z=True)
     z_occl, used = _cs_mm(HandPoseEstimator(cfg), occluded, wrist_z=True)
     assert used.mean() > 0.6
@@ -198,7 +199,7 @@ def test_an_object_in_front_of_part_of_the_hand_does_not_pull_the_estimate():
 
 def test_calibration_filter_rejects_outliers_and_converges():
     rng = np.random.default_rng(0)
-    cal = ScaleCalibration(ScaleCalibrationSettings(calibration_min_frames=30, calibration_rel_se=0.006))
+    cal = ScaleCalibration(OnlineScaleSettings(min_frames=30, rel_se=0.006))
     assert cal.status.state == "idle"
     samples = 0.042 * np.exp(rng.normal(0, 0.05, 400))
     samples[::10] = 0.02  # a tenth are gross outliers (an occluded frame, a wrong hand)
@@ -215,7 +216,9 @@ def test_online_calibration_converges_writes_a_depth_profile_and_rgb_starts_from
     frames, operator = _frames(260, 21)
     true_scale = float(np.mean(operator[1]))
     out = tmp_path / "op.yaml"
-    est = HandPoseEstimator(EstimatorConfig().replace(calibration_profile_out=str(out), calibration_name="bob"))
+    est = HandPoseEstimator(
+        EstimatorConfig().replace({"online_scale.profile_out": str(out), "online_scale.operator_name": "bob"})
+    )
     _cs_mm(est, frames)
     st = est.calibration_status()["operator"]
     assert st.state == "converged", st
@@ -225,6 +228,6 @@ def test_online_calibration_converges_writes_a_depth_profile_and_rgb_starts_from
     assert profile.method == "depth" and profile.name == "bob" and set(profile.hands) == {"left", "right"}
     assert profile.mean_bone("right") == pytest.approx(st.scale, rel=1e-4)
     assert est.operator_profile is not None and est.operator_profile.method == "depth"
-    rgb = HandPoseEstimator(EstimatorConfig().replace(operator_profile=str(out)))
+    rgb = HandPoseEstimator(EstimatorConfig().replace({"scale.operator_profile": str(out)}))
     det, K, size, _, _ = frames[0]
     assert rgb.estimate_from_detections([det], K, image_size=size)[0].scale == pytest.approx(st.scale, rel=1e-4)

@@ -55,7 +55,7 @@ def test_eval_drift_reports_every_placement_and_the_headline_keys():
     assert out["wrist_drift_rms_mm"] == out["placements"]["default"]["stream"]["wrist_drift_rms_mm"]
     assert out["arm_reference_step"] == drift.step_response(FilterSettings())
     # estimator parameters reach every row and the step response
-    fast = drift.eval_drift(sequences=1, frames=8, seed=1, params={"reference_depth_min_cutoff_hz": 3.0})
+    fast = drift.eval_drift(sequences=1, frames=8, seed=1, params={"filters.reference_depth_min_cutoff_hz": 3.0})
     assert fast["arm_reference_step"]["step_z_settle_ms"] < out["arm_reference_step"]["step_z_settle_ms"]
     assert fast["placements"]["solve"]["still"] == out["placements"]["solve"]["still"]  # stills: no filter
     stream = fast["placements"]["solve"]["stream"]["arm_reference_drift_rms_mm"]

@@ -76,11 +76,11 @@ def test_handedness_on_rhd_and_mirrored(estimator):
     samples = load_rhd(DATA / "rhd")
     seen = [estimator.estimate(s.load_rgb(), s.K) for s in samples]
     assert [p[0].handedness for p in seen] == [s.hand_type for s in samples]
-    estimator.update_config(mirrored=True)
+    estimator.update_config({"frontend.mirrored": True})
     try:
         swapped = [estimator.estimate(s.load_rgb(), s.K)[0].handedness for s in samples]
     finally:
-        estimator.update_config(mirrored=False)
+        estimator.update_config({"frontend.mirrored": False})
     assert swapped == [{"left": "right", "right": "left"}[s.hand_type] for s in samples]
 
 
@@ -182,26 +182,26 @@ def test_non_finite_landmarks(estimator):
 def test_update_config_validates_and_applies(estimator):
     before = estimator.config
     with pytest.raises(ValueError, match="solver"):
-        estimator.update_config(solver="magic")
+        estimator.update_config({"root_solve.solver": "magic"})
     with pytest.raises(ValueError, match="unknown"):
         estimator.update_config(bogus=1)
-    with pytest.raises(ValueError, match="scale_mode='learned' is not implemented"):
-        estimator.update_config(scale_mode="learned")
+    with pytest.raises(ValueError, match=r"scale\.mode='learned' is not implemented"):
+        estimator.update_config({"scale.mode": "learned"})
     with pytest.raises(ValueError, match="hand_length_m"):
-        estimator.update_config(scale_mode="fixed", hand_length_m=2.0)
+        estimator.update_config({"scale.mode": "fixed", "scale.hand_length_m": 2.0})
     assert estimator.config == before
     img = _rgb(DATA / "hands" / "handDst.jpg")
     K = _K(img.shape[1], img.shape[0])
     prior = estimator.estimate(img, K)[0]
-    estimator.update_config(scale_mode="fixed", hand_length_m=0.2)
+    estimator.update_config({"scale.mode": "fixed", "scale.hand_length_m": 0.2})
     try:
         fixed = estimator.estimate(img, K)[0]
     finally:
-        estimator.update_config(scale_mode="prior")
+        estimator.update_config({"scale.mode": "prior"})
     assert fixed.scale == pytest.approx(0.2 * MEAN_BONE_PER_HAND_LENGTH)
     # a bigger hand with the same image is farther away
     assert fixed.translation[2] > prior.translation[2]
-    assert estimator.config.scale == ScaleSettings(scale_mode="prior", hand_length_m=0.2)
+    assert estimator.config.scale == ScaleSettings(mode="prior", hand_length_m=0.2)
 
 
 def test_public_entry_point():
@@ -209,8 +209,8 @@ def test_public_entry_point():
 
     assert public.HandPoseEstimator is HandPoseEstimator and public.HandPose is HandPose
     assert set(public.__all__) == {"HandPose", "HandPoseEstimator"}
-    est = HandPoseEstimator(EstimatorConfig().replace(solver="linear", track_max_jump=0.3))
-    assert est.config.root_solve.solver == "linear" and est.config.tracking.track_max_jump == 0.3
+    est = HandPoseEstimator(EstimatorConfig().replace({"root_solve.solver": "linear", "tracking.max_jump": 0.3}))
+    assert est.config.root_solve.solver == "linear" and est.config.tracking.max_jump == 0.3
     with pytest.raises(ValueError, match="EstimatorConfig"):
         HandPoseEstimator({"solver": "linear"})
 

@@ -185,7 +185,7 @@ def test_scalehp_eval_errors_cleanly(tmp_path):
     )
     assert proc.returncode == 2 and "expected one annotation" in proc.stderr
     # a bad estimator parameter for `video`: refused with the reason before any frame is read
-    for bad, reason in (("root_placement=nowhere", "root_placement must be one of"), ("x=[1", "not valid YAML")):
+    for bad, reason in (("placement.mode=nowhere", "placement.mode must be one of"), ("x=[1", "not valid YAML")):
         proc = subprocess.run(
             [sys.executable, "-m", "scalehp_ros.evaluation", "video", "missing.mp4", "--param", bad],
             capture_output=True,

@@ -20,7 +20,7 @@ def test_default_graph_has_the_teleop_nodes():
     hand = next(s for s in specs if s.name == "hand_pose_node")
     assert hand.params_file.name == "hand_pose.yaml" and hand.params_file.is_file()
     # nothing given: the node's params file holds the defaults, except what the graph derives from `hands`
-    assert hand.parameters == {"max_hands": 1}
+    assert hand.parameters == {"frontend.max_hands": 1}
     assert hand.remappings["image"] == "camera/image_raw"  # relative: the graph works under a namespace
     robot_state = next(s for s in specs if s.name == "robot_state_publisher")
     assert robot_state.ros_only and robot_state.parameters["robot_description"].lstrip().startswith("<")
@@ -29,7 +29,7 @@ def test_default_graph_has_the_teleop_nodes():
 def test_arguments_select_nodes_and_values():
     specs = graph.resolve({"camera": "usb", "rviz": "false", "scale_mode": "fixed", "hand_length_m": "0.185"})
     assert names(specs) == ["usb_cam", "hand_pose_node", "retarget_node", "robot_state_publisher"]
-    assert specs[1].parameters == {"scale_mode": "fixed", "hand_length_m": 0.185, "max_hands": 1}
+    assert specs[1].parameters == {"scale.mode": "fixed", "scale.hand_length_m": 0.185, "frontend.max_hands": 1}
 
 
 def test_camera_drivers_get_their_parameters():
@@ -229,11 +229,11 @@ def test_rviz_layout_shows_this_graph_under_any_namespace(hands):
 
 
 def test_hand_pose_node_tracks_as_many_hands_as_the_graph_drives():
-    """MediaPipe runs its palm detector on every frame while fewer hands than max_hands are in view, so the
-    one-hand graph asks for one hand; max_hands:=N overrides."""
+    """MediaPipe runs its palm detector on every frame while fewer hands than frontend.max_hands are in view,
+    so the one-hand graph asks for one hand; the launch argument max_hands:=N overrides."""
 
     def tracked(**values: str) -> int:
-        return next(s for s in graph.resolve(values) if s.name == "hand_pose_node").parameters["max_hands"]
+        return next(s for s in graph.resolve(values) if s.name == "hand_pose_node").parameters["frontend.max_hands"]
 
     assert tracked() == 1 and tracked(hands="two") == 2 and tracked(max_hands="2") == 2
 

@@ -91,8 +91,15 @@ class Probe:
 
 def test_calibrate_measures_the_sheet_renders_and_puts_the_profile_in_force(ros, tmp_path):
     out = tmp_path / "op" / "alice.yaml"
-    args = ["-p", f"sheet_max_frames:={N_FRAMES}", "-p", "sheet_seconds:=60.0", "-p", f"sheet_profile_out:={out}"]
-    args += ["-p", "sheet_operator_name:=alice"]
+    args = [
+        "-p",
+        f"sheet_calibration.max_frames:={N_FRAMES}",
+        "-p",
+        "sheet_calibration.seconds:=60.0",
+        "-p",
+        f"sheet_calibration.profile_out:={out}",
+    ]
+    args += ["-p", "sheet_calibration.operator_name:=alice"]
     renders = [image for image, _, _ in random_frames(N_FRAMES, SEED)]
     probe = Probe(CameraModel(WIDTH, HEIGHT, K))
     with NodeProcess(
@@ -134,7 +141,7 @@ def test_calibrate_with_mediapipe_on_a_hand_without_a_sheet_is_refused(ros):
     clip = [source.read() for _ in range(30)][::3]
     source.close()
     probe = Probe(CameraModel(w, h, intrinsics_from_hfov(w, h, 60.0)))
-    args = ["--ros-args", "-p", "sheet_max_frames:=8", "-p", "max_image_pixels:=240000"]
+    args = ["--ros-args", "-p", "sheet_calibration.max_frames:=8", "-p", "max_image_pixels:=240000"]
     with NodeProcess("scalehp_ros.ros.hand_pose_node", *args) as proc:
         probe.wait_ready(proc)
         probe.stream_until(clip[:1], lambda d: d.get("hands_detected") == "1", proc)

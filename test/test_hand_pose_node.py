@@ -208,17 +208,17 @@ def test_parameters_are_validated_at_run_time(running_node):
         return future.result().results[0]
 
     for name, value in (
-        ("max_hands", 0),
-        ("scale_mode", "guess"),
-        ("min_detection_confidence", 1.5),
-        ("hand_length_m", -0.2),
-        ("max_hands", "two"),
+        ("frontend.max_hands", 0),
+        ("scale.mode", "guess"),
+        ("frontend.min_detection_confidence", 1.5),
+        ("scale.hand_length_m", -0.2),
+        ("frontend.max_hands", "two"),
     ):
         result = set_one(name, value)
         assert not result.successful and result.reason, (name, value)
-    assert set_one("max_hands", 1).successful
-    assert set_one("scale_mode", "fixed").successful
-    future = client.get_parameters(["max_hands", "scale_mode"])
+    assert set_one("frontend.max_hands", 1).successful
+    assert set_one("scale.mode", "fixed").successful
+    future = client.get_parameters(["frontend.max_hands", "scale.mode"])
     assert spin_until(h.node, future.done, timeout=5.0)
     assert [v.integer_value for v in future.result().values][:1] == [1]
     assert future.result().values[1].string_value == "fixed"

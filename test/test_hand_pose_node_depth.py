@@ -1,7 +1,7 @@
 """hand_pose_node with a colour and a registered depth stream over real DDS (separate node process).
 
 The clip has no depth, so the depth images are a flat surface at 0.5 m and the node runs with the widest
-plausibility band (depth_band_frac 1.0): what is checked is the plumbing (pairing, refusal, staleness,
+plausibility band (depth.band_frac 1.0): what is checked is the plumbing (pairing, refusal, staleness,
 diagnostics, marker label), not accuracy (scalehp-eval rgbd, test_depth.py)."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_depth_is_used_refused_when_bad_and_dropped_when_stale(ros, clip_frames)
     from rclpy.node import Node
 
     args = ["--ros-args", "--params-file", str(REPO / "config/hand_pose.yaml"), "-p", "max_image_pixels:=240000"]
-    args += ["-p", "depth_band_frac:=1.0", "-p", "diagnostics_period:=0.5"]
+    args += ["-p", "depth.band_frac:=1.0", "-p", "diagnostics_period:=0.5"]
     with NodeProcess("scalehp_ros.ros.hand_pose_node", *args) as proc:
         node = Node("hand_pose_depth_probe")
         h = DepthHarness(node)

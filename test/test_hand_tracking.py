@@ -2,7 +2,7 @@
 
 The bundled clip (data/human_hand_video.mp4), 1 s of it blacked out (the hand occluded), plays through
 video_source (lockstep: every frame processed) -> hand_pose_node -> retarget_node (simulated robot, no deadman).
-hand_pose_node reports the right hand tracked, then held (tracking_hold_s), then lost, then tracked again on
+hand_pose_node reports the right hand tracked, then held (tracking.hold_s), then lost, then tracked again on
 ~/right/tracking; retarget_node holds the last finger command through the gap (it never opens the fingers) and
 resumes within the hand velocity limits (no jump).
 """
@@ -107,7 +107,7 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
     assert abs((end - start) - GAP) <= 2 and start - first >= BEFORE - 6, (start, end, first, states)
     gap = states[start:end]
     assert gap[-1] == "lost" and gap == sorted(gap), gap  # held..., then lost...
-    # held within tracking_hold_s (0.25 s) of image time after the last good frame, lost after it (video_source
+    # held within tracking.hold_s (0.25 s) of image time after the last good frame, lost after it (video_source
     # stamps each frame when it publishes it: on a loaded machine a slow frame may skip the held state)
     last_before = tracking[start - 1][1]
     for _, stamp, state, level, age in tracking[start:end]:

@@ -201,7 +201,7 @@ JOINT_TOLERANCE_PX = {**dict.fromkeys(COLOUR + YUV, 2.0), **dict.fromkeys(GREY, 
 def joints_by_encoding(frame_bgr) -> dict[str, np.ndarray]:
     # the detector alone: the still-image acquisition fallback may add a far, low-score hand on crops, which
     # is about finding hands, not about converting pixels (see test_acquisition)
-    est = HandPoseEstimator(EstimatorConfig().replace(acquisition_fallback=False))
+    est = HandPoseEstimator(EstimatorConfig().replace({"acquisition.fallback": False}))
     h, w = frame_bgr.shape[:2]
     K = intrinsics_from_hfov(w, h, 60.0)
     joints = {}

@@ -82,7 +82,7 @@ def test_bad_input_raises_value_error():
         model_fit.fit_hands(xy, canonical, -lengths)
     rays = np.tile([0.0, 0.0, 1.0], (2, 1))
     with pytest.raises(ValueError):
-        canonical_from_detector(canonical, rays, CanonicalSettings(canonical_model="fit"))  # no keypoints
+        canonical_from_detector(canonical, rays, CanonicalSettings(model="fit"))  # no keypoints
 
 
 @pytest.mark.slow
@@ -93,8 +93,8 @@ def test_estimator_with_the_fit_improves_the_synthetic_pose():
         Detection(batch.uv[i], batch.rel_detected[i], "left" if batch.is_left[i] else "right", 1.0) for i in range(n)
     ]
     errors = {}
-    for name, changes in {"default": {}, "fit": {"canonical_model": "fit"}}.items():
-        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+    for name, changes in {"default": {}, "fit": {"canonical.model": "fit"}}.items():
+        est = HandPoseEstimator(EstimatorConfig().replace(changes))
         joints = np.stack([est.estimate_from_detections([d], batch.K[i])[0].joints_cam for i, d in enumerate(dets)])
         assert np.all(np.isfinite(joints))
         errors[name] = metrics.summarize(joints, batch.joints_cam, np.ones(n))["r_mpjpe_mm"]
@@ -105,37 +105,37 @@ def test_estimator_with_the_fit_improves_the_synthetic_pose():
 def test_fit_placement_moves_the_same_shape_closer_and_streams_keep_the_plain_solve():
     n = 40
     batch = synthetic.generate(n, synthetic.NoiseModel(), seed=23)
-    stream_cfg = EstimatorConfig().replace(scale_mode="fixed", hand_length_m=0.19)
+    stream_cfg = EstimatorConfig().replace({"scale.mode": "fixed", "scale.hand_length_m": 0.19})
     dets = [
         Detection(batch.uv[i], batch.rel_detected[i], "left" if batch.is_left[i] else "right", 1.0) for i in range(n)
     ]
 
     def run(changes):
-        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+        est = HandPoseEstimator(EstimatorConfig().replace(changes))
         return np.stack([est.estimate_from_detections([d], batch.K[i])[0].joints_cam for i, d in enumerate(dets)])
 
-    solve = run({"root_placement": "solve", "placement_guard": False})
-    fit, auto = run({"root_placement": "fit"}), run({"root_placement": "auto"})
+    solve = run({"placement.mode": "solve", "placement.guard": False})
+    fit, auto = run({"placement.mode": "fit"}), run({"placement.mode": "auto"})
     np.testing.assert_array_equal(auto, fit)  # stills: auto is fit
     # the shape relative to the wrist is the plain solve's, only the placement moves
     np.testing.assert_allclose(fit - fit[:, :1], solve - solve[:, :1], atol=1e-12)
     cs = {k: metrics.per_joint_errors_mm(v, batch.joints_cam).mean() for k, v in {"solve": solve, "fit": fit}.items()}
     assert cs["fit"] < cs["solve"], cs
     # a stream (stamped frames): auto keeps the plain solve's placement; the filters run in both
-    stream_auto = HandPoseEstimator(stream_cfg.replace(root_placement="auto"))
-    stream_solve = HandPoseEstimator(stream_cfg.replace(root_placement="solve"))
-    stream_fit = HandPoseEstimator(stream_cfg.replace(root_placement="fit"))
+    stream_auto = HandPoseEstimator(stream_cfg.replace({"placement.mode": "auto"}))
+    stream_solve = HandPoseEstimator(stream_cfg.replace({"placement.mode": "solve"}))
+    stream_fit = HandPoseEstimator(stream_cfg.replace({"placement.mode": "fit"}))
     for i, d in enumerate(dets[:5]):
         a = stream_auto.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
         b = stream_solve.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
         np.testing.assert_array_equal(a, b)
-        # root_placement fit asks for the fit in a stream too: a different placement
+        # placement.mode fit asks for the fit in a stream too: a different placement
         f = stream_fit.estimate_from_detections([d], batch.K[i], stamp=0.1 * i)[0].joints_cam
         assert np.linalg.norm(f.mean(0) - b.mean(0)) > 1e-4
 
 
-# root_placement fit on every frame of a stream, its depth ratio unsmoothed
-EVERY_FRAME = {"root_placement": "fit", "root_placement_fit_every": 1, "root_placement_fit_smoothing": 1.0}
+# placement.mode fit on every frame of a stream, its depth ratio unsmoothed
+EVERY_FRAME = {"placement.mode": "fit", "placement.fit_every": 1, "placement.fit_smoothing": 1.0}
 
 
 def _turning_hand(batch, i: int, frames: int, rng) -> list[Detection]:
@@ -168,7 +168,7 @@ def test_fit_in_a_stream_runs_every_third_frame_and_moves_the_solve_along_its_ra
 
     monkeypatch.setattr(placement_module, "fit_hands", fit_spy)
     monkeypatch.setattr(placement_module, "moved", moved_spy)
-    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))  # defaults: every 3rd, smoothed
+    est = HandPoseEstimator(EstimatorConfig().replace({"placement.mode": "fit"}))  # defaults: every 3rd, smoothed
     for t, d in enumerate(frames):
         est.estimate_from_detections([d], batch.K[0], stamp=t / 30.0)
     assert calls == [False, True, True]  # frames 0 (cold), 3 and 6 (warm)
@@ -179,7 +179,7 @@ def test_fit_in_a_stream_runs_every_third_frame_and_moves_the_solve_along_its_ra
         assert np.linalg.norm(np.cross(centroid, shift)) < 1e-12 * np.linalg.norm(centroid)
     # at 8 fps a frame is 0.125 s after the last fit, older than the reuse limit: a (warm) fit every frame
     calls.clear()
-    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))
+    est = HandPoseEstimator(EstimatorConfig().replace({"placement.mode": "fit"}))
     for t, d in enumerate(frames[:4]):
         est.estimate_from_detections([d], batch.K[0], stamp=t * 0.125)
     assert calls == [False, True, True, True]
@@ -208,7 +208,7 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
     monkeypatch.setattr(placement_module, "fit_centroids", fit_spy)
     monkeypatch.setattr(placement_module, "moved", moved_spy)
     smoothing = 0.3
-    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit", root_placement_fit_smoothing=smoothing))
+    est = HandPoseEstimator(EstimatorConfig().replace({"placement.mode": "fit", "placement.fit_smoothing": smoothing}))
     fail.add(3)  # frame 3 is due (every 3rd frame): its fit fails
     ratios = []
     for t, d in enumerate(frames):
@@ -230,7 +230,7 @@ def test_stream_fit_smooths_its_ratio_keeps_it_when_a_fit_fails_and_keeps_nothin
     # two hands with the same side label: fitted on every frame, and no state kept for either
     fail.clear()
     fitted.clear()
-    twins = HandPoseEstimator(EstimatorConfig().replace(root_placement="fit"))
+    twins = HandPoseEstimator(EstimatorConfig().replace({"placement.mode": "fit"}))
     second = Detection(batch.uv[1], batch.rel_detected[1], frames[0].handedness, 1.0)
     for t, d in enumerate(frames[:3]):
         frame["t"] = t
@@ -256,7 +256,7 @@ def test_warm_started_fit_in_a_stream_stays_with_the_cold_fit(monkeypatch):
         out = {}
         for name, gap in (("warm", default_gap), ("cold", -1.0)):  # cold: never warm
             monkeypatch.setattr(placement_module, "FIT_WARM_MAX_GAP_S", gap)
-            est = HandPoseEstimator(EstimatorConfig().replace(**EVERY_FRAME))
+            est = HandPoseEstimator(EstimatorConfig().replace(EVERY_FRAME))
             out[name] = np.stack(
                 [est.estimate_from_detections([d], K, stamp=t / 30.0)[0].joints_cam for t, d in enumerate(frames)]
             )

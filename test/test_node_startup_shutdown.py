@@ -49,8 +49,8 @@ def test_node_exits_cleanly_on_signal(name, sig):
 @pytest.mark.parametrize(
     ("name", "override", "reason"),
     [
-        ("hand_pose_node", "hand_length_m:=0.35", "hand_length_m must be in [0.1, 0.3], got 0.35"),
-        ("hand_pose_node", "solver:=magic", "solver must be one of"),
+        ("hand_pose_node", "scale.hand_length_m:=0.35", "scale.hand_length_m must be in [0.1, 0.3], got 0.35"),
+        ("hand_pose_node", "root_solve.solver:=magic", "root_solve.solver must be one of"),
         ("retarget_node", "motion_scale:=0.0", "motion_scale must be in [0.01, 10.0], got 0.0"),
         ("video_source", "hfov_deg:=200", "hfov_deg must be in [1.0, 179.0], got 200"),
     ],

@@ -138,4 +138,4 @@ def test_palm_joint_sets_are_defined_once_in_common():
         "little_mcp",
     ]
     assert set(PALM_PLANE_JOINTS) == set(PALM_JOINTS) - {JOINT_NAMES.index("thumb_cmc")}
-    assert tuple(depth.PALM_JOINTS) == PALM_JOINTS  # the perception copy, until it imports this one
+    assert depth.PALM_JOINTS is PALM_JOINTS  # perception imports the one set

@@ -35,7 +35,7 @@ def test_no_placement_from_non_finite_keypoints():
 
 def test_palm_pnp_needs_a_profile_and_then_places_the_hand_and_the_arm_reference():
     batch = synthetic.generate(6, seed=7)
-    plain, pnp = HandPoseEstimator(), HandPoseEstimator(EstimatorConfig().replace(palm_pnp=True))
+    plain, pnp = HandPoseEstimator(), HandPoseEstimator(EstimatorConfig().replace({"placement.palm_pnp": True}))
     for i in range(6):
         det = Detection(batch.uv[i], batch.rel_detected[i], "left" if batch.is_left[i] else "right", 1.0)
         a, b = plain.estimate_from_detections([det], batch.K[i])[0], pnp.estimate_from_detections([det], batch.K[i])[0]

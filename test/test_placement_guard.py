@@ -21,7 +21,7 @@ from scalehp_ros.perception.root_solver import reprojection_error
 from scalehp_ros.perception.settings import EstimatorConfig
 
 RHD = Path(__file__).resolve().parent / "data" / "rhd"
-UNGUARDED = {"placement_guard": False}
+UNGUARDED = {"placement.guard": False}
 
 
 def _detection(batch, i: int, rel: np.ndarray | None = None) -> Detection:
@@ -56,13 +56,13 @@ def test_truth_is_plausible_and_a_hand_pushed_away_between_frames_is_not(seed, p
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), flip=st.booleans())
 def test_the_guard_chooses_one_of_the_two_placements_and_says_why(seed, flip):
-    """On stills with root_placement solve the guarded result is the solve's or the fit's placement, exactly;
+    """On stills with placement.mode solve the guarded result is the solve's or the fit's placement, exactly;
     it is the fit's where (and only where) a reason is given, and every reason names a check."""
     noise = synthetic.NoiseModel(depth_flip_prob=1.0 if flip else 0.0)
     batch = synthetic.generate(4, noise, seed=seed)
-    cfg = EstimatorConfig().replace(root_placement="solve")
-    solve = HandPoseEstimator(cfg.replace(**UNGUARDED))
-    fit = HandPoseEstimator(cfg.replace(root_placement="fit", **UNGUARDED))
+    cfg = EstimatorConfig().replace({"placement.mode": "solve"})
+    solve = HandPoseEstimator(cfg.replace(UNGUARDED))
+    fit = HandPoseEstimator(cfg.replace({"placement.mode": "fit", **UNGUARDED}))
     guarded = HandPoseEstimator(cfg)
     for i in range(4):
         det = _detection(batch, i)
@@ -81,13 +81,13 @@ def test_the_guard_chooses_one_of_the_two_placements_and_says_why(seed, flip):
 
 def test_a_stream_flags_a_depth_jump_against_the_previous_frame():
     batch = synthetic.generate(1, synthetic.NoiseModel(), seed=4)
-    est = HandPoseEstimator(EstimatorConfig().replace(root_placement="solve", scale_mode="fixed"))
+    est = HandPoseEstimator(EstimatorConfig().replace({"placement.mode": "solve", "scale.mode": "fixed"}))
     det, K = _detection(batch, 0), batch.K[0]
     first = est.estimate_from_detections([det], K, stamp=0.0)[0]
     assert first.placement == "solve" and first.placement_fallback == ""
     # the next frame's hand is 1.55 times larger (the operator's hand length changed under it): the solve, and
     # the fit at the same scale, land 1.55 times farther away, a jump no hand makes in 1/30 s
-    est.update_config(hand_length_m=1.55 * est.config.scale.hand_length_m)
+    est.update_config({"scale.hand_length_m": 1.55 * est.config.scale.hand_length_m})
     jumped = est.estimate_from_detections([det], K, stamp=1 / 30)[0]
     assert "depth jump" in jumped.placement_fallback, jumped.placement_fallback
 
@@ -111,12 +111,12 @@ def test_a_mediapipe_pose_with_its_depth_directions_reversed_does_not_misplace_t
     """The kind of pose behind the 213 mm case of issue 24: MediaPipe's relative depth wrong in sign (and
     exaggerated, x -2). On the RHD render where the plain solve then lands ~0.19 m off, the guard sees the solve
     and the fit disagree and takes the fit; on the unchanged poses it stays out of the way."""
-    cfg = EstimatorConfig().replace(root_placement="solve")
+    cfg = EstimatorConfig().replace({"placement.mode": "solve"})
     worst = None
     for sample, det in rhd_detections:
         bad = Detection(det.uv, det.rel3d * np.array([1.0, 1.0, -2.0]), det.handedness, det.score)
         for d, reversed_ in ((det, False), (bad, True)):
-            s = HandPoseEstimator(cfg.replace(**UNGUARDED)).estimate_from_detections([d], sample.K)[0]
+            s = HandPoseEstimator(cfg.replace(UNGUARDED)).estimate_from_detections([d], sample.K)[0]
             g = HandPoseEstimator(cfg).estimate_from_detections([d], sample.K)[0]
             es, eg = (metrics.per_joint_errors_mm(p.joints_cam[None], sample.joints_cam[None]).mean() for p in (s, g))
             if not reversed_:

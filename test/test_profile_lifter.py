@@ -66,7 +66,7 @@ def test_estimator_uses_the_profile_for_scale_and_bone_lengths(tmp_path: Path):
     dets = _detections(batch, 6)
     profile = profile_from_joints("gt", {"right": batch.joints_cam[0]}, "ground_truth")
     path = save_profile(profile, tmp_path / "gt.yaml")
-    est = HandPoseEstimator(EstimatorConfig().replace(operator_profile=str(path)))
+    est = HandPoseEstimator(EstimatorConfig().replace({"scale.operator_profile": str(path)}))
     poses = est.estimate_from_detections(dets, batch.K[0])
     want = bone_lengths(batch.joints_cam[0])
     for pose in poses:  # the one measured side serves both sides
@@ -77,15 +77,15 @@ def test_estimator_uses_the_profile_for_scale_and_bone_lengths(tmp_path: Path):
     est.set_operator_profile(None)
     assert est.estimate_from_detections(dets[:1], batch.K[0])[0].scale != pytest.approx(want.mean())
     with pytest.raises(ValueError, match="not found"):
-        est.update_config(operator_profile=str(tmp_path / "nope.yaml"))
-    # a ruler profile is scale_mode fixed written down
+        est.update_config({"scale.operator_profile": str(tmp_path / "nope.yaml")})
+    # a ruler profile is scale.mode fixed written down
     ruler = save_profile(profile_from_hand_length("r", 0.2), tmp_path / "r.yaml")
-    a = HandPoseEstimator(EstimatorConfig().replace(operator_profile=str(ruler))).estimate_from_detections(
+    a = HandPoseEstimator(EstimatorConfig().replace({"scale.operator_profile": str(ruler)})).estimate_from_detections(
         dets, batch.K[0]
     )
-    b = HandPoseEstimator(EstimatorConfig().replace(scale_mode="fixed", hand_length_m=0.2)).estimate_from_detections(
-        dets, batch.K[0]
-    )
+    b = HandPoseEstimator(
+        EstimatorConfig().replace({"scale.mode": "fixed", "scale.hand_length_m": 0.2})
+    ).estimate_from_detections(dets, batch.K[0])
     for pa, pb in zip(a, b, strict=True):
         assert np.allclose(pa.joints_cam, pb.joints_cam, atol=1e-4)  # the file rounds to micrometres
 
@@ -96,7 +96,7 @@ def test_lifter_file_matches_its_checksum_and_runs_fast():
     with pytest.raises(ValueError, match="SHA-256"):
         lifter_mod.load_lifter(sha256="0" * 64)
     batch = synthetic.generate(200, seed=5)
-    est = HandPoseEstimator(EstimatorConfig().replace(canonical_model="lifter"))
+    est = HandPoseEstimator(EstimatorConfig().replace({"canonical.model": "lifter"}))
     poses = [est.estimate_from_detections([d], batch.K[i])[0] for i, d in enumerate(_detections(batch, 200))]
     joints = np.stack([p.joints_cam for p in poses])
     assert np.all(np.isfinite(joints))

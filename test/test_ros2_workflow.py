@@ -126,18 +126,26 @@ def test_ros2_launch_runs_the_graph_and_the_cli_reaches_it(install, ros):
         for topic in ("/camera/image_raw", "/camera/camera_info", "/hand_pose_node/right/joints", "/tf"):
             assert topic in info, info
 
-        get = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", env=env)
-        # the one-hand graph passes max_hands 1 (docs/realtime.md)
+        get = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "frontend.max_hands", env=env)
+        # the one-hand graph passes frontend.max_hands 1 (docs/realtime.md)
         assert get.stdout.strip() == "Integer value is: 1", get.stdout + get.stderr
-        bad = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", "0", env=env)
+        bad = ros2(
+            "param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "frontend.max_hands", "0", env=env
+        )
         said = bad.stdout + bad.stderr  # rclpy checks the descriptor's range before the node's own validation
-        assert "Setting parameter failed" in said and "max_hands" in said and "Min: 1, Max: 4" in said, said
-        bad = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "solver", "magic", env=env)
+        assert "Setting parameter failed" in said and "frontend.max_hands" in said and "Min: 1, Max: 4" in said, said
+        bad = ros2(
+            "param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "root_solve.solver", "magic", env=env
+        )
         said = bad.stdout + bad.stderr  # a choice: the node's own validation gives the reason
-        assert "Setting parameter failed" in said and "solver must be one of" in said, said
-        good = ros2("param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", "2", env=env)
+        assert "Setting parameter failed" in said and "root_solve.solver must be one of" in said, said
+        good = ros2(
+            "param", "set", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "frontend.max_hands", "2", env=env
+        )
         assert "successful" in good.stdout.lower(), good.stdout + good.stderr
-        after = ros2("param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "max_hands", env=env)
+        after = ros2(
+            "param", "get", "--no-daemon", "--spin-time", "5", "/hand_pose_node", "frontend.max_hands", env=env
+        )
         assert after.stdout.strip() == "Integer value is: 2"
         # a read-only parameter given at launch shows the value in use (not the default)
         period = ros2(
@@ -165,7 +173,7 @@ def test_an_invalid_launch_value_stops_the_graph_with_the_reason(install):
             time.sleep(0.5)
         out = launch.output()
         assert launch.proc.poll() is not None, "the launch kept running without hand_pose_node:\n" + out[-3000:]
-        assert "invalid parameter hand_length_m:=0.35" in out and "must be in [0.1, 0.3]" in out, out[-3000:]
+        assert "invalid parameter scale.hand_length_m:=0.35" in out and "must be in [0.1, 0.3]" in out, out[-3000:]
         assert "Traceback" not in out, out[-3000:]
     finally:
         launch.close()

@@ -51,28 +51,28 @@ def test_anthropometry_is_consistent():
 def test_scale_modes():
     canon = np.zeros((3, 21, 3))
     uv = np.zeros((3, 21, 2))
-    prior = make_scale_estimator(ScaleSettings(scale_mode="prior"))(canon, uv, None)
+    prior = make_scale_estimator(ScaleSettings(mode="prior"))(canon, uv, None)
     np.testing.assert_allclose(prior, anthropometry.PRIOR_MEAN_BONE_M)
-    fixed = make_scale_estimator(ScaleSettings(scale_mode="fixed", hand_length_m=0.2))(canon, uv, None)
+    fixed = make_scale_estimator(ScaleSettings(mode="fixed", hand_length_m=0.2))(canon, uv, None)
     np.testing.assert_allclose(fixed, 0.2 * anthropometry.MEAN_BONE_PER_HAND_LENGTH)
     with pytest.raises(ValueError, match=r"learned.*not implemented"):
-        ScaleSettings(scale_mode="learned")
+        ScaleSettings(mode="learned")
     with pytest.raises(ValueError, match="hand_length_m"):
-        ScaleSettings(scale_mode="fixed", hand_length_m=-1.0)
-    with pytest.raises(ValueError, match="scale_mode"):
-        ScaleSettings(scale_mode="guess")
+        ScaleSettings(mode="fixed", hand_length_m=-1.0)
+    with pytest.raises(ValueError, match="mode"):
+        ScaleSettings(mode="guess")
     with pytest.raises(ValueError, match="ScaleSettings"):
         make_scale_estimator("prior")
 
 
 def test_learned_scale_is_not_a_choice():
-    spec = {s.name: s for s in EstimatorConfig.parameters()}["scale_mode"]
+    spec = {s.name: s for s in EstimatorConfig.parameters()}["scale.mode"]
     assert spec.choices == SCALE_MODES == ("prior", "fixed")
     assert "learned" not in spec.choices
-    with pytest.raises(ValueError, match="scale_mode='learned' is not implemented"):
-        EstimatorConfig().replace(scale_mode="learned")
+    with pytest.raises(ValueError, match=r"scale\.mode='learned' is not implemented"):
+        EstimatorConfig().replace({"scale.mode": "learned"})
     with pytest.raises(ValueError, match="not implemented"):
-        EstimatorConfig.from_flat({"scale_mode": "learned"})
+        EstimatorConfig.from_flat({"scale.mode": "learned"})
 
 
 def test_one_euro_smooths_noise_and_follows_motion():
@@ -119,7 +119,7 @@ def test_handedness_hysteresis():
 
 
 def test_tracker_ids_stable_and_not_reused():
-    tr = HandTracker(TrackingSettings(track_max_jump=0.2, track_timeout_s=0.5))
+    tr = HandTracker(TrackingSettings(max_jump=0.2, timeout_s=0.5))
     diag = 800.0
     a, b = np.array([100.0, 100.0]), np.array([500.0, 300.0])
     ids0 = [t.track_id for t in tr.update(np.stack([a, b]), 0.0, diag)]
@@ -149,29 +149,29 @@ def test_config_validation_and_metadata():
                 assert spec.min <= value <= spec.max
     # the choices are the code's own tables, not copies
     by_name = {s.name: s for s in specs}
-    assert by_name["solver"].choices == SOLVERS
-    assert by_name["joint_weighting"].choices == tuple(JOINT_WEIGHTINGS)
-    assert by_name["scale_mode"].choices == SCALE_MODES
-    # one group per stage, handed down unchanged: the flat names reach the group that owns them
-    assert c.replace(solver="linear").root_solve.solver == "linear"
-    assert c.replace(track_max_jump=0.3).tracking.track_max_jump == 0.3
+    assert by_name["root_solve.solver"].choices == SOLVERS
+    assert by_name["root_solve.joint_weighting"].choices == tuple(JOINT_WEIGHTINGS)
+    assert by_name["scale.mode"].choices == SCALE_MODES
+    # one group per stage, handed down unchanged: the dotted names reach the group that owns them
+    assert c.replace({"root_solve.solver": "linear"}).root_solve.solver == "linear"
+    assert c.replace({"tracking.max_jump": 0.3}).tracking.max_jump == 0.3
     assert EstimatorConfig.from_flat(flat) == c
     bad = [
-        {"max_hands": 0},
-        {"max_hands": 1.5},
-        {"min_detection_confidence": 1.5},
-        {"solver": "magic"},
-        {"scale_mode": 3},
-        {"mirrored": "yes"},
-        {"hand_length_m": float("nan")},
-        {"filter_beta": -1.0},
+        {"frontend.max_hands": 0},
+        {"frontend.max_hands": 1.5},
+        {"frontend.min_detection_confidence": 1.5},
+        {"root_solve.solver": "magic"},
+        {"scale.mode": 3},
+        {"frontend.mirrored": "yes"},
+        {"scale.hand_length_m": float("nan")},
+        {"filters.beta": -1.0},
         {"no_such_field": 1},
     ]
     for changes in bad:
         with pytest.raises(ValueError):
-            c.replace(**changes)
-    assert c.replace(max_hands=3.0).frontend.max_hands == 3
-    assert isinstance(c.replace(max_hands=3.0).frontend.max_hands, int)
-    assert isinstance(c.replace(huber_px=2).root_solve.huber_px, float)
+            c.replace(changes)
+    assert c.replace({"frontend.max_hands": 3.0}).frontend.max_hands == 3
+    assert isinstance(c.replace({"frontend.max_hands": 3.0}).frontend.max_hands, int)
+    assert isinstance(c.replace({"root_solve.huber_px": 2}).root_solve.huber_px, float)
     with pytest.raises(ValueError, match="unknown"):
         EstimatorConfig.from_flat({"no_such_field": 1})

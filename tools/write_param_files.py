@@ -49,6 +49,20 @@ def node_tables() -> dict[str, tuple[ParamSpec, ...]]:
     }
 
 
+def node_renames() -> dict[str, dict[str, str]]:
+    """{node name: {old parameter name: new name}} of the nodes that renamed parameters (module `RENAMED`)."""
+    from scalehp_ros.ros import hand_pose_node, recorder_node, retarget_node, sim_node, video_source
+
+    modules = {
+        "hand_pose_node": hand_pose_node,
+        "retarget_node": retarget_node,
+        "video_source": video_source,
+        "recorder_node": recorder_node,
+        "sim_node": sim_node,
+    }
+    return {node: dict(m.RENAMED) for node, m in modules.items() if getattr(m, "RENAMED", None)}
+
+
 def _yaml_scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -99,8 +113,11 @@ def _kind_name(spec: ParamSpec) -> str:
     return _ROS_TYPES[spec.kind]
 
 
-def parameters_markdown(tables: dict[str, Sequence[ParamSpec]]) -> str:
-    """docs/parameters.md: one table per node, in the order of `tables`."""
+def parameters_markdown(
+    tables: dict[str, Sequence[ParamSpec]], renames: dict[str, dict[str, str]] | None = None
+) -> str:
+    """docs/parameters.md: one table per node, in the order of `tables`, each followed by its renamed
+    parameters (`renames`: {node: {old name: new name}}) where it has any."""
     lines = [
         "# Node parameters",
         "",
@@ -111,6 +128,10 @@ def parameters_markdown(tables: dict[str, Sequence[ParamSpec]]) -> str:
         "",
         "Columns: the ROS type, the default, the accepted choices or inclusive range, whether",
         "`ros2 param set` may change it on a running node (read-only ones need a restart).",
+        "",
+        "Grouped parameters have dotted names (`<group>.<name>`, as in ros2_controllers); a params file may",
+        "write them flat (`depth.window_px: 2`) or nested (`depth:` / `  window_px: 2`). A node given a",
+        "parameter by an old name refuses to start and names the new one: see each node's migration table.",
         "",
     ]
     for node, specs in tables.items():
@@ -129,6 +150,19 @@ def parameters_markdown(tables: dict[str, Sequence[ParamSpec]]) -> str:
                 f"{'yes' if s.dynamic else 'read-only'} | {_cell(s.description)} |"
             )
         lines.append("")
+        renamed = (renames or {}).get(node)
+        if renamed:
+            lines += [
+                f"### {node}: renamed parameters",
+                "",
+                "The flat names used before the groups, refused by the node with the new name in the message;",
+                "`EstimatorConfig.from_flat` / `replace` and `scalehp-eval --param` still accept the estimator's.",
+                "",
+                "| old name | new name |",
+                "| --- | --- |",
+            ]
+            lines += [f"| `{old}` | `{new}` |" for old, new in renamed.items()]
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -136,7 +170,7 @@ def expected_files() -> dict[Path, str]:
     """{path relative to the repository: text} of every generated file."""
     tables = node_tables()
     out = {Path("config") / PARAMS_FILES[node]: params_file_text(node, specs) for node, specs in tables.items()}
-    out[Path(DOCS_PAGE)] = parameters_markdown(tables)
+    out[Path(DOCS_PAGE)] = parameters_markdown(tables, node_renames())
     return out
 
 

@@ -141,7 +141,8 @@ def _side_values(env: dict[str, str]) -> dict[str, str]:
     """Derived values for the per-side nodes of `hands:=two` and for sim_node: ${left_joints_topic},
     ${right_joints_topic}, ${left_tracking_topic}, ${right_tracking_topic}, ${left_arm_reference_topic},
     ${right_arm_reference_topic} (which operator hand drives each robot side), ${mirror_input}, ${left_offset},
-    ${right_offset}, ${tracked_hands} (max_hands of hand_pose_node), ${sim_robot_configs}, ${sim_command_prefixes}.
+    ${right_offset}, ${tracked_hands} (frontend.max_hands of hand_pose_node), ${sim_robot_configs},
+    ${sim_command_prefixes}.
     The per-side nodes run in a sub-namespace (left, right), so the graph's own topics are named in full from
     the graph's namespace ${ns} (empty, or where the graph was included, e.g. /robot1)."""
     mirror = env.get("binding") == "mirror"

@@ -10,8 +10,13 @@ unit (in the description), the range and the choices. From it:
 - the parameter files in config/ and docs/parameters.md are generated from the same table
   (tools/write_param_files.py) and checked against it by test/test_config_files.py.
 
-Settings may nest (an estimator's settings hold one group per pipeline stage); parameter names are the
-leaf field names, the same at every level, so they must be unique within one table.
+Settings may nest. A nested field declared with `group(Cls)` is a named group: its parameters are
+`<field name>.<name>` (dotted names, as ROS users know them from ros2_controllers: `depth.window_px`,
+`canonical.model_fit.keypoint_sigma`). A nested field declared with a plain `field(default_factory=Cls)`
+merges its parameters under the enclosing names (a node's table joins the core's settings and its own).
+Names must be unique within one table. A Settings class may list parameters it renamed in `RENAMED`
+({old name: new name}): `from_flat` and `replace` accept the old names, and a node refuses them, naming the
+new one (scalehp_ros.ros.parameters).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 VECTOR3 = "vector3"  # kind of a tuple[float, float, float] field (a ROS double array of length 3)
 
@@ -66,6 +71,16 @@ def param(
     return field(default=default, metadata={"param": meta})
 
 
+def group(cls: type) -> Any:
+    """A nested settings group whose parameters are named `<field name>.<parameter name>`."""
+    return field(default_factory=cls, metadata={"group": True})
+
+
+def _prefix(f: dataclasses.Field, prefix: str) -> str:
+    """The name prefix of nested field `f`'s parameters: `prefix<field name>.` for a group(), else `prefix`."""
+    return f"{prefix}{f.name}." if f.metadata.get("group") else prefix
+
+
 def validate_value(spec: ParamSpec, value: Any) -> Any:
     """`value` checked against `spec` and normalised to its kind (an int for a float becomes a float, a list
     of three numbers for a vector a tuple); ValueError naming the parameter and the problem otherwise."""
@@ -103,8 +118,8 @@ def _number(spec: ParamSpec, value: Any, kind: type) -> Any:
     return kind(value)
 
 
-def _own_specs(cls: type) -> list[tuple[dataclasses.Field, ParamSpec | None]]:
-    """(field, spec) for each field of `cls`; spec None for a nested settings group."""
+def _own_specs(cls: type, prefix: str = "") -> list[tuple[dataclasses.Field, ParamSpec | None]]:
+    """(field, spec named `prefix + field name`) for each field of `cls`; spec None for a nested group."""
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
@@ -114,16 +129,16 @@ def _own_specs(cls: type) -> list[tuple[dataclasses.Field, ParamSpec | None]]:
         meta = f.metadata.get("param")
         if meta is None:
             raise TypeError(f"{cls.__name__}.{f.name} is neither a param() field nor a settings group")
-        out.append((f, ParamSpec(f.name, default=f.default, **meta)))
+        out.append((f, ParamSpec(prefix + f.name, default=f.default, **meta)))
     return out
 
 
-def parameter_table(cls: type) -> tuple[ParamSpec, ...]:
+def parameter_table(cls: type, prefix: str = "") -> tuple[ParamSpec, ...]:
     """Every parameter of settings class `cls`, nested groups flattened in field order, defaults filled in."""
     hints = typing.get_type_hints(cls)
     out: list[ParamSpec] = []
-    for f, spec in _own_specs(cls):
-        out.extend(parameter_table(hints[f.name]) if spec is None else (spec,))
+    for f, spec in _own_specs(cls, prefix):
+        out.extend(parameter_table(hints[f.name], _prefix(f, prefix)) if spec is None else (spec,))
     names = [s.name for s in out]
     if len(set(names)) != len(names):
         raise TypeError(f"{cls.__name__}: parameter names must be unique, got duplicates in {names}")
@@ -134,8 +149,10 @@ class Settings:
     """Mixin of the settings dataclasses: validation on construction, flat views and flat replace.
 
     Subclasses are `@dataclass(frozen=True)` whose fields are `param()` fields or nested Settings groups
-    (the groups get their defaults with `field(default_factory=Group)`).
+    (`group(Group)` for a named group, `field(default_factory=Group)` to merge its names; module docstring).
     """
+
+    RENAMED: ClassVar[Mapping[str, str]] = {}  # {old parameter name: new name} that from_flat still accepts
 
     def __post_init__(self) -> None:
         for f, spec in _own_specs(type(self)):
@@ -146,37 +163,53 @@ class Settings:
     def parameters(cls) -> tuple[ParamSpec, ...]:
         return parameter_table(cls)
 
-    def flat(self) -> dict[str, Any]:
+    def flat(self, prefix: str = "") -> dict[str, Any]:
         """{parameter name: value} over this object and its nested groups."""
         out: dict[str, Any] = {}
-        for f, spec in _own_specs(type(self)):
+        for f, spec in _own_specs(type(self), prefix):
             value = getattr(self, f.name)
             if spec is None:
-                out.update(value.flat())
+                out.update(value.flat(_prefix(f, prefix)))
             else:
-                out[f.name] = value
+                out[spec.name] = value
         return out
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any]) -> Self:
-        """Settings from {parameter name: value}; missing names take their defaults, unknown ones raise."""
-        unknown = sorted(set(values) - {s.name for s in parameter_table(cls)})
+        """Settings from {parameter name: value}; missing names take their defaults, unknown ones raise.
+
+        A name of `RENAMED` stands for its new name (ValueError when both are given)."""
+        new = {cls.RENAMED.get(k, k): v for k, v in values.items()}
+        if len(new) != len(values):
+            both = sorted(k for k in values if k in cls.RENAMED and cls.RENAMED[k] in values)
+            raise ValueError(f"parameter(s) given by their old and new names: {', '.join(both)}")
+        table = {s.name: s for s in parameter_table(cls)}
+        unknown = sorted(set(new) - set(table))
         if unknown:
             raise ValueError(f"unknown parameter(s) for {cls.__name__}: {', '.join(unknown)}")
-        return cls._build(values)
+        return cls._build(new)
 
     @classmethod
-    def _build(cls, values: Mapping[str, Any]) -> Self:
+    def _build(cls, values: Mapping[str, Any], prefix: str = "") -> Self:
         hints = typing.get_type_hints(cls)
         kwargs = {}
-        for f, spec in _own_specs(cls):
+        for f, spec in _own_specs(cls, prefix):
             if spec is None:
                 # a nested group is a Settings too: its own unchecked constructor, the check ran once above
-                kwargs[f.name] = hints[f.name]._build(values)  # noqa: SLF001
-            elif f.name in values:
-                kwargs[f.name] = values[f.name]
-        return cls(**kwargs)
+                kwargs[f.name] = hints[f.name]._build(values, _prefix(f, prefix))  # noqa: SLF001
+            elif spec.name in values:
+                kwargs[f.name] = values[spec.name]
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # a value's message names its field; name the parameter in full
+            field_name = str(exc).split(" ", 1)[0].split("[", 1)[0]
+            if prefix and field_name in kwargs:
+                raise ValueError(f"{prefix}{exc}") from None
+            raise
 
-    def replace(self, **changes: Any) -> Self:
-        """A validated copy with flat parameter `changes` applied; ValueError for unknown names or bad values."""
-        return type(self).from_flat({**self.flat(), **changes})
+    def replace(self, changes: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Self:
+        """A validated copy with flat parameter changes applied (`changes` for dotted names, `kwargs` for the
+        others: `config.replace({"depth.window_px": 3})`); ValueError for unknown names or bad values."""
+        new = {**(changes or {}), **kwargs}
+        new = {type(self).RENAMED.get(k, k): v for k, v in new.items()}
+        return type(self).from_flat({**self.flat(), **new})

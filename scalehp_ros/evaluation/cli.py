@@ -35,6 +35,7 @@ import numpy as np
 import yaml
 
 from scalehp_ros.common.joints import bone_lengths, mean_bone_length
+from scalehp_ros.common.pinhole import focal_from_fov
 from scalehp_ros.evaluation import counting, drift, metrics, sheet_renders, synthetic
 from scalehp_ros.evaluation.datasets import Sample, load_freihand, load_rhd
 from scalehp_ros.perception.acquisition import Acquisition
@@ -52,16 +53,16 @@ from scalehp_ros.perception.settings import EstimatorConfig
 ABLATIONS: dict[str, dict[str, Any]] = {
     # the default places by the solve, guarded (docs/accuracy.md): the fit's placement, the old still default
     # (auto), and the solve without the guard
-    "root_placement=fit": {"root_placement": "fit"},
-    "root_placement=auto": {"root_placement": "auto"},
-    "placement_guard=false": {"placement_guard": False},
-    "proportions=detector": {"proportions": "detector"},
-    "ray_align=false": {"ray_align": False},
-    "joint_weighting=uniform": {"joint_weighting": "uniform"},
-    "canonical_model=lifter": {"canonical_model": "lifter"},
-    "canonical_model=fit": {"canonical_model": "fit"},
+    "placement.mode=fit": {"placement.mode": "fit"},
+    "placement.mode=auto": {"placement.mode": "auto"},
+    "placement.guard=false": {"placement.guard": False},
+    "canonical.proportions=detector": {"canonical.proportions": "detector"},
+    "canonical.ray_align=false": {"canonical.ray_align": False},
+    "root_solve.joint_weighting=uniform": {"root_solve.joint_weighting": "uniform"},
+    "canonical.model=lifter": {"canonical.model": "lifter"},
+    "canonical.model=fit": {"canonical.model": "fit"},
     # the fit already matches the 2D keypoints: the LM refine's pull towards the detector's pose is not needed
-    "canonical_model=fit solver=linear": {"canonical_model": "fit", "solver": "linear"},
+    "canonical.model=fit root_solve.solver=linear": {"canonical.model": "fit", "root_solve.solver": "linear"},
 }
 # The operator-profile mode with each sample's profile built from its own ground truth (an upper bound) and
 # measured by an ArUco sheet calibration run of a hand with the sample's true bone lengths (the fewest frames
@@ -83,11 +84,11 @@ def _calibrated_profile(joints: np.ndarray, seed: int) -> OperatorProfile | None
 
 
 def _configs() -> dict[str, dict[str, Any]]:
-    """Row name -> config changes (flat parameter names); the first row is the default configuration."""
+    """Row name -> config changes (parameter names); the first row is the default configuration."""
     rows: dict[str, dict[str, Any]] = {"default": {}}
     for solver in SOLVERS:
         for scale in SCALE_MODES:
-            rows[f"solver={solver} scale={scale}"] = {"solver": solver, "scale_mode": scale}
+            rows[f"solver={solver} scale={scale}"] = {"root_solve.solver": solver, "scale.mode": scale}
     rows.update(ABLATIONS)
     rows[PROFILE_ROW] = {}
     rows[CALIBRATION_ROW] = {}
@@ -141,11 +142,11 @@ def _run_rows(
     preds: dict[str, Any] = {}
     refused = 0
     for name, changes in _configs().items():
-        est = HandPoseEstimator(EstimatorConfig().replace(**changes))
+        est = HandPoseEstimator(EstimatorConfig().replace(changes))
         joints, scales, hits, guard = [], [], [], []
         for i in range(n):
-            if changes.get("scale_mode") == "fixed":
-                est.update_config(hand_length_m=float(hand_lengths[i]))
+            if changes.get("scale.mode") == "fixed":
+                est.update_config({"scale.hand_length_m": float(hand_lengths[i])})
             if name == PROFILE_ROW:
                 est.set_operator_profile(_ground_truth_profile(gt[i]))
             if name == CALIBRATION_ROW:
@@ -372,7 +373,7 @@ def _video_frames(path: Path, hfov_deg: float):
     import cv2
 
     def pinhole(w: int, h: int) -> np.ndarray:
-        f = 0.5 * w / math.tan(math.radians(hfov_deg) / 2.0)
+        f = focal_from_fov(w, hfov_deg)
         return np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
 
     from scalehp_ros.recording.bag import is_bag
@@ -444,8 +445,8 @@ def _param_overrides(items: Sequence[str]) -> dict[str, Any]:
 def eval_video(
     path: Path, hfov_deg: float, max_frames: int | None, stride: int, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """params: estimator parameter overrides (flat names, as in config/hand_pose.yaml)."""
-    config = EstimatorConfig().replace(**(params or {}))
+    """params: estimator parameter overrides (names as in config/hand_pose.yaml, e.g. placement.mode)."""
+    config = EstimatorConfig().replace(params or {})
     fps, source = _video_frames(path, hfov_deg)
     frontend = MediaPipeFrontend(config.frontend)
     filtered_est, raw_est = HandPoseEstimator(config), HandPoseEstimator(config)
@@ -520,7 +521,7 @@ def _eval_rgbd(operators: int, frames: int, seed: int) -> dict[str, Any]:
         "depth": "depth, calibrated profile (test sequences)",
         "occluded": "depth, calibrated, object in front of part of the hand",
         "rgb_cal": "RGB only, calibrated profile",
-        "rgb_true": "RGB only, true scale (scale_mode fixed)",
+        "rgb_true": "RGB only, true scale (scale.mode fixed)",
         "rgb_prior": "RGB only, population prior",
     }
     _print_table(
@@ -603,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="estimator parameter for this run (repeatable), e.g. reference_depth_min_cutoff_hz=1.0",
+        help="estimator parameter for this run (repeatable), e.g. filters.reference_depth_min_cutoff_hz=1.0",
     )
     p = sub.add_parser("rgbd", help="synthetic RGB-D: depth fusion and online scale calibration")
     p.add_argument("--operators", type=int, default=4)
@@ -619,7 +620,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="estimator parameter for this run (repeatable), e.g. root_placement=fit",
+        help="estimator parameter for this run (repeatable), e.g. placement.mode=fit (docs/parameters.md; the "
+        "old flat names, e.g. root_placement=fit, still work)",
     )
     args = parser.parse_args(argv)
     try:

@@ -2,7 +2,7 @@
 
 Synthetic fixed-wrist sequences (`synthetic.fixed_wrist_sequences`: the wrist's position and orientation fixed,
 the fingers open, close, point and pinch through the generator's joint limits, detector-like noise) run through
-the estimator per placement (`root_placement` solve and fit without the guard, and the default), as stills
+the estimator per placement (`placement.mode` solve and fit without the guard, and the default), as stills
 (each frame alone) and as a 30 fps stream (tracking and filters on). The drift of a point is its deviation
 from its own mean over the sequence (the constant offset is the absolute error, reported apart): RMS over
 every frame of every sequence and the largest, millimetres; for the wrist of `joints_cam` and for the arm's
@@ -18,21 +18,20 @@ from typing import Any
 
 import numpy as np
 
-from scalehp_ros.common.joints import WRIST
+from scalehp_ros.common.joints import PALM_PLANE_JOINTS, WRIST
 from scalehp_ros.evaluation import synthetic
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.filters import FilterSettings, TrackFilters
 from scalehp_ros.perception.frontend import Detection
 from scalehp_ros.perception.settings import EstimatorConfig
 
-# placement row -> estimator parameters (flat names)
+# placement row -> estimator parameters
 PLACEMENT_ROWS: dict[str, dict[str, Any]] = {
-    "solve": {"root_placement": "solve", "placement_guard": False},
-    "fit": {"root_placement": "fit", "placement_guard": False},
+    "solve": {"placement.mode": "solve", "placement.guard": False},
+    "fit": {"placement.mode": "fit", "placement.guard": False},
     "default": {},
 }
 FPS = 30.0
-PALM = (WRIST, 5, 9, 13, 17)  # the rigid palm's keypoints: wrist and the four MCPs
 PALM_STILL = 0.01  # a frame pair's palm moved less than this fraction of the hand's 2D size ...
 FINGERS_MOVE = 0.03  # ... while its fingertips moved (relative to the wrist) more than this
 STEP_M = 0.1  # step_response: the wrist moves this far ...
@@ -53,10 +52,10 @@ def eval_drift(
     """The drift report (module docstring) for `sequences` sequences of `frames` frames; params: estimator
     parameters (flat names) applied to every row (a row's own placement settings win)."""
     seqs = synthetic.fixed_wrist_sequences(sequences, frames, seed=seed)
-    base = EstimatorConfig().replace(**(params or {}))
+    base = EstimatorConfig().replace(params or {})
     rows: dict[str, Any] = {}
     for name, changes in PLACEMENT_ROWS.items():
-        config = base.replace(**changes)
+        config = base.replace(changes)
         row: dict[str, Any] = {}
         for mode in ("still", "stream"):
             wrists, refs, errors, fallbacks = [], [], [], 0
@@ -133,8 +132,8 @@ def step_response(filters: FilterSettings | None = None) -> dict[str, float]:
 
 
 def articulation_pairs(uv: list[np.ndarray | None], points: dict[str, list[np.ndarray | None]]) -> dict[str, Any]:
-    """On an unannotated clip: over consecutive frame pairs where the 2D palm (`PALM`) moved less than
-    `PALM_STILL` of the hand's 2D size while the fingertips moved relative to the wrist by more than
+    """On an unannotated clip: over consecutive frame pairs where the 2D palm (`joints.PALM_PLANE_JOINTS`) moved
+    less than `PALM_STILL` of the hand's 2D size while the fingertips moved relative to the wrist by more than
     `FINGERS_MOVE`, the RMS depth change (mm) of each named 3D point track (m) between the two frames.
     uv: the detected keypoints (21, 2) px per frame (None: no hand)."""
     tips = [4, 8, 12, 16, 20]
@@ -144,7 +143,7 @@ def articulation_pairs(uv: list[np.ndarray | None], points: dict[str, list[np.nd
         if a is None or b is None:
             continue
         size = float(np.linalg.norm(a.max(axis=0) - a.min(axis=0)))
-        palm = float(np.linalg.norm(b[list(PALM)] - a[list(PALM)], axis=1).mean()) / size
+        palm = float(np.linalg.norm(b[list(PALM_PLANE_JOINTS)] - a[list(PALM_PLANE_JOINTS)], axis=1).mean()) / size
         fingers = float(np.linalg.norm((b[tips] - b[WRIST]) - (a[tips] - a[WRIST]), axis=1).mean()) / size
         if palm < PALM_STILL and fingers > FINGERS_MOVE:
             picked.append(t)

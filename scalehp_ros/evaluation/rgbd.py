@@ -215,7 +215,7 @@ def eval_rgbd(operators: int, frames: int, seed: int, out_dir: str | None = None
         true_scale = float(np.mean(operator[1]))
         calib = _frames(operator, frames, seed * 1000 + 2 * op, rng, sensor)
         profile_path = tmp / f"operator_{op}.yaml"
-        est = HandPoseEstimator(EstimatorConfig().replace(calibration_profile_out=str(profile_path)))
+        est = HandPoseEstimator(EstimatorConfig().replace({"online_scale.profile_out": str(profile_path)}))
         status = []
         for det, K, size, depth, gt in calib:
             pose = est.estimate_from_detections([det], K, image_size=size, depth=depth)[0]
@@ -233,15 +233,17 @@ def eval_rgbd(operators: int, frames: int, seed: int, out_dir: str | None = None
         gt = [f[4] for f in test]
         configs = {
             "rgb_true": EstimatorConfig().replace(
-                scale_mode="fixed", hand_length_m=true_scale / MEAN_BONE_PER_HAND_LENGTH
+                {"scale.mode": "fixed", "scale.hand_length_m": true_scale / MEAN_BONE_PER_HAND_LENGTH}
             ),
             "rgb_prior": EstimatorConfig(),
         }
         if profile_path.is_file():
-            configs["rgb_cal"] = EstimatorConfig().replace(operator_profile=str(profile_path), depth_calibration=False)
+            configs["rgb_cal"] = EstimatorConfig().replace(
+                {"scale.operator_profile": str(profile_path), "online_scale.enabled": False}
+            )
             depth_cfg = configs["rgb_cal"]
         else:
-            depth_cfg = EstimatorConfig().replace(depth_calibration=False)
+            depth_cfg = EstimatorConfig().replace({"online_scale.enabled": False})
         for name, cfg in configs.items():
             rows[name] += list(_run(HandPoseEstimator(cfg), test, use_depth=False)[0])
             gts[name] += gt

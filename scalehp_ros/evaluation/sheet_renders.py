@@ -116,11 +116,11 @@ def random_frames(
 
 def calibration_run(lengths: np.ndarray, seed: int = 0, frames: int | None = None) -> OperatorProfile:
     """The operator profile a sheet calibration measures for a hand with bone lengths `lengths` (20,) m:
-    `frames` renders (default: the fewest a calibration accepts, `sheet_min_frames`) through `Calibrator`.
+    `frames` renders (default: the fewest a calibration accepts, `sheet_calibration.min_frames`) through `Calibrator`.
     Raises CalibrationError where the calibration refuses the frames, as it would for a real operator."""
     settings = CalibrationSettings()
     calibrator = Calibrator(K, settings)
-    for image, uv, rel3d in random_frames(frames or settings.sheet_min_frames, seed, lengths=lengths):
+    for image, uv, rel3d in random_frames(frames or settings.min_frames, seed, lengths=lengths):
         calibrator.add_frame(image, uv, rel3d, "right")
     return calibrator.finish("sheet calibration run")
 
@@ -136,8 +136,8 @@ def convention_offset(
     (`synthetic.random_operator`): a sheet calibration run of the widened keypoints, then `hands` synthetic
     hands of that operator in random poses (`synthetic.generate`, its 2D noise on the widened keypoints)
     estimated with (a) that calibrated profile, (b) the skeleton's own bones (a ground-truth profile) and
-    (c) the published proportions at the true hand length (scale_mode fixed); and (a) and (c) as profiles placed
-    by the palm PnP (`palm_pnp`, perception.palm_pnp; (c) as a ruler profile). Returns per row the signed and
+    (c) the published proportions at the true hand length (scale.mode fixed); and (a) and (c) as profiles placed
+    by the palm PnP (`placement.palm_pnp`, perception.palm_pnp; (c) as a ruler profile). Returns per row the signed and
     absolute wrist depth error against the skeleton, percent of the depth, and the CS-MPJPE against the
     widened keypoints (what the estimator is shown), mm.
     """
@@ -166,13 +166,13 @@ def convention_offset(
         skeleton = profile_from_joints(
             "skeleton", {"left": batch.joints_cam[0], "right": batch.joints_cam[0]}, "ground_truth"
         )
-        fixed = EstimatorConfig().replace(scale_mode="fixed", hand_length_m=float(operator[0]))
+        fixed = EstimatorConfig().replace({"scale.mode": "fixed", "scale.hand_length_m": float(operator[0])})
         estimators = {
             "sheet calibration": HandPoseEstimator(),
             "skeleton bones": HandPoseEstimator(),
             "published": HandPoseEstimator(fixed),
         }
-        pnp = EstimatorConfig().replace(palm_pnp=True)
+        pnp = EstimatorConfig().replace({"placement.palm_pnp": True})
         estimators["sheet calibration, palm PnP"] = HandPoseEstimator(pnp)
         estimators["published, palm PnP"] = HandPoseEstimator(pnp)
         estimators["sheet calibration"].set_operator_profile(calibrated)

@@ -6,11 +6,11 @@ crop of the same image. When the detector returns fewer hands than `max_hands`, 
 it again (IMAGE mode) on
 
 1. a contrast-normalised copy of the full image (`contrast_normalised`: lightness and colour contrast
-   stretched in Lab; a monochrome image tinted skin-like), `acquisition_contrast`;
-2. overlapping square crops of the original at each scale of `acquisition_crop_scales` (the crop side as a
+   stretched in Lab; a monochrome image tinted skin-like), `acquisition.contrast`;
+2. overlapping square crops of the original at each scale of `acquisition.crop_scales` (the crop side as a
    fraction of the shorter image side, 0 = unused), spaced so neighbours overlap by at least
-   `acquisition_crop_overlap` of the side, largest scale first, row by row;
-3. with `acquisition_beside` (stills only; off by default), once some hand is found: the image with the
+   `acquisition.crop_overlap` of the side, largest scale first, row by row;
+3. with `acquisition.beside` (stills only; off by default), once some hand is found: the image with the
    found palms masked out (`palms_masked`: the palm detector can neither pick a found hand again nor be
    suppressed by it) and square crops beside each found hand (`beside_windows`), last, with what is left
    of the budget (placed first they spent the calls the crops needed: 21 vs 22 of 24 hands on `overlap`);
@@ -19,25 +19,25 @@ Measured on the six hand photos and their degradations (`scalehp-eval hands`), b
 CLAHE on L found fewer hands than the global stretch (3 vs 5 of 6 on the grey set), crops of the
 normalised copy fewer than crops of the original (3 vs 5 of 6 on small_grey) with more false positives, a
 second, smaller crop scale (0.35) no more hands for three times the calls. For close, interacting hands
-(issue 24 item 5; docs/accuracy_recall.md) neither `acquisition_beside` nor `acquisition_side_aware_merge`
+(issue 24 item 5; docs/accuracy_recall.md) neither `acquisition.beside` nor `acquisition.side_aware_merge`
 found more hands on `pair` (6/6) or `overlap` (22/24) than without them: both stay off until the
 real-photo measurement says otherwise.
 
 The fallback maps each crop's keypoints back to the full image, and merges duplicates: two detections are
-the same hand when their keypoint boxes overlap by IoU >= `acquisition_merge_iou` with the same
+the same hand when their keypoint boxes overlap by IoU >= `acquisition.merge_iou` with the same
 handedness, or by IoU >= `CROSS_SIDE_IOU` whatever the label (a crop can flip a label, two different hands
-hardly overlap that much) or, with `acquisition_side_aware_merge` (off by default), a left and a right
+hardly overlap that much) or, with `acquisition.side_aware_merge` (off by default), a left and a right
 only when their keypoints coincide (`keypoint_distance` <= `SAME_HAND_KEYPOINTS`), however much their boxes
 overlap. Of a duplicate pair the one kept is, in order: not cut by an inner crop edge, from the earlier
 pass (the full image first), the higher score. It stops as soon as `max_hands` hands are found or the
-budget `acquisition_max_calls` (extra detector calls per image) is spent, so the cost on a miss is bounded;
+budget `acquisition.max_calls` (extra detector calls per image) is spent, so the cost on a miss is bounded;
 every call is counted in `AcquisitionReport`.
 
 Video streams (a stamp): MediaPipe's own VIDEO-mode tracking is used while it sees a hand, and the fallback
 then never runs, so the tracked cost does not change. Only when the VIDEO landmarker sees no hand at all:
 first each hand found by the fallback on recent frames (a *seed*, its keypoint box) is looked for in one
 crop around it (1 call per seed: our own region-of-interest tracking, since the Tasks API cannot be given
-a region); then, at most every `acquisition_video_period_s` of stream time, the full fallback. Seeds are
+a region); then, at most every `acquisition.video_period_s` of stream time, the full fallback. Seeds are
 forgotten when they are not re-found or the VIDEO landmarker picks the hands up again.
 """
 
@@ -51,17 +51,17 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from scalehp_ros.common.joints import PALM_JOINTS
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.frontend import Detection
 
 # Two detections whose keypoint boxes overlap this much are one hand even if their labels differ.
 CROSS_SIDE_IOU = 0.6
-# `acquisition_side_aware_merge`: a left and a right detection are one hand only when their keypoints lie
+# `acquisition.side_aware_merge`: a left and a right detection are one hand only when their keypoints lie
 # within this mean distance of each other, as a fraction of the hand's size (larger keypoint-box side).
 SAME_HAND_KEYPOINTS = 0.15
-# `acquisition_beside`: the palm keypoints (wrist, CMC of the thumb, MCPs) whose hull is masked out, the
-# hull grown by this fraction of the hand's size, and the beside crops' side as a multiple of the hand's size
-PALM_JOINTS = (0, 1, 5, 9, 13, 17)
+# `acquisition.beside`: the palm keypoints (joints.PALM_JOINTS) have their hull masked out, the hull grown
+# by this fraction of the hand's size, and the beside crops' side as a multiple of the hand's size
 MASK_GROW = 0.05
 BESIDE_CROP_FACTOR = 2.2
 # A seed's crop: its keypoint box's larger side times this, square, centred on the box.
@@ -80,37 +80,35 @@ ACHROMATIC_TINT = (14.0, 18.0)
 class AcquisitionSettings(Settings):
     """Settings of the acquisition fallback (`Acquisition`)."""
 
-    acquisition_fallback: bool = param(
+    fallback: bool = param(
         True, "when fewer than max_hands hands are found, search a contrast-normalised copy and crops (bool)"
     )
-    acquisition_contrast: bool = param(
+    contrast: bool = param(
         True, "fallback pass on a contrast-normalised copy of the image (Lab lightness and chroma stretch) (bool)"
     )
-    acquisition_crop_scales: tuple[float, float, float] = param(
+    crop_scales: tuple[float, float, float] = param(
         (0.6, 0.0, 0.0),
         "fallback crop sides as fractions of the shorter image side, up to three scales, 0 = unused",
         0.0,
         1.0,
     )
-    acquisition_crop_overlap: float = param(
+    crop_overlap: float = param(
         0.3, "least overlap of neighbouring fallback crops (fraction of the crop side)", 0.0, 0.9
     )
-    acquisition_merge_iou: float = param(
+    merge_iou: float = param(
         0.3, "keypoint-box IoU from which two detections of the same handedness are one hand [0-1]", 0.05, 1.0
     )
-    acquisition_max_calls: int = param(
-        8, "budget: most extra detector calls per image for the fallback (0 = none)", 0, 64
-    )
-    acquisition_beside: bool = param(
+    max_calls: int = param(8, "budget: most extra detector calls per image for the fallback (0 = none)", 0, 64)
+    beside: bool = param(
         False,
         "stills: when some but not all hands are found, after the other passes and within the budget, search the "
         "image with the found palms masked out and crops beside each found hand (close, touching hands) (bool)",
     )
-    acquisition_side_aware_merge: bool = param(
+    side_aware_merge: bool = param(
         False,
         "a left and a right detection that overlap are one hand only if their keypoints coincide (bool)",
     )
-    acquisition_video_period_s: float = param(
+    video_period_s: float = param(
         1.0, "video: least stream time between full fallback searches while no hand is seen (s)", 0.0, 60.0
     )
 
@@ -272,8 +270,8 @@ class Acquisition:
         for i, old in enumerate(kept):
             iou = box_iou(old.box, new.box)
             if old.det.handedness == new.det.handedness:
-                same = iou >= self.settings.acquisition_merge_iou
-            elif self.settings.acquisition_side_aware_merge:
+                same = iou >= self.settings.merge_iou
+            elif self.settings.side_aware_merge:
                 same = keypoint_distance(old.det.uv, new.det.uv) <= SAME_HAND_KEYPOINTS
             else:
                 same = iou >= CROSS_SIDE_IOU
@@ -290,8 +288,8 @@ class Acquisition:
         report = AcquisitionReport(detector_calls=1, found_by_detector=len(first), passes=["full"])
         kept = [_Candidate(d, keypoint_box(d.uv), False, 0) for d in first]
         s = self.settings
-        if s.acquisition_fallback and len(kept) < max_hands and s.acquisition_max_calls > 0:
-            self._search(image_rgb, kept, max_hands, report, s.acquisition_max_calls)
+        if s.fallback and len(kept) < max_hands and s.max_calls > 0:
+            self._search(image_rgb, kept, max_hands, report, s.max_calls)
         report.found_by_fallback = len(kept) - len(first)
         report.time_s = time.perf_counter() - start
         self.last_report = report
@@ -304,13 +302,13 @@ class Acquisition:
         h, w = image.shape[:2]
         # (name, source image, x0, y0, side); side 0: the full source image
         passes: list[tuple[str, np.ndarray, int, int, int]] = []
-        if s.acquisition_contrast:
+        if s.contrast:
             passes.append(("contrast", contrast_normalised(image), 0, 0, 0))
-        for scale in sorted((c for c in s.acquisition_crop_scales if c > 0), reverse=True):
-            windows = crop_windows(w, h, scale, s.acquisition_crop_overlap)
+        for scale in sorted((c for c in s.crop_scales if c > 0), reverse=True):
+            windows = crop_windows(w, h, scale, s.crop_overlap)
             passes.extend((f"crop{scale:g}", image, x, y, side) for x, y, side in windows)
         # last, with what is left of the budget: placed first they spent it where the crops find more
-        if s.acquisition_beside and kept:
+        if s.beside and kept:
             found = [c.det.uv for c in kept]
             passes.append(("masked", palms_masked(image, found), 0, 0, 0))
             passes.extend(("beside", image, x, y, side) for uv in found for x, y, side in beside_windows(uv, w, h))
@@ -335,14 +333,14 @@ class Acquisition:
         start = time.perf_counter()
         s = self.settings
         report = AcquisitionReport(detector_calls=1, found_by_detector=len(first), passes=["full"])
-        if first or not s.acquisition_fallback or s.acquisition_max_calls == 0:
+        if first or not s.fallback or s.max_calls == 0:
             self._seeds = []  # MediaPipe tracks what it sees; no seeds to follow
             report.time_s = time.perf_counter() - start
             self.last_report = report
             return first
         kept: list[_Candidate] = []
         h, w = image_rgb.shape[:2]
-        for box in self._seeds[: s.acquisition_max_calls]:
+        for box in self._seeds[: s.max_calls]:
             if len(kept) >= max_hands:
                 break
             x0, y0, side = _seed_window(box, w, h)
@@ -354,8 +352,8 @@ class Acquisition:
             for det in found:
                 full = _map_back(det, x0, y0)
                 self._merge(kept, _Candidate(full, keypoint_box(full.uv), False, 0))
-        budget = s.acquisition_max_calls - report.fallback_calls
-        due = self._last_search is None or stamp - self._last_search >= s.acquisition_video_period_s
+        budget = s.max_calls - report.fallback_calls
+        due = self._last_search is None or stamp - self._last_search >= s.video_period_s
         if len(kept) < max_hands and budget > 0 and due:
             self._last_search = stamp
             self._search(image_rgb, kept, max_hands, report, budget)

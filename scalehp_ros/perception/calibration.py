@@ -5,7 +5,7 @@ size around its border (`SheetSpec`; `render_sheet` / `write_sheet_pdf` make it,
 writes it). In every frame:
 
 1. the markers give the sheet's pose in the camera (`cv2.solvePnP` on their corners, metres);
-2. each hand keypoint's viewing ray is intersected with the plane `sheet_keypoint_height_m` above the sheet
+2. each hand keypoint's viewing ray is intersected with the plane `sheet_calibration.keypoint_height_m` above the sheet
    (the joints of a flat hand lie about half a finger's thickness above the paper): metric 3D keypoints;
 3. the frame is kept only if the hand is flat (straight fingers in the plane, and the detector's own 3D
    pose flat when given) and lies on the sheet; its 20 bone lengths are recorded.
@@ -25,7 +25,6 @@ Sheet frame: origin at the page's top-left corner, x right, y down the page, z i
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import zlib
 from collections import Counter
@@ -36,8 +35,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scalehp_ros.common.joints import FINGER_CHAINS, NUM_JOINTS, bone_lengths
+from scalehp_ros.common.joints import FINGER_CHAINS, NUM_JOINTS, PALM_JOINTS, bone_lengths
 from scalehp_ros.common.params import Settings, param
+from scalehp_ros.common.pinhole import focal_from_fov
 from scalehp_ros.perception.camera import Distortion, normalize_pixels, validate_distortion, validate_intrinsics
 from scalehp_ros.perception.profile import HandMeasurement, OperatorProfile
 
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from scalehp_ros.perception.estimator import HandPose
 
 ARUCO_DICTIONARY = "DICT_4X4_50"
-_PALM = (0, 1, 5, 9, 13, 17)  # wrist, thumb CMC, the four MCPs: the palm plane
 
 
 @dataclass(frozen=True)
@@ -137,22 +136,20 @@ def write_sheet_pdf(path: str | Path, spec: SheetSpec = SheetSpec(), px_per_mm: 
 class CalibrationSettings(Settings):
     """Settings of the ArUco sheet calibration (`Calibrator`)."""
 
-    sheet_marker_size_m: float = param(0.030, "printed ArUco marker side, measured on the print (m)", 0.005, 0.2)
-    sheet_keypoint_height_m: float = param(
+    marker_size_m: float = param(0.030, "printed ArUco marker side, measured on the print (m)", 0.005, 0.2)
+    keypoint_height_m: float = param(
         0.010, "height of a flat hand's keypoints above the sheet (about half a finger's thickness) (m)", 0.0, 0.05
     )
-    sheet_min_markers: int = param(2, "markers that must be found for a frame's sheet pose", 1, 8)
-    sheet_min_frames: int = param(10, "frames with a flat hand on the sheet needed for a profile", 3, 1000)
-    sheet_max_marker_error_px: float = param(2.0, "largest mean reprojection error of the marker corners (px)", 0.1, 20)
-    sheet_min_finger_straightness: float = param(
+    min_markers: int = param(2, "markers that must be found for a frame's sheet pose", 1, 8)
+    min_frames: int = param(10, "frames with a flat hand on the sheet needed for a profile", 3, 1000)
+    max_marker_error_px: float = param(2.0, "largest mean reprojection error of the marker corners (px)", 0.1, 20)
+    min_finger_straightness: float = param(
         0.93, "a long finger's MCP-to-tip distance over its bone lengths' sum, for a flat hand [0-1]", 0.5, 1.0
     )
-    sheet_max_detector_flatness: float = param(
+    max_detector_flatness: float = param(
         0.6, "largest distance of a detector 3D joint from the detector's palm plane, in mean bone lengths", 0.01, 5.0
     )
-    sheet_max_scale_spread: float = param(
-        0.05, "largest spread (SD / mean) of the per-frame scale accepted", 0.001, 1.0
-    )
+    max_scale_spread: float = param(0.05, "largest spread (SD / mean) of the per-frame scale accepted", 0.001, 1.0)
 
 
 class CalibrationError(ValueError):
@@ -190,7 +187,7 @@ class Calibrator:
         self.K = validate_intrinsics(self.K)
         self.distortion = validate_distortion(self.distortion)
         if self.sheet is None:
-            self.sheet = SheetSpec(marker_m=self.settings.sheet_marker_size_m)
+            self.sheet = SheetSpec(marker_m=self.settings.marker_size_m)
         _, aruco = _aruco()
         params = aruco.DetectorParameters()
         params.cornerRefinementMethod = aruco.CORNER_REFINE_SUBPIX
@@ -219,7 +216,7 @@ class Calibrator:
             if int(marker_id) in known:
                 obj.append(self.sheet.corners(int(marker_id)))
                 img.append(c.reshape(4, 2))
-        needed = self.settings.sheet_min_markers
+        needed = self.settings.min_markers
         if len(obj) < needed:
             raise CalibrationError(
                 f"markers not found: {len(obj)} of the sheet's markers visible, {needed} needed "
@@ -231,7 +228,7 @@ class Calibrator:
             raise CalibrationError("markers not found: the sheet's pose could not be solved from its markers")
         proj, _ = cv2.projectPoints(obj_pts, rvec, tvec, self.K, None)
         err = float(np.linalg.norm(proj.reshape(-1, 2) - img_pts, axis=1).mean())
-        if err > self.settings.sheet_max_marker_error_px:
+        if err > self.settings.max_marker_error_px:
             raise CalibrationError(
                 f"markers do not fit a flat sheet ({err:.1f} px corner error): is the sheet flat and the size right?"
             )
@@ -239,10 +236,10 @@ class Calibrator:
 
     def keypoints_on_sheet(self, uv: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
         """(21, 3) camera-frame points where the keypoints' rays (uv (21, 2) px) meet the plane
-        sheet_keypoint_height_m above the sheet (towards the camera)."""
+        keypoint_height_m above the sheet (towards the camera)."""
         rays = np.linalg.solve(self.K, np.concatenate((uv, np.ones((len(uv), 1))), axis=1).T).T
         n = R[:, 2]  # the sheet's z axis (into the page) in the camera frame
-        lam = (n @ t - self.settings.sheet_keypoint_height_m) / (rays @ n)
+        lam = (n @ t - self.settings.keypoint_height_m) / (rays @ n)
         return lam[:, None] * rays
 
     def add_frame(
@@ -254,9 +251,9 @@ class Calibrator:
         try:
             R, t, count, _ = self.sheet_pose(image)
         except CalibrationError as exc:
-            return self._keep(FrameResult(False, str(exc)))
+            return self.record(FrameResult(False, str(exc)))
         if uv is None:
-            return self._keep(FrameResult(False, "no hand found", count))
+            return self.record(FrameResult(False, "no hand found", count))
         uv = np.asarray(uv, dtype=np.float64)
         if uv.shape != (NUM_JOINTS, 2) or not np.all(np.isfinite(uv)):
             raise ValueError(f"uv must be (21, 2) finite pixels, got {uv.shape}")
@@ -269,24 +266,25 @@ class Calibrator:
             or np.any(on_sheet[:, 1] < 0)
             or np.any(on_sheet[:, 1] > h)
         ):
-            return self._keep(FrameResult(False, "hand not on the sheet", count, side))
+            return self.record(FrameResult(False, "hand not on the sheet", count, side))
         lengths = bone_lengths(joints)
         for finger, chain in FINGER_CHAINS.items():
             if finger == "thumb":
                 continue
             ends = np.linalg.norm(joints[chain[-1]] - joints[chain[0]])
-            if ends < s.sheet_min_finger_straightness * lengths[np.array(chain[1:]) - 1].sum():
-                return self._keep(FrameResult(False, f"hand not flat: {finger} finger bent", count, side))
+            if ends < s.min_finger_straightness * lengths[np.array(chain[1:]) - 1].sum():
+                return self.record(FrameResult(False, f"hand not flat: {finger} finger bent", count, side))
         if rel3d is not None:
             rel = np.asarray(rel3d, dtype=np.float64)
-            palm = rel[list(_PALM)] - rel[list(_PALM)].mean(axis=0)
+            palm = rel[list(PALM_JOINTS)] - rel[list(PALM_JOINTS)].mean(axis=0)
             normal = np.linalg.svd(palm)[2][-1]
-            height = np.abs((rel - rel[list(_PALM)].mean(axis=0)) @ normal).max()
-            if height > s.sheet_max_detector_flatness * bone_lengths(rel).mean():
-                return self._keep(FrameResult(False, "hand not flat: the detector sees it curved", count, side))
-        return self._keep(FrameResult(True, "", count, side, lengths, joints))
+            height = np.abs((rel - rel[list(PALM_JOINTS)].mean(axis=0)) @ normal).max()
+            if height > s.max_detector_flatness * bone_lengths(rel).mean():
+                return self.record(FrameResult(False, "hand not flat: the detector sees it curved", count, side))
+        return self.record(FrameResult(True, "", count, side, lengths, joints))
 
-    def _keep(self, result: FrameResult) -> FrameResult:
+    def record(self, result: FrameResult) -> FrameResult:
+        """Keep `result` as this calibration's latest frame (counted in `frames`) and return it."""
         self.frames.append(result)
         return result
 
@@ -294,31 +292,30 @@ class Calibrator:
         """The profile from the frames so far (one measurement per side seen), or CalibrationError saying why not."""
         s = self.settings
         good = [f for f in self.frames if f.ok]
-        if len(good) < s.sheet_min_frames:
+        if len(good) < s.min_frames:
             reasons = Counter(f.reason for f in self.frames if not f.ok)
             why = "; ".join(f"{r} ({n} frames)" for r, n in reasons.most_common(3)) or "no frames given"
             raise CalibrationError(
-                f"too few frames: {len(good)} of {len(self.frames)} usable, {s.sheet_min_frames} needed; "
-                f"rejected: {why}"
+                f"too few frames: {len(good)} of {len(self.frames)} usable, {s.min_frames} needed; rejected: {why}"
             )
         hands = {}
         for side in sorted({f.side for f in good}):
             lengths = np.stack([f.lengths for f in good if f.side == side])
-            if len(lengths) < s.sheet_min_frames:
+            if len(lengths) < s.min_frames:
                 continue
             scales = lengths.mean(axis=1)
             spread = float(scales.std() / scales.mean())
-            if spread > s.sheet_max_scale_spread:
+            if spread > s.max_scale_spread:
                 raise CalibrationError(
                     f"unstable measurement: the {side} hand's scale varies by {100 * spread:.1f} % over the frames "
-                    f"(limit {100 * s.sheet_max_scale_spread:.1f} %); hold the hand still and flat"
+                    f"(limit {100 * s.max_scale_spread:.1f} %); hold the hand still and flat"
                 )
             hands[side] = HandMeasurement(tuple(np.median(lengths, axis=0)), tuple(lengths.std(axis=0)), len(lengths))
         if not hands:
-            raise CalibrationError(f"too few frames of any one hand ({s.sheet_min_frames} needed)")
+            raise CalibrationError(f"too few frames of any one hand ({s.min_frames} needed)")
         notes = notes or (
             f"ArUco sheet, {len(good)} of {len(self.frames)} frames, "
-            f"keypoint height {s.sheet_keypoint_height_m:.3f} m, markers {self.sheet.marker_m * 1000:.1f} mm"
+            f"keypoint height {s.keypoint_height_m:.3f} m, markers {self.sheet.marker_m * 1000:.1f} mm"
         )
         return OperatorProfile(name=name, method="aruco", hands=hands, notes=notes)
 
@@ -337,12 +334,10 @@ class SheetSessionSettings(Settings):
     and file, and the `Calibrator`'s settings."""
 
     calibrator: CalibrationSettings = field(default_factory=CalibrationSettings)
-    sheet_seconds: float = param(5.0, "how long a sheet calibration collects frames (s)", 0.1, 600.0)
-    sheet_max_frames: int = param(
-        150, "a sheet calibration ends early once it has received this many frames", 1, 100_000
-    )
-    sheet_operator_name: str = param("operator", "the operator's name written into a sheet calibration's profile")
-    sheet_profile_out: str = param(
+    seconds: float = param(5.0, "how long a sheet calibration collects frames (s)", 0.1, 600.0)
+    max_frames: int = param(150, "a sheet calibration ends early once it has received this many frames", 1, 100_000)
+    operator_name: str = param("operator", "the operator's name written into a sheet calibration's profile")
+    profile_out: str = param(
         "", "operator profile YAML a successful sheet calibration writes (~ expanded); empty = not written"
     )
 
@@ -393,12 +388,12 @@ class CalibrationSession:
         return 0 if self.calibrator is None else sum(f.ok for f in self.calibrator.frames)
 
     def due(self, now_s: float) -> bool:
-        """The budget is spent: sheet_seconds since start_s, or sheet_max_frames frames received."""
+        """The budget is spent: `seconds` since start_s, or `max_frames` frames received."""
         s = self.settings
-        return now_s - self.start_s >= s.sheet_seconds or self.frames >= s.sheet_max_frames
+        return now_s - self.start_s >= s.seconds or self.frames >= s.max_frames
 
     def seconds_left(self, now_s: float) -> float:
-        return max(0.0, self.settings.sheet_seconds - (now_s - self.start_s))
+        return max(0.0, self.settings.seconds - (now_s - self.start_s))
 
     def add_frame(
         self, image: np.ndarray, K: np.ndarray, uv: np.ndarray | None, rel3d: np.ndarray | None, side: str
@@ -409,7 +404,7 @@ class CalibrationSession:
         if self.calibrator is None:
             self.calibrator = Calibrator(K, self.settings.calibrator, distortion=self.distortion)
         elif not np.allclose(validate_intrinsics(K), self.calibrator.K):
-            self.last = self.calibrator._keep(FrameResult(False, "the camera intrinsics changed during the session"))
+            self.last = self.calibrator.record(FrameResult(False, "the camera intrinsics changed during the session"))
             return self.last
         self.last = self.calibrator.add_frame(image, uv, rel3d, side)
         return self.last
@@ -423,7 +418,7 @@ class CalibrationSession:
         return self.add_frame(image, K, hand.joints_2d, hand.joints_cam, hand.handedness)
 
     def finish(self) -> SessionResult:
-        """The session's outcome: 'done' with the profile (method 'aruco', named sheet_operator_name), or
+        """The session's outcome: 'done' with the profile (method 'aruco', named operator_name), or
         'refused' with the reason (`Calibrator.finish`'s CalibrationError)."""
         if self.calibrator is None:
             return SessionResult(
@@ -432,7 +427,7 @@ class CalibrationSession:
             )
         frames, usable = self.frames, self.usable
         try:
-            profile = self.calibrator.finish(self.settings.sheet_operator_name)
+            profile = self.calibrator.finish(self.settings.operator_name)
         except CalibrationError as exc:
             return SessionResult("refused", str(exc), frames=frames, usable=usable)
         spread = self.calibrator.scale_spread()
@@ -447,7 +442,7 @@ def _intrinsics(args: argparse.Namespace, width: int, height: int) -> np.ndarray
     if args.K is not None:
         fx, fy, cx, cy = args.K
         return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    f = 0.5 * width / math.tan(math.radians(args.hfov_deg) / 2.0)
+    f = focal_from_fov(width, args.hfov_deg)
     return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
 
 
@@ -463,12 +458,10 @@ def _run_video(args: argparse.Namespace) -> OperatorProfile:
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     frontend = MediaPipeFrontend(FrontendSettings(max_hands=1))
     settings = SheetSessionSettings(
-        CalibrationSettings(
-            sheet_marker_size_m=args.marker_mm / 1000.0, sheet_keypoint_height_m=args.keypoint_height_mm / 1000.0
-        ),
-        sheet_seconds=args.seconds,
-        sheet_max_frames=max(1, round(args.seconds * fps)),
-        sheet_operator_name=args.name,
+        CalibrationSettings(marker_size_m=args.marker_mm / 1000.0, keypoint_height_m=args.keypoint_height_mm / 1000.0),
+        seconds=args.seconds,
+        max_frames=max(1, round(args.seconds * fps)),
+        operator_name=args.name,
     )
     session = CalibrationSession(settings)
     K = None
@@ -513,16 +506,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hand-length-m", type=float, required=True)
     p = sub.add_parser("run", help="measure a hand lying flat on the printed sheet (video file or camera index)")
     p.add_argument("video", help="video file, or a camera index such as 0")
-    p.add_argument("--seconds", type=float, default=SheetSessionSettings().sheet_seconds)
+    p.add_argument("--seconds", type=float, default=SheetSessionSettings().seconds)
     p.add_argument("--hfov-deg", type=float, default=60.0, help="horizontal field of view when --K is not given")
     p.add_argument("--K", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"), default=None)
     p.add_argument(
         "--marker-mm",
         type=float,
-        default=1000 * defaults.sheet_marker_size_m,
+        default=1000 * defaults.marker_size_m,
         help="marker side as measured on the print",
     )
-    p.add_argument("--keypoint-height-mm", type=float, default=1000 * defaults.sheet_keypoint_height_m)
+    p.add_argument("--keypoint-height-mm", type=float, default=1000 * defaults.keypoint_height_m)
     for p in sub.choices.values():
         if p.prog.endswith(("ruler", "run")):
             p.add_argument("--name", required=True, help="the operator's name")

@@ -23,6 +23,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from scalehp_ros.common.pinhole import focal_from_fov
+
 # CameraInfo.distortion_model -> the OpenCV model used ('fisheye' is accepted for 'equidistant')
 DISTORTION_MODELS = {
     "plumb_bob": "pinhole",
@@ -213,7 +215,7 @@ def intrinsics_from_hfov(width: int, height: int, hfov_deg: float) -> np.ndarray
     """K of an ideal pinhole with square pixels, centred principal point and horizontal FOV `hfov_deg`."""
     if not 1.0 <= hfov_deg <= 179.0:
         raise ValueError(f"horizontal field of view must be in [1, 179] degrees, got {hfov_deg}")
-    f = 0.5 * width / np.tan(np.radians(hfov_deg) / 2.0)
+    f = focal_from_fov(width, hfov_deg)
     return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
 
 

@@ -23,7 +23,7 @@ from scalehp_ros.common.joints import (
     bone_lengths,
     mean_bone_length,
 )
-from scalehp_ros.common.params import Settings, param
+from scalehp_ros.common.params import Settings, group, param
 from scalehp_ros.perception.anthropometry import BONE_PROPORTIONS
 from scalehp_ros.perception.camera import rotation_to_ray
 from scalehp_ros.perception.lifter import load_lifter
@@ -38,10 +38,31 @@ CANONICAL_MODELS: tuple[str, ...] = ("detector", "lifter", "fit")
 
 
 @dataclass(frozen=True)
+class ModelFitSettings(Settings):
+    """Weights of the kinematic model fit (canonical model 'fit', perception.model_fit's `FitWeights`)."""
+
+    keypoint_sigma: float = param(
+        FitWeights.keypoint_sigma,
+        "expected 2D keypoint error (fraction of the hand's mean bone length in the image)",
+        0.001,
+        10.0,
+    )
+    prior_sigma_xy: float = param(
+        FitWeights.prior_sigma_xy,
+        "trust in the detector's bone vectors across the image plane (mean bone lengths)",
+        0.001,
+        10.0,
+    )
+    prior_sigma_z: float = param(
+        FitWeights.prior_sigma_z, "trust in the detector's bone vectors in depth (mean bone lengths)", 0.001, 10.0
+    )
+
+
+@dataclass(frozen=True)
 class CanonicalSettings(Settings):
     """Settings of the canonical pose stage (`canonical_from_detector`)."""
 
-    canonical_model: str = param(
+    model: str = param(
         "detector",
         "source of the bone directions: detector (MediaPipe's relative 3D), lifter (a small network trained on "
         "synthetic hands, reading the 2D keypoints and that 3D) or fit (a kinematic hand within anatomical joint "
@@ -51,29 +72,15 @@ class CanonicalSettings(Settings):
     proportions: str = param(
         "anthropometric",
         "bone lengths of the canonical pose: anthropometric (published proportions, the model's bone "
-        "directions) or detector (the canonical model's own); an operator_profile overrides both",
+        "directions) or detector (the canonical model's own); a scale.operator_profile overrides both",
         choices=tuple(PROPORTIONS),
-    )
-    fit_keypoint_sigma: float = param(
-        FitWeights.keypoint_sigma,
-        "fit: expected 2D keypoint error (fraction of the hand's mean bone length in the image)",
-        0.001,
-        10.0,
-    )
-    fit_prior_sigma_xy: float = param(
-        FitWeights.prior_sigma_xy,
-        "fit: trust in the detector's bone vectors across the image plane (mean bone lengths)",
-        0.001,
-        10.0,
-    )
-    fit_prior_sigma_z: float = param(
-        FitWeights.prior_sigma_z, "fit: trust in the detector's bone vectors in depth (mean bone lengths)", 0.001, 10.0
     )
     ray_align: bool = param(
         True,
         "read the detector's relative pose in the frame looking along the hand's viewing ray, not the optical "
         "axis (bool)",
     )
+    model_fit: ModelFitSettings = group(ModelFitSettings)
 
 
 _MIN_MEAN_BONE = 1e-9  # below this the input has collapsed to a point: there is no shape to normalise
@@ -113,8 +120,9 @@ def with_bone_lengths(canonical: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def fit_weights(settings: CanonicalSettings) -> FitWeights:
-    """The model fit's weights from the canonical stage's `fit_*` parameters."""
-    return FitWeights(settings.fit_keypoint_sigma, settings.fit_prior_sigma_xy, settings.fit_prior_sigma_z)
+    """The model fit's weights from the canonical stage's `model_fit` parameters."""
+    fit = settings.model_fit
+    return FitWeights(fit.keypoint_sigma, fit.prior_sigma_xy, fit.prior_sigma_z)
 
 
 def canonical_from_detector(
@@ -127,14 +135,14 @@ def canonical_from_detector(
     """Canonical poses (N, 21, 3) in camera axes from the detector's relative poses rel3d (N, 21, 3).
 
     rays: (N, 3) each hand's viewing ray (camera frame), used when settings.ray_align (and by the lifter).
-    xy: (N, 21, 2) normalised keypoints, needed by settings.canonical_model 'lifter' and 'fit'. proportions: (20,) or
+    xy: (N, 21, 2) normalised keypoints, needed by settings.model 'lifter' and 'fit'. proportions: (20,) or
     (N, 20) bone lengths (unit mean) that override settings.proportions (an operator profile's). With
     'anthropometric' proportions the bones get the published proportions (directions kept).
     """
     R = rotation_to_ray(rays)
-    if settings.canonical_model == "lifter":
+    if settings.model == "lifter":
         if xy is None:
-            raise ValueError("canonical_model 'lifter' needs the normalised 2D keypoints xy")
+            raise ValueError("canonical.model 'lifter' needs the normalised 2D keypoints xy")
         # the lifter reads and writes the ray frame; without ray_align the detector's pose is in camera axes
         rel_ray = rel3d if settings.ray_align else rel3d @ R
         canonical = load_lifter().lift(xy, rays, rel_ray) @ R.transpose(0, 2, 1)
@@ -146,9 +154,9 @@ def canonical_from_detector(
     lengths = PROPORTIONS[settings.proportions] if proportions is None else proportions
     if lengths is not None:
         canonical = with_bone_lengths(canonical, lengths)
-    if settings.canonical_model == "fit":
+    if settings.model == "fit":
         if xy is None:
-            raise ValueError("canonical_model 'fit' needs the normalised 2D keypoints xy")
+            raise ValueError("canonical.model 'fit' needs the normalised 2D keypoints xy")
         weights = fit_weights(settings)
         model_lengths = bone_lengths(canonical) if lengths is None else lengths
         canonical = fit_hands(xy, canonical, model_lengths, weights).canonical

@@ -6,39 +6,39 @@ an RGB-D camera publishes it registered to its colour camera (realsense2_camera'
 
 Per hand, per frame (`observe`):
 
-1. **Samples** (`sample_depth`): at each keypoint, a (2h+1)^2 window (`depth_window_px`); holes (0, NaN,
+1. **Samples** (`sample_depth`): at each keypoint, a (2h+1)^2 window (`depth.window_px`); holes (0, NaN,
    outside the sensor's range) are dropped and a window with too few values (`DEPTH_MIN_VALID_FRACTION`) is
-   rejected. A window whose values spread (10-90 %) more than `depth_edge_m` straddles an edge (a finger
-   over what is behind it, or flying pixels): with `depth_edge_near` its near cluster (the values up to its
-   10th percentile plus `depth_edge_m`, if they are at least `EDGE_NEAR_MIN_FRACTION` of the window) is
+   rejected. A window whose values spread (10-90 %) more than `depth.edge_m` straddles an edge (a finger
+   over what is behind it, or flying pixels): with `depth.edge_near` its near cluster (the values up to its
+   10th percentile plus `depth.edge_m`, if they are at least `EDGE_NEAR_MIN_FRACTION` of the window) is
    the surface, since the keypoint lies on the hand and the hand is the nearer side (anything else nearer is
    caught by steps 3 and 4, and by the estimator's re-solve); otherwise the window is rejected. The median
    of what is kept is the surface depth.
 2. **Joint depth** (`surface_offset`): the joint centre lies behind the visible surface, on the keypoint's
    viewing ray, by the hand's half-thickness there (`SURFACE_OFFSET_M`: published finger breadths and palm
-   thickness for the reference hand, scaled with the hand's scale). With `depth_surface_model: ray` the
+   thickness for the reference hand, scaled with the hand's scale). With `depth.surface_model: ray` the
    ray's path through the body is used: a finger joint's capsule is entered at r / sin(angle between the ray
    and an adjacent bone that comes towards the camera) (a finger pointing at the camera is seen end-on), a
    palm joint's slab at r / |cos(angle between the ray and the palm normal)|, at most `MAX_OBLIQUE_FACTOR`
    r; the bone directions and the palm normal come from the RGB-only solve. `axial`: r along the optical axis.
-3. **Self-occlusion** (`depth_self_occlusion`): a joint whose viewing ray passes, in the RGB-only solve,
+3. **Self-occlusion** (`depth.self_occlusion`): a joint whose viewing ray passes, in the RGB-only solve,
    through another part of the same hand in front of it (a finger curled over the palm, the back of the
    palm over the fingers) is not sampled: the depth there is the other part's.
 4. **Plausibility**: the RGB-only solve of the same frame predicts each joint's depth up to the
    scale's error (ScaleHP: depth is proportional to the scale). A sample further than the band
-   (`depth_band_frac` of the distance) from it is rejected (the background, the operator's body, an object
+   (`depth.band_frac` of the distance) from it is rejected (the background, the operator's body, an object
    far in front); the remaining samples vote on one ratio depth / RGB depth (their median, palm joints
-   first), and a sample more than `depth_consensus_m` (or 4 sigma) from that ratio's prediction is rejected
+   first), and a sample more than `depth.consensus_m` (or 4 sigma) from that ratio's prediction is rejected
    (a nearer object covering part of the hand, a finger seen through a gap). At least
-   `depth_min_palm_joints` palm joints must remain, else the hand has no depth this frame.
-5. **Noise model**: sigma_z = `depth_noise_per_m` * z^2 (stereo depth: disparity noise times z^2 / (f b);
+   `depth.min_palm_joints` palm joints must remain, else the hand has no depth this frame.
+5. **Noise model**: sigma_z = `depth.noise_per_m` * z^2 (stereo depth: disparity noise times z^2 / (f b);
    0.0036 /m is a RealSense D435 at 848x480 with its 0.08 px subpixel figure: 3.6 mm at 1 m), combined
-   with the surface-offset model's own error (`depth_model_sigma_m`, doubled on fingers).
+   with the surface-offset model's own error (`depth.model_sigma_m`, doubled on fingers).
 
 The result (`DepthObservation`) enters the root solve as one more least-squares term per joint with depth
 (root_solver: (z_joint - z_measured) / sigma beside the 2D terms), and the median ratio is the frame's
 depth-anchored scale for the online calibration (`perception.scale_calibration`), taken only from hands
-whose palm faces the camera within `calibration_max_palm_tilt_deg` (there the palm samples lie on the
+whose palm faces the camera within `online_scale.max_palm_tilt_deg` (there the palm samples lie on the
 slab's face, where the offset model is best). Metres, camera optical frame; keypoints in pixels of the
 (distorted) colour image the depth image is registered to.
 """
@@ -54,15 +54,13 @@ from scalehp_ros.common.joints import (
     BONE_PARENTS,
     INDEX_MCP,
     LITTLE_MCP,
-    MIDDLE_MCP,
     NUM_JOINTS,
-    RING_MCP,
+    PALM_JOINTS,
     WRIST,
 )
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.perception.anthropometry import PRIOR_MEAN_BONE_M
 
-PALM_JOINTS = (WRIST, 1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)  # wrist, thumb CMC, four MCPs
 IS_PALM = np.zeros(NUM_JOINTS, dtype=bool)
 IS_PALM[list(PALM_JOINTS)] = True
 DEPTH_MIN_VALID_FRACTION = 0.5  # of a window's pixels, for its median to count
@@ -98,34 +96,34 @@ _OCC_OWN = np.concatenate(
 class DepthSettings(Settings):
     """Settings of the depth stage (`observe`); used only when a depth image is given."""
 
-    depth_fusion: bool = param(True, "use a registered depth image when one is given (false: RGB only)")
-    depth_window_px: int = param(2, "half-size of the depth window at each keypoint (px): (2h+1)^2 pixels", 0, 10)
-    depth_min_m: float = param(0.1, "nearest valid depth of the sensor (m)", 0.0, 10.0)
-    depth_max_m: float = param(3.0, "farthest valid depth of the sensor (m)", 0.1, 50.0)
-    depth_edge_m: float = param(
+    fusion: bool = param(True, "use a registered depth image when one is given (false: RGB only)")
+    window_px: int = param(2, "half-size of the depth window at each keypoint (px): (2h+1)^2 pixels", 0, 10)
+    min_m: float = param(0.1, "nearest valid depth of the sensor (m)", 0.0, 10.0)
+    max_m: float = param(3.0, "farthest valid depth of the sensor (m)", 0.1, 50.0)
+    edge_m: float = param(
         0.02, "a window whose depths spread (10-90 %) more than this straddles an edge (m)", 0.001, 1.0
     )
-    depth_edge_near: bool = param(True, "at an edge keep the window's near side (the hand), else reject the window")
-    depth_surface_model: str = param(
+    edge_near: bool = param(True, "at an edge keep the window's near side (the hand), else reject the window")
+    surface_model: str = param(
         "ray",
         "joint behind the surface: along the viewing ray through finger or palm, or axial",
         choices=SURFACE_MODELS,
     )
-    depth_self_occlusion: bool = param(True, "skip joints another part of the hand covers (by the RGB-only solve)")
-    depth_noise_per_m: float = param(
+    self_occlusion: bool = param(True, "skip joints another part of the hand covers (by the RGB-only solve)")
+    noise_per_m: float = param(
         0.0036, "sensor noise model sigma_z = a z^2, a in 1/m (D435 at 848x480: 0.0036)", 0.0, 0.1
     )
-    depth_model_sigma_m: float = param(
+    model_sigma_m: float = param(
         0.005, "error of the surface-to-joint offset model on the palm, doubled on fingers (m)", 0.0005, 0.1
     )
-    depth_band_frac: float = param(
+    band_frac: float = param(
         0.4, "plausible band around the RGB-only depth, as a fraction of the distance (scale uncertainty)", 0.02, 1.0
     )
-    depth_consensus_m: float = param(
+    consensus_m: float = param(
         0.03, "samples further than this (or 4 sigma) from the hand's consensus depth are rejected (m)", 0.005, 0.5
     )
-    depth_min_palm_joints: int = param(2, "palm joints with valid depth needed to use depth for a hand", 1, 6)
-    depth_fingers: bool = param(True, "also constrain finger joints with their depth (else the palm only)")
+    min_palm_joints: int = param(2, "palm joints with valid depth needed to use depth for a hand", 1, 6)
+    fingers: bool = param(True, "also constrain finger joints with their depth (else the palm only)")
 
 
 @dataclass(frozen=True)
@@ -167,14 +165,14 @@ def validate_depth(depth: object, image_size: tuple[int, int] | None) -> np.ndar
 
 def sample_depth(depth: np.ndarray, uv: np.ndarray, settings: DepthSettings) -> np.ndarray:
     """Robust surface depth (N, 21) at keypoints uv (N, 21, 2) px; NaN where holes, edges or off the image."""
-    h = settings.depth_window_px
+    h = settings.window_px
     rows, cols = depth.shape
     k = np.arange(-h, h + 1)
     u = np.rint(uv[..., 0]).astype(np.int64)[..., None, None] + k[None, :]
     v = np.rint(uv[..., 1]).astype(np.int64)[..., None, None] + k[:, None]
     inside = (u >= 0) & (u < cols) & (v >= 0) & (v < rows)
     win = depth[np.clip(v, 0, rows - 1), np.clip(u, 0, cols - 1)].astype(np.float64)  # (N, 21, w, w)
-    ok = inside & np.isfinite(win) & (win >= settings.depth_min_m) & (win <= settings.depth_max_m)
+    ok = inside & np.isfinite(win) & (win >= settings.min_m) & (win <= settings.max_m)
     win = np.sort(np.where(ok, win, np.inf).reshape(-1, ok.shape[-1] * ok.shape[-2]), axis=-1)  # holes last
     count = ok.reshape(len(win), -1).sum(-1)
     rows_i = np.arange(len(win))
@@ -184,11 +182,11 @@ def sample_depth(depth: np.ndarray, uv: np.ndarray, settings: DepthSettings) -> 
 
     enough = count >= max(1, DEPTH_MIN_VALID_FRACTION * win.shape[1])
     with np.errstate(invalid="ignore"):
-        flat = enough & (pct(0.9) - pct(0.1) <= settings.depth_edge_m)
+        flat = enough & (pct(0.9) - pct(0.1) <= settings.edge_m)
         out = np.where(flat, pct(0.5), np.nan)
-        if settings.depth_edge_near:  # an edge: the near side's median, if the near side is big enough
+        if settings.edge_near:  # an edge: the near side's median, if the near side is big enough
             edge = enough & ~flat
-            near = win <= (pct(0.1) + settings.depth_edge_m)[:, None]  # sorted: a prefix of each row
+            near = win <= (pct(0.1) + settings.edge_m)[:, None]  # sorted: a prefix of each row
             n_near = near.sum(-1)
             keep = edge & (n_near >= EDGE_NEAR_MIN_FRACTION * win.shape[1])
             mid = win[rows_i, np.clip((n_near - 1) // 2, 0, win.shape[1] - 1)]
@@ -271,22 +269,22 @@ def observe(
         return DepthObservation(empty, empty.copy(), np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0))
     scale = np.asarray(scale, dtype=np.float64)
     surface = sample_depth(depth, uv, settings)
-    z = surface + surface_offset(joints_rgb, scale, settings.depth_surface_model)
+    z = surface + surface_offset(joints_rgb, scale, settings.surface_model)
     sampled = np.isfinite(z)
-    if not settings.depth_fingers:
+    if not settings.fingers:
         sampled &= IS_PALM
-    if settings.depth_self_occlusion:
+    if settings.self_occlusion:
         sampled &= ~self_occluded(joints_rgb, scale)
     z_rgb = np.maximum(joints_rgb[..., 2], 1e-3)
-    sigma = np.hypot(settings.depth_noise_per_m * z**2, np.where(IS_PALM, 1.0, 2.0) * settings.depth_model_sigma_m)
+    sigma = np.hypot(settings.noise_per_m * z**2, np.where(IS_PALM, 1.0, 2.0) * settings.model_sigma_m)
     with np.errstate(invalid="ignore"):
         ratio_i = z / z_rgb
-        ok = sampled & (np.abs(ratio_i - 1.0) <= settings.depth_band_frac)
+        ok = sampled & (np.abs(ratio_i - 1.0) <= settings.band_frac)
     ratio = np.full(n, np.nan)
     for i in range(n):
-        tol = np.maximum(settings.depth_consensus_m, 4.0 * sigma[i])
+        tol = np.maximum(settings.consensus_m, 4.0 * sigma[i])
         palm = ok[i] & IS_PALM
-        cand = np.flatnonzero(palm if palm.sum() >= settings.depth_min_palm_joints else ok[i])
+        cand = np.flatnonzero(palm if palm.sum() >= settings.min_palm_joints else ok[i])
         if len(cand) == 0:
             continue
         # consensus: the candidate ratio that most palm samples agree with; on a tie the farthest (whatever
@@ -295,7 +293,7 @@ def observe(
         support = (np.abs(z[i, cand][None] - rc[:, None] * z_rgb[i, cand][None]) <= tol[cand][None]).sum(-1)
         r = rc[np.lexsort((rc, support))[-1]]
         ok[i] &= np.abs(z[i] - r * z_rgb[i]) <= tol
-        if (ok[i] & IS_PALM).sum() >= settings.depth_min_palm_joints:
+        if (ok[i] & IS_PALM).sum() >= settings.min_palm_joints:
             ratio[i] = float(np.median(ratio_i[i, ok[i] & IS_PALM]))
         else:
             ok[i] = False

@@ -65,14 +65,14 @@ def fuse(
         z = np.where(bad, np.nan, z)
         dsol = root_solver.solve(rel, xy[valid], focal, solve, bone_lengths=held, depth=(z, sigma))
     samples = []
-    cal = config.calibration
-    if cal.depth_calibration:
+    cal = config.online_scale
+    if cal.enabled:
         # the frame's depth-anchored scale from the samples that survived: scale x measured / RGB-only depth
         z_rgb = sol.joints[valid][..., 2]
-        facing = obs.palm_facing[valid] >= math.cos(math.radians(cal.calibration_max_palm_tilt_deg))
+        facing = obs.palm_facing[valid] >= math.cos(math.radians(cal.max_palm_tilt_deg))
         for zi, zr, s, f in zip(z, z_rgb, scale[valid], facing, strict=True):
             palm = np.isfinite(zi) & depth_stage.IS_PALM
-            if f and palm.sum() >= config.depth.depth_min_palm_joints:
+            if f and palm.sum() >= config.depth.min_palm_joints:
                 samples.append(float(s * np.median(zi[palm] / np.maximum(zr[palm], 1e-3))))
     joints, errors = sol.joints.copy(), sol.reprojection_error.copy()
     joints[valid], errors[valid] = dsol.joints, dsol.reprojection_error

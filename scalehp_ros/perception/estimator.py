@@ -12,10 +12,10 @@ settings group of `EstimatorConfig` (perception.settings) unchanged:
                            (the one authority: perception.hand_size)                       calibration > fixed > prior)
           --root_solver--> camera-frame joints fitted to xy (metres)      RootSolveSettings  (closed form + refinement)
           --placement----> the solve's placement or the model fit's       PlacementSettings  (solve | fit | auto)
-                           (palm_pnp with a profile: moved onto the profile's palm placed by PnP, perception.palm_pnp)
+                           (placement.palm_pnp and a profile: the profile's palm placed by PnP, perception.palm_pnp)
           --depth_fusion-> with a registered depth image: joint depths,   DepthSettings      (optional)
                            a second solve with them as a least-squares
-                           term; depth-anchored scales for the online     ScaleCalibrationSettings
+                           term; depth-anchored scales for the online     OnlineScaleSettings
                            calibration (-> hand_size; a converged one becomes the profile, written to a file here)
           --tracking-----> stable track ids                               TrackingSettings   (video streams only)
           --filters------> One Euro per track, handedness hysteresis      FilterSettings     (video streams only)
@@ -27,6 +27,7 @@ ROS-free: the perception node only converts messages to and from these calls.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +95,11 @@ class HandPoseEstimator:
         """Wall time (s) of the last MediaPipe HandLandmarker call alone; 0.0 before the first."""
         return float(getattr(self._frontend, "last_inference_s", 0.0))
 
-    def update_config(self, **changes: Any) -> EstimatorConfig:
-        """Apply flat parameter changes (`EstimatorConfig.parameters()` names) at run time. Bad names or values,
-        and scale_mode 'learned' (not implemented), raise ValueError and leave the current configuration in
-        force. Returns the new config."""
-        new = self._config.replace(**changes)
+    def update_config(self, changes: Mapping[str, Any] | None = None, /, **kwargs: Any) -> EstimatorConfig:
+        """Apply parameter changes (`EstimatorConfig.parameters()` names: dotted ones in `changes`, e.g.
+        `{"scale.mode": "fixed"}`) at run time. Bad names or values, and scale.mode 'learned' (not implemented),
+        raise ValueError and leave the current configuration in force. Returns the new config."""
+        new = self._config.replace(changes, **kwargs)
         self._size.update(new.scale)
         old = self._config
         self._config = new
@@ -121,7 +122,7 @@ class HandPoseEstimator:
 
     def set_operator_profile(self, profile: OperatorProfile | None) -> None:
         """Use `profile` (e.g. a fresh `calibration.Calibrator` result) for the scale and bone lengths from the
-        next frame on, without a file; None: back to scale_mode. A later change of the scale parameters
+        next frame on, without a file; None: back to scale.mode. A later change of the scale parameters
         reloads the `operator_profile` file."""
         self._size.set_profile(profile)
 
@@ -129,10 +130,6 @@ class HandPoseEstimator:
         """The online depth calibration ({'operator': status}, empty before the first depth frame; both hands
         feed the one operator scale; perception.scale_calibration)."""
         return self._size.calibration_status()
-
-    def reset_calibration(self) -> None:
-        """Start the online calibration afresh (the profile in force stays until a new one converges)."""
-        self._size.reset_calibration()
 
     def _get_frontend(self) -> MediaPipeFrontend:
         if self._frontend is None:
@@ -259,14 +256,14 @@ class HandPoseEstimator:
             )
         joints, errors = sol.joints, sol.reprojection_error
         obs = None
-        if depth is not None and c.depth.depth_fusion:
+        if depth is not None and c.depth.fusion:
             obs = depth_stage.observe(depth, uv, joints, scale, c.depth)
             if obs.valid.any():
-                depth_scale = self._size.depth_scale(scale, obs.ratio, obs.valid, c.calibration)
+                depth_scale = self._size.depth_scale(scale, obs.ratio, obs.valid, c.online_scale)
                 fused = depth_fusion.fuse(obs, canonical, scale, depth_scale, bone_lengths, xy, focal, sol, c)
                 joints, errors, scale = fused.joints, fused.errors, fused.scale
                 reference = np.where(obs.valid[:, None], joints[:, WRIST], reference)  # depth measured it
-                converged = self._size.add_samples(fused.calibration_samples, c.calibration)
+                converged = self._size.add_samples(fused.calibration_samples, c.online_scale)
                 if converged is not None:
                     self._write_profile(converged)
         poses = [
@@ -293,8 +290,8 @@ class HandPoseEstimator:
 
     def _write_profile(self, profile: OperatorProfile) -> None:
         """The online calibration converged (its profile is in force from now on): write it to
-        calibration_profile_out when set."""
-        path = self._config.calibration.calibration_profile_out.strip()
+        online_scale.profile_out when set."""
+        path = self._config.online_scale.profile_out.strip()
         if path:
             try:
                 self.calibration_written, self.calibration_error = str(save_profile(profile, path)), None

@@ -10,7 +10,7 @@ cutoff = min_cutoff + beta * |speed|, so slow motion is smoothed (less jitter) a
 
 `RayDepthFilter` filters a 3D point (the arm reference) as its viewing ray and its depth apart: a monocular
 placement gets the ray from the 2D keypoints (good) and the depth from the hand's apparent size (the noisy
-direction), so the depth gets its own, lower cutoff (`reference_depth_min_cutoff_hz`; chosen by
+direction), so the depth gets its own, lower cutoff (`filters.reference_depth_min_cutoff_hz`; chosen by
 `scalehp-eval drift`'s drift and step response, docs/accuracy.md).
 """
 
@@ -93,9 +93,9 @@ class HandednessHysteresis:
 class FilterSettings(Settings):
     """Settings of the temporal filters of each track (`TrackFilters`)."""
 
-    filter_min_cutoff_hz: float = param(1.5, "One Euro filter minimum cutoff of the joints (Hz)", 1e-3, 100.0)
-    filter_beta: float = param(10.0, "One Euro filter speed coefficient of the joints (Hz per m/s)", 0.0, 1000.0)
-    filter_d_cutoff_hz: float = param(1.0, "One Euro filter cutoff of the speed estimate (Hz)", 1e-3, 100.0)
+    min_cutoff_hz: float = param(1.5, "One Euro filter minimum cutoff of the joints (Hz)", 1e-3, 100.0)
+    beta: float = param(10.0, "One Euro filter speed coefficient of the joints (Hz per m/s)", 0.0, 1000.0)
+    d_cutoff_hz: float = param(1.0, "One Euro filter cutoff of the speed estimate (Hz)", 1e-3, 100.0)
     scale_min_cutoff_hz: float = param(0.1, "One Euro filter minimum cutoff of the hand scale (Hz)", 1e-3, 100.0)
     reference_depth_min_cutoff_hz: float = param(
         0.5,
@@ -156,12 +156,12 @@ class TrackFilters:
 
     def __init__(self, settings: FilterSettings) -> None:
         s = settings
-        self.joints = OneEuroFilter(s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz)
-        self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.filter_d_cutoff_hz)
+        self.joints = OneEuroFilter(s.min_cutoff_hz, s.beta, s.d_cutoff_hz)
+        self.scale = OneEuroFilter(s.scale_min_cutoff_hz, 0.0, s.d_cutoff_hz)
         self.reference = RayDepthFilter(
-            (s.filter_min_cutoff_hz, s.filter_beta, s.filter_d_cutoff_hz),
+            (s.min_cutoff_hz, s.beta, s.d_cutoff_hz),
             s.reference_depth_min_cutoff_hz,
             s.reference_depth_beta,
-            s.filter_d_cutoff_hz,
+            s.d_cutoff_hz,
         )
         self.side = HandednessHysteresis(s.handedness_hysteresis)

@@ -81,14 +81,14 @@ def _rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return v * c + _cross(axis, v) * s + axis * ((axis * v).sum(-1, keepdims=True) * (1.0 - c))
 
 
-def _in_palm(deg: float) -> np.ndarray:
+def in_palm(deg: float) -> np.ndarray:
     """The unit vector (3,) in the palm plane, deg degrees from y (the middle finger) towards -x."""
     return np.array([-np.sin(np.deg2rad(deg)), np.cos(np.deg2rad(deg)), 0.0])
 
 
 _Z = np.array([0.0, 0.0, 1.0])
 _LONG = FINGERS[1:]
-_LONG_BASES = np.array([_in_palm(MCP_SPREAD_DEG[f]) for f in _LONG])  # (4, 3) wrist->MCP directions
+_LONG_BASES = np.array([in_palm(MCP_SPREAD_DEG[f]) for f in _LONG])  # (4, 3) wrist->MCP directions
 _LONG_CHAINS = np.array([FINGER_CHAINS[f] for f in _LONG])  # (4, 4) joint indices, palm to tip
 _THUMB = FINGER_CHAINS["thumb"]
 
@@ -111,8 +111,8 @@ def forward_kinematics(angles: np.ndarray, bone_lengths: np.ndarray) -> np.ndarr
     joints = np.zeros((n, NUM_JOINTS, 3))
     # thumb: the metacarpal further out towards the thumb side (plus the CMC abduction), then rotated palmar
     z = np.broadcast_to(_Z, (n, 3))
-    base = _in_palm(THUMB_CMC_DEG)
-    out = _rotate(np.broadcast_to(_in_palm(THUMB_CMC_DEG + THUMB_METACARPAL_DEG), (n, 3)), z, angles[:, 0])
+    base = in_palm(THUMB_CMC_DEG)
+    out = _rotate(np.broadcast_to(in_palm(THUMB_CMC_DEG + THUMB_METACARPAL_DEG), (n, 3)), z, angles[:, 0])
     direction = _rotate(out, np.broadcast_to(_cross(_Z, base), (n, 3)), -angles[:, 1])
     flex_axis = _cross(direction, _Z)
     flex_axis /= np.sqrt((flex_axis * flex_axis).sum(-1, keepdims=True))

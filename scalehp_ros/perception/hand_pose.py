@@ -23,7 +23,7 @@ class HandPose:
     placement ('' when it stood; the reason in words, for diagnostics). arm_reference: (3,) metres, camera
     optical frame: the point the arm should follow, the wrist as the hand's palm places it
     (`placement.arm_reference`): it holds still when only the fingers move, where the wrist of joints_cam
-    moves with the fingers' depth errors (with registered depth: the depth-fused wrist; with `palm_pnp` and a
+    moves with the fingers' depth errors (with registered depth: the depth-fused wrist; with `placement.palm_pnp` and a
     profile: the wrist of the profile's palm placed by PnP). In a stream it is filtered as its viewing ray and
     its depth apart (`filters.RayDepthFilter`).
     """

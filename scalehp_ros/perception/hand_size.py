@@ -9,8 +9,8 @@ Four sources, resolved here and nowhere else, first present wins:
 2. **online calibration** (perception.scale_calibration, from registered depth): before it converges, its
    running estimate is the scale of the depth solve once it has `CALIBRATION_USE_AFTER` inlier frames
    (before that, the frame's own depth-anchored scale); the RGB-only placement keeps source 3/4.
-3. **fixed**: `scale_mode` fixed, the operator's ruler-measured `hand_length_m`.
-4. **prior**: the population mean (`scale_mode` prior).
+3. **fixed**: `scale.mode` fixed, the operator's ruler-measured `hand_length_m`.
+4. **prior**: the population mean (`scale.mode` prior).
 
 Without a profile the bone lengths are the scale times the canonical stage's `proportions` (None for
 `detector`: the canonical pose's own). Units: metres (mean bone length, bone lengths).
@@ -28,8 +28,8 @@ from scalehp_ros.perception.profile import OperatorProfile
 from scalehp_ros.perception.scale import ScaleSettings, load_operator_profile, make_scale_estimator
 from scalehp_ros.perception.scale_calibration import (
     CalibrationStatus,
+    OnlineScaleSettings,
     ScaleCalibration,
-    ScaleCalibrationSettings,
     calibrated_profile,
 )
 
@@ -49,7 +49,7 @@ class HandSizes:
 
 
 class HandSize:
-    """The hand-size authority (module docstring): scale_mode, the profile in force and the online
+    """The hand-size authority (module docstring): scale.mode, the profile in force and the online
     calibration."""
 
     def __init__(self, settings: ScaleSettings) -> None:
@@ -66,7 +66,7 @@ class HandSize:
         self._estimator, self._settings, self.profile = estimator, settings, profile
 
     def set_profile(self, profile: OperatorProfile | None) -> None:
-        """Use `profile` from the next frame on; None: back to scale_mode."""
+        """Use `profile` from the next frame on; None: back to scale.mode."""
         if profile is not None and not isinstance(profile, OperatorProfile):
             raise ValueError(f"profile must be an OperatorProfile or None, got {type(profile).__name__}")
         self.profile = profile
@@ -86,7 +86,7 @@ class HandSize:
         proportions: str,
     ) -> HandSizes:
         """The hands' sizes. profile_bones: `profile_bones` of this frame; canonical (N, 21, 3) unit mean
-        bone, uv (N, 21, 2) px and the image for scale_mode; proportions: the canonical stage's choice."""
+        bone, uv (N, 21, 2) px and the image for scale.mode; proportions: the canonical stage's choice."""
         if profile_bones is not None:
             return HandSizes(profile_bones.mean(axis=1), profile_bones)
         scale = np.asarray(self._estimator(canonical, uv, image_rgb), dtype=np.float64)
@@ -94,22 +94,22 @@ class HandSize:
         return HandSizes(scale, None if unit is None else scale[:, None] * unit)
 
     # -- the online calibration ---------------------------------------------------------------------------
-    def _operator(self, settings: ScaleCalibrationSettings) -> ScaleCalibration:
+    def _operator(self, settings: OnlineScaleSettings) -> ScaleCalibration:
         # one operator: both hands calibrate one scale (a person's two hands differ by far less than the
         # calibration's tolerance), so it converges twice as fast with both hands in view
         return self._calibration.setdefault(OPERATOR, ScaleCalibration(settings))
 
     def depth_scale(
-        self, scale: np.ndarray, depth_ratio: np.ndarray, valid: np.ndarray, settings: ScaleCalibrationSettings
+        self, scale: np.ndarray, depth_ratio: np.ndarray, valid: np.ndarray, settings: OnlineScaleSettings
     ) -> np.ndarray:
         """(N,) m the scale of the depth solve: for hands with valid depth the calibration's running estimate
         (source 2) once it is usable, else the frame's depth-anchored scale (scale x depth_ratio); the others
         keep `scale`."""
         cal = self._operator(settings)
-        running = settings.depth_calibration and (cal.converged or cal.status.inliers >= CALIBRATION_USE_AFTER)
+        running = settings.enabled and (cal.converged or cal.status.inliers >= CALIBRATION_USE_AFTER)
         return np.where(valid, cal.status.scale if running else scale * depth_ratio, scale)
 
-    def add_samples(self, samples: list[float], settings: ScaleCalibrationSettings) -> OperatorProfile | None:
+    def add_samples(self, samples: list[float], settings: OnlineScaleSettings) -> OperatorProfile | None:
         """Feed depth-anchored scales (m) to the online calibration; when it converges its profile (both sides,
         published proportions) becomes the profile in force and is returned (None otherwise)."""
         cal = self._operator(settings)
@@ -120,7 +120,7 @@ class HandSize:
             if cal.converged and not was:
                 scale, frames = float(cal.status.scale), cal.frames
                 out = calibrated_profile(
-                    {side: scale for side in SIDES}, settings.calibration_name, dict.fromkeys(SIDES, frames)
+                    {side: scale for side in SIDES}, settings.operator_name, dict.fromkeys(SIDES, frames)
                 )
                 self.profile = out
         return out
@@ -128,7 +128,3 @@ class HandSize:
     def calibration_status(self) -> dict[str, CalibrationStatus]:
         """{'operator': status} of the online calibration, empty before its first sample."""
         return {key: c.status for key, c in self._calibration.items() if c.status.scale is not None}
-
-    def reset_calibration(self) -> None:
-        """Start the online calibration afresh (the profile in force stays)."""
-        self._calibration.clear()

@@ -1,4 +1,4 @@
-"""Model fitting (canonical pose stage, `canonical_model: fit`): the kinematic hand fitted to the 2D keypoints.
+"""Model fitting (canonical pose stage, `canonical.model: fit`): the kinematic hand fitted to the 2D keypoints.
 
 The kinematic hand of `perception.hand_model` (rigid palm, per-finger joint angles inside the anatomical limits,
 bone lengths fixed to the proportions in force) is fitted, under perspective, to the normalised 2D keypoints,
@@ -34,17 +34,13 @@ from scalehp_ros.common.joints import (
     BONE_PARENTS,
     FINGER_CHAINS,
     FINGERS,
-    INDEX_MCP,
-    LITTLE_MCP,
-    MIDDLE_MCP,
     NUM_JOINTS,
-    RING_MCP,
-    WRIST,
+    PALM_JOINTS,
 )
 from scalehp_ros.perception import hand_model
 from scalehp_ros.perception.root_solver import solve_translation
 
-_PALM = np.array([WRIST, 1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP])
+_PALM = np.array(PALM_JOINTS)
 _NROT, _NANG = 3, hand_model.NUM_DOF
 NUM_PARAMS = _NROT + _NANG + 3  # rotation vector, joint angles, translation
 _MIRROR = {False: np.array([1.0, 1.0, 1.0]), True: np.array([-1.0, 1.0, 1.0])}
@@ -199,7 +195,7 @@ def _initial_angles(hand: np.ndarray) -> np.ndarray:
             across = np.cross(flex_axis, direction)
             first = 2
         else:
-            base = hand_model._in_palm(hand_model.MCP_SPREAD_DEG[finger])
+            base = hand_model.in_palm(hand_model.MCP_SPREAD_DEG[finger])
             side = np.cross(z, base)
             angles[:, 4 * k] = np.arctan2(v[:, 0] @ side, v[:, 0] @ base)
             c, s = np.cos(angles[:, 4 * k])[:, None], np.sin(angles[:, 4 * k])[:, None]

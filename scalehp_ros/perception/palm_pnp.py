@@ -13,7 +13,7 @@ camera for 12 % of the hands, against 5.0 % with the detector's rotation (200 sy
 
 `palm_template` builds the palm: the kinematic model's rigid palm (perception.hand_model: each wrist->MCP bone
 in the palm plane at its fixed spread, `hand_model.MCP_SPREAD_DEG`) with the profile's wrist->MCP lengths.
-Applied by the estimator after the placement stage when `palm_pnp` is on and a profile is in force
+Applied by the estimator after the placement stage when `placement.palm_pnp` is on and a profile is in force
 (`PlacementSettings.palm_pnp`; docs/accuracy.md shows it on the synthetic sheet renders).
 
 Frames and units: hand frame (hand_model: y along the middle metacarpal, z the palm's normal; a left hand
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalehp_ros.common.joints import INDEX_MCP, LITTLE_MCP, MIDDLE_MCP, NUM_JOINTS, RING_MCP, WRIST
+from scalehp_ros.common.joints import NUM_JOINTS, PALM_PLANE_JOINTS, WRIST
 from scalehp_ros.perception import hand_model, root_solver
 
-PALM: tuple[int, ...] = (WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)
+PALM: tuple[int, ...] = PALM_PLANE_JOINTS  # the rigid palm without the thumb (common.joints)
 PALM_WEIGHTS = np.zeros(NUM_JOINTS)
 PALM_WEIGHTS[list(PALM)] = 1.0
 PALM_WEIGHTS.setflags(write=False)

@@ -1,6 +1,6 @@
 """Placement (pipeline stage 4b): where in the camera frame the solved hands go.
 
-The root solve (perception.root_solver) fits each hand's metric shape to its 2D keypoints. `root_placement`
+The root solve (perception.root_solver) fits each hand's metric shape to its 2D keypoints. `placement.mode`
 chooses whether that placement stands (`solve`) or whether the same shape is moved rigidly to where the
 kinematic model fit (perception.model_fit, the canonical stage's `fit_*` weights, same proportions and
 solver) puts the hand (`fit`); `auto` is fit on stills and solve in a stream. The default is `solve` with
@@ -12,14 +12,14 @@ rule), and the guard keeps the fit where the solve fails.
   moved shape's).
 - A stream: a depth correction of the solve, its centroid moved along its own ray by a ratio (a monocular
   depth error grows with distance, so the ratio, not the shift in metres, carries over). Each side's fit runs
-  on every `root_placement_fit_every`-th frame of that side (at least every `FIT_REUSE_MAX_AGE_S`),
+  on every `placement.fit_every`-th frame of that side (at least every `FIT_REUSE_MAX_AGE_S`),
   warm-started from its previous fit (`FIT_WARM_MAX_GAP_S`; only when every hand fitted in that frame has
-  one), its ratio smoothed with the previous one (`root_placement_fit_smoothing`); the frames between reuse
+  one), its ratio smoothed with the previous one (`placement.fit_smoothing`); the frames between reuse
   the last ratio. The state is kept per side label: two hands with the same label are fitted cold on every
   frame and nothing is kept for them. A fit that fails or gives an implausible ratio (`FIT_RATIO_RANGE`)
   leaves the last ratio in force (or the solve's placement when there is none) and is retried next frame.
 
-The guard (`placement_guard`, on by default): a placement is implausible when its joints leave the plausible
+The guard (`placement.guard`, on by default): a placement is implausible when its joints leave the plausible
 depth range (`DEPTH_RANGE_M`), its bone lengths are off the held ones by more than `BONE_TOLERANCE`, its own
 shape reprojects onto its own keypoints worse than `REPROJECTION_TOLERANCE` of the hand's pixel extent, its
 centroid jumps in depth against the previous frame of the same side by more than `DEPTH_JUMP_REL` plus
@@ -27,7 +27,7 @@ centroid jumps in depth against the previous frame of the same side by more than
 beyond their uncertainties (`DEPTH_SIGMA_REL` each, a 3-sigma gate on the difference). Then the other
 placement is used when it is plausible (a disagreement goes to the fit: its joint limits rule out the
 depth-reversed shapes that mislead the solve), and `Placed.fallback` says why. On stills with
-`root_placement` solve the fit is computed for the disagreement check; in streams the fit runs only for a hand
+`placement.mode` solve the fit is computed for the disagreement check; in streams the fit runs only for a hand
 whose solve fails a check.
 
 Frames and units: metres, camera optical frame; stamps in seconds; keypoints normalised (K^-1 applied).
@@ -52,7 +52,7 @@ from scalehp_ros.perception.root_solver import RootSolution, RootSolveSettings
 # costs ~7.5 ms per hand even warm-started, more than a 30 fps frame on 2 cores can spare beside MediaPipe
 # with two hands; bench/fit_placement.py).
 PLACEMENTS: tuple[str, ...] = ("auto", "solve", "fit")
-# a fit's depth correction is reused in a stream for at most this long (s), whatever root_placement_fit_every
+# a fit's depth correction is reused in a stream for at most this long (s), whatever placement.fit_every
 # says (at 30 fps: at most 3 frames)
 FIT_REUSE_MAX_AGE_S = 0.1
 # a side's last fit warm-starts the next one (and its ratio is smoothed) while it is at most this old (s);
@@ -102,24 +102,24 @@ def arm_reference(rel: np.ndarray, xy: np.ndarray) -> np.ndarray:
 class PlacementSettings(Settings):
     """Settings of the placement stage (`Placement`)."""
 
-    root_placement: str = param(
+    mode: str = param(
         "solve",
         "where the hand is placed: solve (this solve of the canonical pose; the default, chosen on real photos, "
         "docs/accuracy.md), fit (the same shape, centred where the kinematic model fit puts the hand; in a stream "
-        "a depth correction of the solve, see root_placement_fit_every) or auto (fit on still images, solve in a "
-        "stream); placement_guard falls back to the other one where the chosen one is implausible",
+        "a depth correction of the solve, see placement.fit_every) or auto (fit on still images, solve in a "
+        "stream); placement.guard falls back to the other one where the chosen one is implausible",
         choices=PLACEMENTS,
     )
-    root_placement_fit_every: int = param(
+    fit_every: int = param(
         3,
-        "root_placement fit in a stream: the model fit runs on every N-th frame of each hand (and at least every "
+        "placement.mode fit in a stream: the model fit runs on every N-th frame of each hand (and at least every "
         f"{FIT_REUSE_MAX_AGE_S} s), the frames between reuse its depth correction (1 = every frame)",
         1,
         30,
     )
-    root_placement_fit_smoothing: float = param(
+    fit_smoothing: float = param(
         0.5,
-        "root_placement fit in a stream: weight of a new fit's depth correction against the previous one "
+        "placement.mode fit in a stream: weight of a new fit's depth correction against the previous one "
         "(exponential smoothing per fit; 1 = none)",
         0.01,
         1.0,
@@ -130,7 +130,7 @@ class PlacementSettings(Settings):
         "point fit of the profile's rigid palm to the 2D palm keypoints puts it, and take that palm's wrist as the "
         "arm reference (perception.palm_pnp; off by default until real photos show it, docs/accuracy.md)",
     )
-    placement_guard: bool = param(
+    guard: bool = param(
         True,
         "fall back to the other placement (solve or fit) when the chosen one is implausible: bone lengths, "
         "reprojection of its own shape, depth jump against the previous frame, solve and fit disagreeing in depth",
@@ -231,8 +231,8 @@ class Placement:
 
     def uses_fit(self, canonical: CanonicalSettings, stamp: float | None) -> bool:
         """Whether this frame's hands are placed by the fit (never when the canonical pose is the fit)."""
-        placement = self.settings.root_placement
-        return canonical.canonical_model != "fit" and (placement == "fit" or (placement == "auto" and stamp is None))
+        placement = self.settings.mode
+        return canonical.model != "fit" and (placement == "fit" or (placement == "auto" and stamp is None))
 
     def place(
         self,
@@ -242,11 +242,11 @@ class Placement:
         canonical: CanonicalSettings,
         solve: RootSolveSettings,
     ) -> tuple[RootSolution, list[Placed]]:
-        """The solved hands placed as `root_placement` says and the guard allows (stamp None: a still, no
+        """The solved hands placed as `placement.mode` says and the guard allows (stamp None: a still, no
         state kept); with how each was placed."""
         n = len(hands.sides)
-        guard = self.settings.placement_guard
-        can_fit = canonical.canonical_model != "fit"
+        guard = self.settings.guard
+        can_fit = canonical.model != "fit"
         by_fit = self.uses_fit(canonical, stamp)
         fitted = fit_errors = None
         if by_fit:
@@ -305,7 +305,7 @@ class Placement:
                 use_fit[i] = first == "fit"
                 continue
             other = "solve" if first == "fit" else "fit"
-            if other == "fit" and not has_fit[i] and canonical.canonical_model != "fit":
+            if other == "fit" and not has_fit[i] and canonical.model != "fit":
                 one = self._fit_one(sol, hands, i, stamp, canonical, solve)
                 if one is not None:
                     fit_joints[i], fit_err[i], has_fit[i] = one[0], one[1], True
@@ -345,7 +345,7 @@ class Placement:
         if keep:
             last = [self.fits.get(side) for side in sides]
             last = [f if f is not None and 0.0 <= stamp - f.stamp <= FIT_WARM_MAX_GAP_S else None for f in last]
-        every, smoothing = self.settings.root_placement_fit_every, self.settings.root_placement_fit_smoothing
+        every, smoothing = self.settings.fit_every, self.settings.fit_smoothing
         due = np.array([f is None or f.reused + 1 >= every or stamp - f.stamp > FIT_REUSE_MAX_AGE_S for f in last])
         centroid = sol.joints.mean(axis=1)
         # every hand with a last fit starts from its ratio; a due hand's is replaced by its new fit below
@@ -399,10 +399,10 @@ def fit_centroids(
     bone_lengths = None if hands.bone_lengths is None else hands.bone_lengths[due]
     xy = hands.xy[due]
     proportions = None if bone_lengths is None else bone_lengths / scale[:, None]
-    if canonical.canonical_model == "detector":
+    if canonical.model == "detector":
         prior = hands.canonical[due]  # the fit's prior: the detector's canonical pose, proportions applied
     else:
-        detector = replace(canonical, canonical_model="detector")
+        detector = replace(canonical, model="detector")
         prior = canonical_from_detector(hands.rel3d[due], hands.rays[due], detector, xy, proportions)
     lengths = bone_lengths_of(prior) if proportions is None else proportions
     warm = None

@@ -205,7 +205,7 @@ def profile_from_hand_length(
     name: str, hand_length_m: float, sides: tuple[str, ...] = SIDES, date: str | None = None
 ) -> OperatorProfile:
     """A ruler profile: hand length (distal wrist crease to middle fingertip, hand flat, m) with the published
-    proportions (`anthropometry`). Equivalent to `scale_mode: fixed` with that hand_length_m."""
+    proportions (`anthropometry`). Equivalent to `scale.mode: fixed` with that hand_length_m."""
     if not (math.isfinite(hand_length_m) and 0.10 <= hand_length_m <= 0.30):
         raise ValueError(f"hand length must be in [0.10, 0.30] m, got {hand_length_m}")
     lengths = tuple(float(v) for v in BONE_PROPORTIONS * mean_bone_from_hand_length(hand_length_m))

@@ -44,11 +44,8 @@ from scalehp_ros.common.joints import (
     BONE_CHILDREN,
     BONE_PARENTS,
     BONES,
-    INDEX_MCP,
-    LITTLE_MCP,
-    MIDDLE_MCP,
     NUM_JOINTS,
-    RING_MCP,
+    PALM_JOINTS,
     WRIST,
 )
 from scalehp_ros.common.params import Settings, param
@@ -58,9 +55,8 @@ IRLS_ITERATIONS = 3  # reweightings of the robust solve
 SIGMA_BONE_M = 0.001  # bone-length residual scale of the LM fit (m): the lengths are held almost rigidly
 LM_DAMPING = 1e-3  # Levenberg-Marquardt damping (relative, on the diagonal)
 
-_PALM_JOINTS = (WRIST, 1, INDEX_MCP, MIDDLE_MCP, RING_MCP, LITTLE_MCP)  # wrist, thumb CMC, the four MCPs
 _PALM_WEIGHTS = np.full(NUM_JOINTS, 0.5)
-_PALM_WEIGHTS[list(_PALM_JOINTS)] = 1.0
+_PALM_WEIGHTS[list(PALM_JOINTS)] = 1.0
 _PALM_WEIGHTS.setflags(write=False)
 # Per-joint weights of the 2D fit by `RootSolveSettings.joint_weighting` (None: every joint weighs 1).
 JOINT_WEIGHTINGS: dict[str, np.ndarray | None] = {"uniform": None, "palm": _PALM_WEIGHTS}

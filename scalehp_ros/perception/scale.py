@@ -1,24 +1,24 @@
 """Scale (pipeline stage 3): one number per hand, its mean bone length in metres (`joints.mean_bone_length`).
 
 Input: the canonical poses (unit mean bone, camera axes), the 2D keypoints (pixels) and the image; output:
-(N,) metres. The source is `ScaleSettings.scale_mode`, one of `SCALE_MODES` (the keys of the mode table):
+(N,) metres. The source is `ScaleSettings.mode`, one of `SCALE_MODES` (the keys of the mode table):
 
 - ``prior``: the population mean, from published hand lengths (`anthropometry.HAND_LENGTH_PRIOR_M`,
   Pheasant & Haslegrave 2006) converted with the published proportions. Right on average; for one person
   off by the population spread (SD ~6.7 %), which becomes a depth error of the same fraction.
-- ``fixed``: from the operator's own hand length `hand_length_m` measured with a ruler: hand flat, fingers
+- ``fixed``: from the operator's own hand length `scale.hand_length_m` measured with a ruler: hand flat, fingers
   straight and together, from the distal wrist crease (the most distal skin crease where the palm meets the
   wrist) to the tip of the middle finger. Converted to a mean bone length with
   `anthropometry.MEAN_BONE_PER_HAND_LENGTH` (mean bone = 0.225 x hand length for the reference proportions).
   The most accurate mode for teleoperation.
 
-``operator_profile`` (a path to an operator profile, `perception.profile`; empty: none) overrides
-``scale_mode``: each hand gets the mean bone length of its own side from the profile, and the canonical
+``scale.operator_profile`` (a path to an operator profile, `perception.profile`; empty: none) overrides
+``scale.mode``: each hand gets the mean bone length of its own side from the profile, and the canonical
 pose the profile's bone lengths. A ruler profile (`profile.profile_from_hand_length`) is ``fixed`` written
 down; an ArUco-sheet calibration (`scalehp-calibrate`) also measures the proportions.
 
-``learned`` (a model predicting the scale from the image) has an interface here (`LearnedScale`) but no
-model yet, so it is not a choice of `scale_mode`: asking for it raises ValueError saying so.
+``learned`` (a model predicting the scale from the image) has no model yet, so it is not a choice of
+`scale.mode`: asking for it raises ValueError saying so.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from scalehp_ros.perception.anthropometry import HAND_LENGTH_PRIOR_M, PRIOR_MEAN
 from scalehp_ros.perception.profile import OperatorProfile, load_profile
 
 LEARNED_NOT_IMPLEMENTED = (
-    "scale_mode='learned' is not implemented yet: no learned scale model exists in this package; "
-    "use scale_mode='prior' or scale_mode='fixed' with hand_length_m"
+    "scale.mode='learned' is not implemented yet: no learned scale model exists in this package; "
+    "use scale.mode='prior' or scale.mode='fixed' with scale.hand_length_m"
 )
 
 
@@ -59,13 +59,6 @@ class ConstantScale:
         return np.full(len(canonical), self.mean_bone_m)
 
 
-class LearnedScale:
-    """Placeholder for a learned scale regressor (a later issue). Calling it raises NotImplementedError."""
-
-    def __call__(self, canonical: np.ndarray, uv: np.ndarray, image_rgb: np.ndarray | None) -> np.ndarray:
-        raise NotImplementedError(LEARNED_NOT_IMPLEMENTED)
-
-
 def _prior(settings: ScaleSettings) -> ScaleEstimator:
     return ConstantScale(PRIOR_MEAN_BONE_M)
 
@@ -74,7 +67,7 @@ def _fixed(settings: ScaleSettings) -> ScaleEstimator:
     return ConstantScale(mean_bone_from_hand_length(settings.hand_length_m))
 
 
-# scale_mode -> constructor of its ScaleEstimator; the keys are the choices of ScaleSettings.scale_mode
+# scale.mode -> constructor of its ScaleEstimator; the keys are the choices of ScaleSettings.mode
 _SCALE_ESTIMATORS: dict[str, Callable[[ScaleSettings], ScaleEstimator]] = {"prior": _prior, "fixed": _fixed}
 SCALE_MODES: tuple[str, ...] = tuple(_SCALE_ESTIMATORS)
 
@@ -83,31 +76,31 @@ SCALE_MODES: tuple[str, ...] = tuple(_SCALE_ESTIMATORS)
 class ScaleSettings(Settings):
     """Settings of the scale stage (`make_scale_estimator`)."""
 
-    scale_mode: str = param(
+    mode: str = param(
         "prior",
-        "hand scale source: population prior, or fixed from the operator's hand_length_m",
+        "hand scale source: population prior, or fixed from the operator's scale.hand_length_m",
         choices=SCALE_MODES,
     )
     hand_length_m: float = param(
         HAND_LENGTH_PRIOR_M,
-        "operator hand length for scale_mode=fixed: distal wrist crease to middle fingertip, hand flat (m)",
+        "operator hand length for scale.mode fixed: distal wrist crease to middle fingertip, hand flat (m)",
         0.10,
         0.30,
     )
     operator_profile: str = param(
         "",
-        "path of an operator profile YAML (scalehp-calibrate); overrides scale_mode and the canonical bone "
+        "path of an operator profile YAML (scalehp-calibrate); overrides scale.mode and the canonical bone "
         "lengths with the operator's measured bones; empty: none",
     )
 
     def __post_init__(self) -> None:
-        if self.scale_mode == "learned":  # a clear message instead of "must be one of ('prior', 'fixed')"
+        if self.mode == "learned":  # a clear message instead of "must be one of ('prior', 'fixed')"
             raise ValueError(LEARNED_NOT_IMPLEMENTED)
         super().__post_init__()
 
 
 def make_scale_estimator(settings: ScaleSettings | None = None) -> ScaleEstimator:
-    """The ScaleEstimator for `settings.scale_mode` (default ScaleSettings(): the population prior).
+    """The ScaleEstimator for `settings.mode` (default ScaleSettings(): the population prior).
 
     The settings are validated on construction: an unknown mode, an invalid hand length or 'learned'
     (not implemented) raise ValueError there, so a configuration that cannot work fails when it is set.
@@ -115,7 +108,7 @@ def make_scale_estimator(settings: ScaleSettings | None = None) -> ScaleEstimato
     settings = ScaleSettings() if settings is None else settings
     if not isinstance(settings, ScaleSettings):
         raise ValueError(f"settings must be a ScaleSettings, got {type(settings).__name__}")
-    return _SCALE_ESTIMATORS[settings.scale_mode](settings)
+    return _SCALE_ESTIMATORS[settings.mode](settings)
 
 
 def load_operator_profile(settings: ScaleSettings) -> OperatorProfile | None:

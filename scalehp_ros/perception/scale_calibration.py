@@ -6,16 +6,16 @@ solved depth is proportional to the scale, so this is the scale at which the RGB
 put the hand at its measured distance). Because it is the scale *the RGB-only pipeline* needs, it also
 absorbs that pipeline's own systematic depth bias; on the synthetic set it lies within 1.2 % of the true
 mean bone length (README, "RGB-D"). Only hands whose palm faces the camera within
-`calibration_max_palm_tilt_deg` give a sample (the estimator checks it): on a tilted palm the surface-offset
+`online_scale.max_palm_tilt_deg` give a sample (the estimator checks it): on a tilted palm the surface-offset
 model rests on the RGB-only palm normal, which is least sure there.
 
 Per side, the samples (log scale) are filtered: outliers further than 3 robust standard deviations
 (1.4826 MAD, at least `OUTLIER_FLOOR`) from the median are rejected, the estimate is the mean of the
 inliers and its uncertainty their standard error. State: 'idle' (no sample yet), 'collecting', 'converged'
-(at least `calibration_min_frames` inliers and a relative standard error below `calibration_rel_se`). At
+(at least `online_scale.min_frames` inliers and a relative standard error below `online_scale.rel_se`). At
 convergence the estimate is frozen and becomes an operator profile (`perception.profile`, method 'depth':
 mean bone = the estimate, bones = the published proportions times it, since depth at the palm measures the
-scale, not the proportions), which the estimator uses from then on and writes to `calibration_profile_out`
+scale, not the proportions), which the estimator uses from then on and writes to `online_scale.profile_out`
 so a later RGB-only run starts from it (`operator_profile`).
 """
 
@@ -36,22 +36,20 @@ STATES = ("idle", "collecting", "converged")
 
 
 @dataclass(frozen=True)
-class ScaleCalibrationSettings(Settings):
+class OnlineScaleSettings(Settings):
     """Settings of the online scale calibration (`ScaleCalibration`)."""
 
-    depth_calibration: bool = param(True, "estimate the operator's scale online while depth is available")
-    calibration_min_frames: int = param(30, "inlier frames needed before the calibration can converge", 5, 10000)
-    calibration_rel_se: float = param(
-        0.006, "converged when the scale's relative standard error is below this", 0.0005, 0.1
-    )
-    calibration_max_palm_tilt_deg: float = param(
+    enabled: bool = param(True, "estimate the operator's scale online while depth is available")
+    min_frames: int = param(30, "inlier frames needed before the calibration can converge", 5, 10000)
+    rel_se: float = param(0.006, "converged when the scale's relative standard error is below this", 0.0005, 0.1)
+    max_palm_tilt_deg: float = param(
         60.0, "calibrate only from hands whose palm normal is within this of the viewing ray (deg)", 1.0, 90.0
     )
-    calibration_window: int = param(900, "most recent depth-anchored scale samples kept per hand", 20, 100000)
-    calibration_profile_out: str = param(
+    window: int = param(900, "most recent depth-anchored scale samples kept per hand", 20, 100000)
+    profile_out: str = param(
         "", "write the operator profile (method depth) here when the calibration converges; empty: do not write"
     )
-    calibration_name: str = param("operator", "operator name written into the calibrated profile")
+    operator_name: str = param("operator", "operator name written into the calibrated profile")
 
 
 @dataclass(frozen=True)
@@ -70,9 +68,9 @@ class CalibrationStatus:
 class ScaleCalibration:
     """Robust running estimate of one hand's scale from per-frame depth-anchored scales (m)."""
 
-    def __init__(self, settings: ScaleCalibrationSettings | None = None) -> None:
-        self.settings = ScaleCalibrationSettings() if settings is None else settings
-        self._log: deque[float] = deque(maxlen=self.settings.calibration_window)
+    def __init__(self, settings: OnlineScaleSettings | None = None) -> None:
+        self.settings = OnlineScaleSettings() if settings is None else settings
+        self._log: deque[float] = deque(maxlen=self.settings.window)
         self.frames = 0
         self._frozen: float | None = None
         self.converged_after: int | None = None
@@ -95,7 +93,7 @@ class ScaleCalibration:
         mean = float(inl.mean())
         rel_se = float(inl.std(ddof=1) / math.sqrt(len(inl))) if len(inl) > 1 else math.inf
         s = self.settings
-        if self._frozen is None and len(inl) >= s.calibration_min_frames and rel_se < s.calibration_rel_se:
+        if self._frozen is None and len(inl) >= s.min_frames and rel_se < s.rel_se:
             self._frozen, self.converged_after = math.exp(mean), self.frames
         scale = self._frozen if self._frozen is not None else math.exp(mean)
         state = "converged" if self._frozen is not None else "collecting"

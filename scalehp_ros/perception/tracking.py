@@ -1,8 +1,8 @@
 """Tracking (pipeline stage 5, video streams only): stable track ids for hands across frames.
 
 Each frame's hands are matched to the live tracks by the distance between 2D keypoint centroids (pixels;
-Hungarian assignment, scipy), gated by `track_max_jump`, a fraction of the image diagonal; unmatched hands
-open new tracks (ids count up from 0 and are never reused), tracks unseen for `track_timeout_s` seconds
+Hungarian assignment, scipy), gated by `tracking.max_jump`, a fraction of the image diagonal; unmatched hands
+open new tracks (ids count up from 0 and are never reused), tracks unseen for `tracking.timeout_s` seconds
 (stream time) are dropped. Both are fields of `TrackingSettings`.
 """
 
@@ -21,13 +21,13 @@ from scalehp_ros.common.params import Settings, param
 class TrackingSettings(Settings):
     """Settings of the hand tracker (`HandTracker`)."""
 
-    track_max_jump: float = param(
+    max_jump: float = param(
         0.2,
         "largest frame-to-frame move of a hand still matched to its track (fraction of the image diagonal)",
         0.01,
         1.0,
     )
-    track_timeout_s: float = param(0.5, "a track not seen for this long is dropped (s)", 0.0, 60.0)
+    timeout_s: float = param(0.5, "a track not seen for this long is dropped (s)", 0.0, 60.0)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class HandTracker:
 
     def update(self, centroids: np.ndarray, stamp: float, image_diagonal: float) -> list[Track]:
         """Tracks for the (N, 2) pixel centroids of this frame's hands, in input order."""
-        self.tracks = [t for t in self.tracks if stamp - t.last_seen <= self.settings.track_timeout_s]
+        self.tracks = [t for t in self.tracks if stamp - t.last_seen <= self.settings.timeout_s]
         n = len(centroids)
         assigned: list[Track | None] = [None] * n
         if n and self.tracks:
@@ -61,7 +61,7 @@ class HandTracker:
             cost = np.linalg.norm(centroids[:, None, :] - old[None, :, :], axis=-1) / image_diagonal
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols, strict=True):
-                if cost[r, c] <= self.settings.track_max_jump:
+                if cost[r, c] <= self.settings.max_jump:
                     assigned[r] = self.tracks[c]
         for i in range(n):
             track = assigned[i]

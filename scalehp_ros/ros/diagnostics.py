@@ -1,7 +1,9 @@
 """One way for the nodes to report on /diagnostics (diagnostic_msgs/DiagnosticArray).
 
-Each node publishes one DiagnosticStatus per report, named `<node name>: <what>` (e.g. `sim_node: simulation`),
-with the fully qualified node name as hardware_id unless the node names its device, key/value strings for the
+Each node publishes one DiagnosticStatus per report, named `<node name>: <what>` (e.g. `sim_node: simulation`;
+`qualified=True` puts the fully qualified name, e.g. `/left/retarget_node: retargeting`, for nodes that run once
+per namespace so two instances stay apart in an aggregator), with the fully qualified node name as hardware_id
+unless the node names its device, key/value strings for the
 numbers, and the header stamped with the node clock: a status describes the node, not an input image.
 Publishing stops once the context is shut down, so a report from a timer that races SIGINT/SIGTERM is dropped
 instead of raising.
@@ -15,9 +17,9 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
-OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+OK, WARN, ERROR, STALE = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR, DiagnosticStatus.STALE
 
-__all__ = ["DIAGNOSTICS_TOPIC", "ERROR", "OK", "WARN", "Diagnostics", "status"]
+__all__ = ["DIAGNOSTICS_TOPIC", "ERROR", "OK", "STALE", "WARN", "Diagnostics", "status"]
 
 
 def _text(value: object) -> str:
@@ -41,17 +43,21 @@ def status(name: str, level: int, message: str, values: Mapping[str, object], ha
 class Diagnostics:
     """The /diagnostics publisher of one node's status `what`; `publish()` sends one report."""
 
-    def __init__(self, node: Node, what: str, hardware_id: str | None = None) -> None:
+    def __init__(self, node: Node, what: str, hardware_id: str | None = None, qualified: bool = False) -> None:
         self._node = node
-        self.name = f"{node.get_name()}: {what}"
+        self.name = f"{node.get_fully_qualified_name() if qualified else node.get_name()}: {what}"
         self.hardware_id = hardware_id if hardware_id is not None else node.get_fully_qualified_name()
         self._pub = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
 
-    def publish(self, level: int, message: str, values: Mapping[str, object]) -> DiagnosticArray | None:
-        """Publish one status; returns the message sent, or None after shutdown (nothing sent)."""
+    def publish(
+        self, level: int, message: str, values: Mapping[str, object], hardware_id: str | None = None
+    ) -> DiagnosticArray | None:
+        """Publish one status (`hardware_id`: this report's, when the device is known only later); returns the
+        message sent, or None after shutdown (nothing sent)."""
         if not self._node.context.ok():
             return None
-        msg = DiagnosticArray(status=[status(self.name, level, message, values, self.hardware_id)])
+        device = self.hardware_id if hardware_id is None else hardware_id
+        msg = DiagnosticArray(status=[status(self.name, level, message, values, device)])
         msg.header.stamp = self._node.get_clock().now().to_msg()
         self._pub.publish(msg)
         return msg

@@ -7,8 +7,8 @@ it is stale, every frame takes the RGB-only path with no added wait.
 
 Service `~/calibrate` (std_srvs/Trigger) starts an ArUco sheet calibration (perception.calibration's
 CalibrationSession) over the next frames the node receives and answers at once; when the session ends
-(sheet_seconds or sheet_max_frames) its outcome goes to the log and /diagnostics (`sheet_calibration_*`), and
-a profile it measured is put in force (and written to sheet_profile_out when set).
+(sheet_calibration.seconds or .max_frames) its outcome goes to the log and /diagnostics (`sheet_calibration_*`), and
+a profile it measured is put in force (and written to sheet_calibration.profile_out when set).
 
 A thin adapter around scalehp_ros.perception.estimator.HandPoseEstimator: it converts messages and parameters and
 never computes geometry itself. Every output carries the input image's header (stamp and frame_id).
@@ -20,7 +20,7 @@ same hand's `~/<side>/joints`.
 
 Per side, `~/<side>/tracking` (diagnostic_msgs/DiagnosticArray, one status, once per processed image, the
 image's header) says whether that hand is tracked in this image, held (not seen for less than
-tracking_hold_s of image time: consumers keep its last pose) or lost, with the age of its last good
+tracking.hold_s of image time: consumers keep its last pose) or lost, with the age of its last good
 measurement (docs/hand_tracking.md).
 """
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, PointStamped, PoseArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -42,7 +42,7 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from scalehp_ros.common.joints import SIDES
-from scalehp_ros.common.params import Settings, param
+from scalehp_ros.common.params import Settings, group, param
 from scalehp_ros.common.stamp_sync import ApproximateSync
 from scalehp_ros.common.stream_stats import RollingPercentiles, StreamStats
 from scalehp_ros.perception.calibration import CalibrationSession, SessionResult, SheetSessionSettings
@@ -50,12 +50,14 @@ from scalehp_ros.perception.camera import camera_from_info, intrinsics_for_image
 from scalehp_ros.perception.estimator import HandPoseEstimator
 from scalehp_ros.perception.profile import save_profile
 from scalehp_ros.perception.settings import EstimatorConfig
-from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions import hand as hand_msgs
 from scalehp_ros.ros.conversions.depth import depth_msg_to_metres
 from scalehp_ros.ros.conversions.geometry import stamp_seconds
 from scalehp_ros.ros.conversions.image import compressed_msg_to_rgb, image_msg_to_rgb, rgb_to_image_msg
+from scalehp_ros.ros.diagnostics import OK, STALE, WARN, Diagnostics
+from scalehp_ros.ros.diagnostics import status as diagnostic_status
 from scalehp_ros.ros.node_main import run_node
+from scalehp_ros.ros.parameters import ParameterBinding
 from scalehp_ros.ros.tf_publisher import TfPublisher, tf2_frame_id, tf2_header
 from scalehp_ros.visualization.skeleton import draw_hands
 
@@ -68,6 +70,42 @@ SENSOR_QOS_DEPTH1 = QoSProfile(
     depth=1,
 )
 WARN_PERIOD_S = 2.0
+
+
+@dataclass(frozen=True)
+class DepthSyncSettings(Settings):
+    """How depth images are paired with colour images (common.stamp_sync): the node's part of `depth.*`."""
+
+    slop_s: float = param(
+        0.02,
+        "Largest stamp difference of a colour image and the depth image paired with it (s).",
+        0.0,
+        1.0,
+        dynamic=False,
+    )
+    max_wait_s: float = param(
+        0.05, "Longest a colour image waits for its depth image while depth is streaming (s).", 0.0, 1.0, dynamic=False
+    )
+    timeout_s: float = param(
+        0.5,
+        "Without a depth image for this long the depth stream is stale: RGB only, no waiting (s).",
+        0.05,
+        60.0,
+        dynamic=False,
+    )
+
+
+@dataclass(frozen=True)
+class TrackingHoldSettings(Settings):
+    """The node's part of `tracking.*`: how long a lost hand is reported held on ~/<side>/tracking."""
+
+    hold_s: float = param(
+        0.25,
+        "A hand not seen for up to this long (image stamps, s) is reported 'held' on ~/<side>/tracking, "
+        "then 'lost' (docs/hand_tracking.md).",
+        0.0,
+        10.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -90,53 +128,41 @@ class HandPoseNodeSettings(Settings):
         0.0,
         179.0,
     )
-    depth_slop_s: float = param(
-        0.02,
-        "Largest stamp difference of a colour image and the depth image paired with it (s).",
-        0.0,
-        1.0,
-        dynamic=False,
-    )
-    depth_max_wait_s: float = param(
-        0.05, "Longest a colour image waits for its depth image while depth is streaming (s).", 0.0, 1.0, dynamic=False
-    )
-    depth_timeout_s: float = param(
-        0.5,
-        "Without a depth image for this long the depth stream is stale: RGB only, no waiting (s).",
-        0.05,
-        60.0,
-        dynamic=False,
-    )
-    tracking_hold_s: float = param(
-        0.25,
-        "A hand not seen for up to this long (image stamps, s) is reported 'held' on ~/<side>/tracking, "
-        "then 'lost' (docs/hand_tracking.md).",
-        0.0,
-        10.0,
-    )
+    depth: DepthSyncSettings = group(DepthSyncSettings)
+    tracking: TrackingHoldSettings = group(TrackingHoldSettings)
 
 
 @dataclass(frozen=True)
 class _AllSettings(Settings):
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     node: HandPoseNodeSettings = field(default_factory=HandPoseNodeSettings)
-    sheet: SheetSessionSettings = field(default_factory=SheetSessionSettings)
+    sheet_calibration: SheetSessionSettings = group(SheetSessionSettings)
 
 
 PARAMS = _AllSettings.parameters()
+# {old flat name: new name} of every renamed parameter (docs/parameters.md's migration table): refused at start
+RENAMED: dict[str, str] = {
+    **EstimatorConfig.RENAMED,
+    "depth_slop_s": "depth.slop_s",
+    "depth_max_wait_s": "depth.max_wait_s",
+    "depth_timeout_s": "depth.timeout_s",
+    "tracking_hold_s": "tracking.hold_s",
+    **{f"sheet_{s.name}": f"sheet_calibration.{s.name}" for s in SheetSessionSettings.parameters()},
+}
 _ESTIMATOR_NAMES = {p.name for p in EstimatorConfig.parameters()}
-_SHEET_NAMES = {p.name for p in SheetSessionSettings.parameters()}
+_SHEET_PREFIX = "sheet_calibration."
 SHEET_POLL_PERIOD_S = 0.1  # a session ends on time even when no frame arrives
 
 
 class HandPoseNode(Node):
     def __init__(self) -> None:
         super().__init__("hand_pose_node")
-        self.params = parameters.declare(self, PARAMS)
+        binding = ParameterBinding(
+            self, PARAMS, apply=self._apply_parameters, validate=self._validate_parameters, renamed=RENAMED
+        )
+        self.params = binding.values  # {name: value in use}, kept current by the binding
         self.estimator = HandPoseEstimator(EstimatorConfig.from_flat(self._estimator_settings(self.params)))
         self.estimator.prepare()  # load MediaPipe before subscribing: the first frames are not dropped
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
 
         self.tf = TfPublisher(self)
         self.marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
@@ -145,7 +171,7 @@ class HandPoseNode(Node):
             side: self.create_publisher(PointStamped, f"~/{side}/arm_reference", 10) for side in SIDES
         }
         self.debug_pub = self.create_publisher(Image, "~/debug_image", 1)  # reliable, newest only
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diagnostics = Diagnostics(self, "hand pose pipeline", qualified=True)
         self.processed_pub = self.create_publisher(Header, "~/processed", 10)
         self.tracking_pubs = {side: self.create_publisher(DiagnosticArray, f"~/{side}/tracking", 10) for side in SIDES}
         self.last_tracked: dict[str, float] = {}  # side -> image stamp (s) of its last good measurement
@@ -153,9 +179,9 @@ class HandPoseNode(Node):
         self.image_sub = None
         self._subscribe_images()
         p = self.params
-        self.sync = ApproximateSync(p["depth_slop_s"], p["depth_max_wait_s"], p["depth_timeout_s"])
+        self.sync = ApproximateSync(p["depth.slop_s"], p["depth.max_wait_s"], p["depth.timeout_s"])
         self.create_subscription(Image, "depth", self._on_depth, SENSOR_QOS_DEPTH1)
-        self.create_timer(max(0.005, p["depth_max_wait_s"] / 4), self._poll_sync)
+        self.create_timer(max(0.005, p["depth.max_wait_s"] / 4), self._poll_sync)
         self.depth_state = "none"  # none (never received) | active | stale
         self.depth_frames = 0  # frames processed with depth since the last diagnostics
 
@@ -192,19 +218,10 @@ class HandPoseNode(Node):
     def _estimator_settings(params: dict) -> dict:
         return {k: v for k, v in params.items() if k in _ESTIMATOR_NAMES}
 
-    def _validate_parameters(self, changes):
-        result = parameters.check(PARAMS, changes)
-        if not result.successful:
-            return result
-        try:
-            self.estimator.config.replace(**self._estimator_settings(parameters.changed_values(PARAMS, changes)))
-        except (ValueError, NotImplementedError) as exc:
-            result.successful, result.reason = False, str(exc)
-        return result
+    def _validate_parameters(self, new: dict) -> None:
+        self.estimator.config.replace(**self._estimator_settings(new))  # ValueError: refused with its reason
 
-    def _apply_parameters(self, changes) -> None:
-        new = parameters.changed_values(PARAMS, changes)
-        self.params.update(new)
+    def _apply_parameters(self, new: dict) -> None:
         estimator_changes = self._estimator_settings(new)
         if estimator_changes:
             self.estimator.update_config(**estimator_changes)
@@ -264,7 +281,7 @@ class HandPoseNode(Node):
         now = time.monotonic()
         if self.depth_state == "active" and not self.sync.secondary_active(now):
             self.depth_state = "stale"
-            self.get_logger().warning("depth stream stale (no depth image for depth_timeout_s): RGB only")
+            self.get_logger().warning("depth stream stale (no depth image for depth.timeout_s): RGB only")
         if self.sync.waiting:
             for pair in self.sync.poll(now):
                 self._release(pair)
@@ -361,13 +378,14 @@ class HandPoseNode(Node):
             response.success = False
             response.message = "no valid CameraInfo received yet on camera_info: the sheet calibration needs K"
             return response
-        settings = SheetSessionSettings.from_flat({k: v for k, v in self.params.items() if k in _SHEET_NAMES})
+        sheet = {k.removeprefix(_SHEET_PREFIX): v for k, v in self.params.items() if k.startswith(_SHEET_PREFIX)}
+        settings = SheetSessionSettings.from_flat(sheet)
         self.sheet_session = CalibrationSession(settings, now, self.distortion)
         self.sheet_result, self.sheet_written = None, ""
         response.success = True
         response.message = (
-            f"collecting: lay the hand flat, fingers straight, on the sheet for {settings.sheet_seconds:g} s "
-            f"(at most {settings.sheet_max_frames} frames); the result goes to /diagnostics "
+            f"collecting: lay the hand flat, fingers straight, on the sheet for {settings.seconds:g} s "
+            f"(at most {settings.max_frames} frames); the result goes to /diagnostics "
             "(sheet_calibration_state) and the log"
         )
         self.get_logger().info(f"sheet calibration started: {response.message}")
@@ -402,7 +420,7 @@ class HandPoseNode(Node):
             for side, scale in result.scale_m.items()
         )
         log.info(f"sheet calibration done from {result.usable} of {result.frames} frames: mean bone {sizes}; in force")
-        out = self.params["sheet_profile_out"]
+        out = self.params["sheet_calibration.profile_out"]
         if out:
             try:
                 self.sheet_written = str(save_profile(result.profile, Path(out).expanduser()))
@@ -469,28 +487,23 @@ class HandPoseNode(Node):
         'tracked', WARN 'held', STALE 'lost'; values state, age_s (image time since the last good measurement,
         s; 'inf' if never) and last_tracked_stamp."""
         stamp = stamp_seconds(header.stamp)
-        hold = self.params["tracking_hold_s"]
+        hold = self.params["tracking.hold_s"]
         for side in SIDES:
             if side in seen:
                 self.last_tracked[side] = stamp
             last = self.last_tracked.get(side)
             age = float("inf") if last is None else max(0.0, stamp - last)
             if side in seen:
-                level, state = DiagnosticStatus.OK, "tracked"
+                level, state = OK, "tracked"
             elif age <= hold:
-                level, state = DiagnosticStatus.WARN, "held"
+                level, state = WARN, "held"
             else:
-                level, state = DiagnosticStatus.STALE, "lost"
+                level, state = STALE, "lost"
             values = {"state": state, "age_s": f"{age:.3f}" if last is not None else "inf"}
             values["last_tracked_stamp"] = f"{last:.9f}" if last is not None else ""
-            status = DiagnosticStatus(
-                level=level,
-                name=f"{self.get_fully_qualified_name()}: {side} hand tracking",
-                message=state,
-                hardware_id=header.frame_id,
-                values=[KeyValue(key=k, value=v) for k, v in values.items()],
-            )
-            self.tracking_pubs[side].publish(DiagnosticArray(header=header, status=[status]))
+            name = f"{self.get_fully_qualified_name()}: {side} hand tracking"
+            report = diagnostic_status(name, level, state, values, hardware_id=header.frame_id)
+            self.tracking_pubs[side].publish(DiagnosticArray(header=header, status=[report]))
 
     def _label(self, side: str, hand) -> str:
         label = f"{side} hand {hand.scale * 1e3:.1f} mm"
@@ -503,15 +516,12 @@ class HandPoseNode(Node):
 
     def _publish_diagnostics(self) -> None:
         s = self.stats.summary(self._now())
-        status = DiagnosticStatus(
-            name=f"{self.get_fully_qualified_name()}: hand pose pipeline", hardware_id=self.get_fully_qualified_name()
-        )
         if self.K is None:
-            status.level, status.message = DiagnosticStatus.WARN, "waiting for a valid CameraInfo"
+            level, message = WARN, "waiting for a valid CameraInfo"
         elif self.problems and self.last_problem:
-            status.level, status.message = DiagnosticStatus.WARN, self.last_problem
+            level, message = WARN, self.last_problem
         else:
-            status.level, status.message = DiagnosticStatus.OK, "ok"
+            level, message = OK, "ok"
         values = {
             "input_fps": f"{s['input_fps']:.1f}",
             "processed_fps": f"{s['processed_fps']:.1f}",
@@ -524,7 +534,7 @@ class HandPoseNode(Node):
             "latency_p50_ms": f"{s['latency_p50_ms']:.1f}",
             "latency_p95_ms": f"{s['latency_p95_ms']:.1f}",
             "hands_detected": str(len(self.last_hands)),
-            "scale_mode": str(self.params.get("scale_mode", "")),
+            "scale_mode": str(self.params["scale.mode"]),
         }
         detector = self.detector_ms.summary()
         if detector is not None:
@@ -548,10 +558,7 @@ class HandPoseNode(Node):
         values.update(self._sheet_diagnostics())
         for key, count in sorted(self.problems.items()):
             values[f"problem_{key}"] = str(count)
-        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(msg)
+        self.diagnostics.publish(level, message, values)
         self.problems.clear()
         self.last_problem = ""
 

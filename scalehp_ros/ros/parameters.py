@@ -6,7 +6,8 @@ default, range, choices and description are written once, in the dataclass that 
 
 - `declare()` declares them with ParameterDescriptors (ranges, choices in the description, read-only flag)
   and validates the values that came from params files or the command line;
-- `check()` is the on-set-parameters validator: it refuses a bad value with its reason.
+- `check()` is the on-set-parameters validator: it refuses a bad value with its reason;
+- `ParameterBinding` puts both on a node: every node binds its parameters with it, once.
 
 The params files config/<node>.yaml and docs/parameters.md are rendered from the same tables by
 tools/write_param_files.py, outside the package (it imports every node; nodes import this module).
@@ -14,7 +15,7 @@ tools/write_param_files.py, outside the package (it imports every node; nodes im
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
@@ -22,7 +23,7 @@ from rclpy.parameter import Parameter
 
 from scalehp_ros.common.params import VECTOR3, ParamSpec, validate_value
 
-__all__ = ["changed_values", "check", "declare", "descriptor"]
+__all__ = ["ParameterBinding", "changed_values", "check", "declare", "descriptor"]
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -46,18 +47,34 @@ def _ros_value(spec: ParamSpec, value: object) -> object:
 
 
 _RCLPY_PARAMETERS = {"use_sim_time", "start_type_description_service"}  # declared by rclpy itself
+_RCLPY_PREFIXES = ("qos_overrides.",)  # rclpy's own dotted parameters (QoS overrides of publishers/subscriptions)
 
 
-def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
+def _overrides(node: Node) -> dict[str, Parameter]:
+    """{name: Parameter} given to `node` by params files and `-p` arguments.
+
+    rclpy (9.1 here) has no public getter for them; declaring with the override would do for known names,
+    but the refusal of renamed parameters and the unknown-name warning need the names that are not declared.
+    This is the one place that reads the node's override table.
+    """
+    return dict(getattr(node, "_parameter_overrides", {}))
+
+
+def declare(node: Node, specs: Sequence[ParamSpec], renamed: Mapping[str, str] | None = None) -> dict[str, object]:
     """Declare every parameter of `specs` on `node`; return {name: validated value}.
 
     A value from a params file or the command line is validated against its spec *before* the parameter is
     declared, and declared already normalised (an int for a float becomes a float), so `ros2 param get`
-    shows the value in use, read-only parameters included. An invalid value raises ValueError naming the
-    parameter, the value and the rule: the node does not start (run_node logs it and exits with code 1, and
-    the launch file shuts the graph down) rather than run on a default the operator did not ask for.
+    shows the value in use, read-only parameters included. An invalid value, or a parameter given by an old
+    name of `renamed` ({old: new}), raises ValueError naming the parameter (and its new name): the node does not
+    start (run_node logs it and exits with code 1, and the launch file shuts the graph down) rather than run on
+    a default the operator did not ask for.
     """
-    overrides = getattr(node, "_parameter_overrides", {})  # rclpy keeps the command line / params files here
+    overrides = _overrides(node)
+    old = sorted(n for n in overrides if renamed and n in renamed)
+    if old:
+        moves = ", ".join(f"{n} -> {renamed[n]}" for n in old)
+        raise ValueError(f"renamed parameter(s) for {node.get_name()}: {moves}; use the new names (docs/parameters.md)")
     values = {}
     for spec in specs:
         value = spec.default
@@ -69,7 +86,9 @@ def declare(node: Node, specs: Sequence[ParamSpec]) -> dict[str, object]:
                 raise ValueError(f"invalid parameter {spec.name}:={given!r} for {node.get_name()}: {exc}") from exc
         node.declare_parameter(spec.name, _ros_value(spec, value), descriptor(spec), ignore_override=True)
         values[spec.name] = value
-    unknown = sorted(n for n in overrides if n not in values and n not in _RCLPY_PARAMETERS and "." not in n)
+    unknown = sorted(
+        n for n in overrides if n not in values and n not in _RCLPY_PARAMETERS and not n.startswith(_RCLPY_PREFIXES)
+    )
     if unknown:  # a typo in a params file or launch argument would otherwise be ignored silently
         node.get_logger().warning(f"ignoring unknown parameter(s) {', '.join(unknown)}")
     return values
@@ -95,3 +114,52 @@ def changed_values(specs: Iterable[ParamSpec], params: Iterable[Parameter]) -> d
     """{name: validated value} of the parameters of `specs` among `params` (after check() accepted them)."""
     table = {s.name: s for s in specs}
     return {p.name: validate_value(table[p.name], p.value) for p in params if p.name in table}
+
+
+class ParameterBinding:
+    """A node's parameters, bound once: declared from `specs`, validated on every change, applied by the node.
+
+    - on construction every parameter is declared (declare(): overrides validated, renamed names refused,
+      unknown names warned about) and `values` holds {name: value in use};
+    - the on-set-parameters callback refuses a change of a read-only parameter or an invalid value (check()),
+      then asks `validate({name: new value})` for the node's own rules (cross-field rules, lifecycle state): it
+      returns a reason to refuse, or None; a ValueError or NotImplementedError it raises refuses too;
+    - after a change is accepted, `values` is updated and `apply({name: new value})` called (when given).
+
+    The callbacks run in rclpy's parameter service, after the node's constructor: they may use node state.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        specs: Sequence[ParamSpec],
+        *,
+        apply: Callable[[dict[str, object]], None] | None = None,
+        validate: Callable[[dict[str, object]], str | None] | None = None,
+        renamed: Mapping[str, str] | None = None,
+    ) -> None:
+        self.specs = tuple(specs)
+        self.values = declare(node, self.specs, renamed)
+        self._apply, self._validate = apply, validate
+        node.add_on_set_parameters_callback(self._on_set)
+        node.add_post_set_parameters_callback(self._on_post_set)
+
+    def _on_set(self, params: list[Parameter]) -> SetParametersResult:
+        result = check(self.specs, params)
+        if not result.successful or self._validate is None:
+            return result
+        try:
+            reason = self._validate(changed_values(self.specs, params))
+        except (ValueError, NotImplementedError) as exc:
+            reason = str(exc)
+        if reason:
+            result.successful, result.reason = False, reason
+        return result
+
+    def _on_post_set(self, params: list[Parameter]) -> None:
+        new = changed_values(self.specs, params)
+        if not new:
+            return
+        self.values.update(new)
+        if self._apply is not None:
+            self._apply(new)

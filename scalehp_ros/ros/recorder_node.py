@@ -38,9 +38,9 @@ from scalehp_ros.recording.episode import (
     file_sha256,
     parse_topics,
 )
-from scalehp_ros.ros import parameters
 from scalehp_ros.ros.diagnostics import ERROR, OK, WARN, Diagnostics
 from scalehp_ros.ros.node_main import run_node
+from scalehp_ros.ros.parameters import ParameterBinding
 
 NODE_NAME = "recorder_node"
 # Best effort receives from reliable and best-effort publishers alike; /tf_static needs transient local.
@@ -78,12 +78,10 @@ def message_class(msgtype: str):
 class RecorderNode(Node):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
+        settings = _AllSettings.from_flat(ParameterBinding(self, PARAMS, apply=self._apply_parameters).values)
         self.settings = settings.node
         self.recorder = EpisodeRecorder(settings.recorder)
         self.topics = parse_topics(settings.recorder.topics)  # ValueError: the node does not start
-        self.add_on_set_parameters_callback(lambda ps: parameters.check(PARAMS, ps))
-        self.add_post_set_parameters_callback(self._apply_parameters)
         self._subs: dict[str, object] = {}
         self._last_info: bytes | None = None
         self._static: deque[bytes] = deque(maxlen=64)  # /tf_static messages received so far (latched)
@@ -104,8 +102,8 @@ class RecorderNode(Node):
         if self.settings.start_on_launch:
             self._start()
 
-    def _apply_parameters(self, changes) -> None:
-        values = {k: v for k, v in parameters.changed_values(PARAMS, changes).items() if k in _RECORDER_NAMES}
+    def _apply_parameters(self, changes: dict) -> None:
+        values = {k: v for k, v in changes.items() if k in _RECORDER_NAMES}
         if values:
             self.recorder.configure(self.recorder.settings.replace(**values))
 

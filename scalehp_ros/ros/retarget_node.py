@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PointStamped, PoseArray, PoseStamped, TransformStamped
 from rclpy.callback_groups import CallbackGroup
 from rclpy.clock import Clock, ClockType
@@ -54,10 +54,11 @@ from scalehp_ros.retargeting.arm_reference import ARM_TARGETS, ArmReferencePairi
 from scalehp_ros.retargeting.command_loop import CommandLoop, CommandLoopSettings, LoopCommand
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
-from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions import robot_command
 from scalehp_ros.ros.conversions.geometry import se3_to_transform, stamp_seconds, transform_to_se3
+from scalehp_ros.ros.diagnostics import ERROR, OK, WARN, Diagnostics
 from scalehp_ros.ros.node_main import run_node
+from scalehp_ros.ros.parameters import ParameterBinding
 from scalehp_ros.ros.tf_publisher import StaticTfPublisher
 
 NODE_NAME = "retarget_node"
@@ -202,7 +203,8 @@ class RetargetNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         self._t0_ns = self.get_clock().now().nanoseconds
-        self.all_settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
+        binding = ParameterBinding(self, PARAMS, apply=self._apply_parameters, validate=self._validate_parameters)
+        self.all_settings = _AllSettings.from_flat(binding.values)
         self.settings = self.all_settings.node
         self.robot = None
         self.teleop: Teleoperator | None = None
@@ -223,9 +225,8 @@ class RetargetNode(LifecycleNode):
         self._latency_ms = RollingPercentiles()  # image stamp -> command publish, ms
         self._other_clock = 0  # frames whose stamp is not on this clock (no latency)
         self._lifecycle = "unconfigured"
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # the fully qualified name: two instances (/left, /right) stay apart in a diagnostics aggregator
+        self.diagnostics = Diagnostics(self, "retargeting", qualified=True)
         self.create_timer(self.settings.diagnostics_period, self._publish_diagnostics)
         if self.settings.autostart:
             self.trigger_configure()
@@ -393,34 +394,23 @@ class RetargetNode(LifecycleNode):
         self._pairing = None
 
     # parameters -------------------------------------------------------------------------------------------
-    def _validate_parameters(self, changes):
-        result = parameters.check(PARAMS, changes)
-        if result.successful:
-            result.reason = self._lifecycle_rule(changes)
-            result.successful = not result.reason
-        if result.successful:
-            try:
-                values = parameters.changed_values(PARAMS, changes)
-                new = self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min < max
-                reason = self.loop.check_settings(new.loop) if self.loop is not None else None
-                if reason is not None:  # limits only tighten while active
-                    raise ValueError(reason)
-            except ValueError as exc:
-                result.successful, result.reason = False, str(exc)
-        return result
+    def _validate_parameters(self, values: dict) -> str | None:
+        """Why `values` are refused (None: accepted); ValueError from the cross-field rules refuses too."""
+        reason = self._lifecycle_rule(values)
+        if reason:
+            return reason
+        new = self.all_settings.replace(**values)  # cross-field rules, e.g. workspace_min < max
+        return self.loop.check_settings(new.loop) if self.loop is not None else None  # limits only tighten
 
-    def _lifecycle_rule(self, changes) -> str:
+    def _lifecycle_rule(self, values: dict) -> str:
         """Why `changes` cannot apply in the node's lifecycle state ("" when they can): the deadman source
         changes only while the node is not active, so a released pedal can never be switched off under a
         following arm (`ros2 param set ... deadman none`)."""
-        if self._lifecycle == "active" and any(p.name == "deadman" for p in changes):
+        if self._lifecycle == "active" and "deadman" in values:
             return "deadman can change only while the node is not active (lifecycle deactivate first)"
         return ""
 
-    def _apply_parameters(self, changes) -> None:
-        values = parameters.changed_values(PARAMS, changes)
-        if not values:
-            return
+    def _apply_parameters(self, values: dict) -> None:
         self.all_settings = self.all_settings.replace(**values)
         self.settings = self.all_settings.node
         if self.loop is None:
@@ -654,10 +644,10 @@ class RetargetNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         self._read_measured()
         if self.loop is None:
-            level, message, values = DiagnosticStatus.WARN, f"{self._lifecycle} (lifecycle): no commands", {}
+            level, message, values = WARN, f"{self._lifecycle} (lifecycle): no commands", {}
         else:
             status = self.loop.status(self.now())
-            level = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)[status.level]
+            level = (OK, WARN, ERROR)[status.level]
             message, values = status.message, dict(status.values)
         values["lifecycle"] = self._lifecycle
         timing = self._step_ms.summary()
@@ -676,17 +666,7 @@ class RetargetNode(LifecycleNode):
         if self.hand_tracking is not None:
             values["hand_tracking"], age = self.hand_tracking[0], self.hand_tracking[1]
             values["hand_tracking_age_s"] = f"{age:.3f}"
-        diag = DiagnosticStatus(
-            level=level,
-            # the fully qualified name: two instances (/left, /right) stay apart in a diagnostics aggregator
-            name=f"{self.get_fully_qualified_name()}: retargeting",
-            message=message,
-            hardware_id=self.robot.name if self.robot is not None else "",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        msg = DiagnosticArray(status=[diag])
-        msg.header.stamp = self.get_clock().now().to_msg()  # diagnostics describe the node now, not an image
-        self.diag_pub.publish(msg)
+        self.diagnostics.publish(level, message, values, self.robot.name if self.robot is not None else "")
 
 
 def _take(subscription):

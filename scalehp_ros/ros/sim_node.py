@@ -32,10 +32,10 @@ from trajectory_msgs.msg import JointTrajectory
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.share import package_share
 from scalehp_ros.retargeting.robot_config import load_robot_config
-from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions.image import rgb_to_image_msg
 from scalehp_ros.ros.diagnostics import OK, WARN, Diagnostics
 from scalehp_ros.ros.node_main import run_node
+from scalehp_ros.ros.parameters import ParameterBinding
 from scalehp_ros.simulation.sim import SimSettings, Simulation
 
 NODE_NAME = "sim_node"
@@ -85,8 +85,7 @@ def _split(text: str) -> list[str]:
 class SimNode(Node):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        settings = _AllSettings.from_flat(parameters.declare(self, PARAMS))
-        self.add_on_set_parameters_callback(lambda ps: parameters.check(PARAMS, ps))
+        settings = _AllSettings.from_flat(ParameterBinding(self, PARAMS).values)
         s = self.settings = settings.node
         configs = [load_robot_config(package_share() / path) for path in _split(s.robot_configs)]
         prefixes = _split(s.command_prefixes)

@@ -29,10 +29,10 @@ from std_msgs.msg import Header
 from scalehp_ros.common.params import Settings, param
 from scalehp_ros.common.share import share_file
 from scalehp_ros.perception.frame_source import CameraModel, FrameSource, camera_model_for, load_calibration
-from scalehp_ros.ros import parameters
 from scalehp_ros.ros.conversions.image import rgb_to_image_msg
 from scalehp_ros.ros.diagnostics import OK, Diagnostics
 from scalehp_ros.ros.node_main import run_node
+from scalehp_ros.ros.parameters import ParameterBinding
 
 DEMO_VIDEO = "human_hand_video.mp4"
 DIAGNOSTICS_PERIOD_S = 1.0
@@ -105,8 +105,7 @@ def camera_info_msg(model: CameraModel, header) -> CameraInfo:
 class VideoSource(Node):
     def __init__(self) -> None:
         super().__init__("video_source")
-        self.params = parameters.declare(self, PARAMS)
-        self.add_on_set_parameters_callback(lambda ps: parameters.check(PARAMS, ps))
+        self.params = ParameterBinding(self, PARAMS).values
         p = self.params
         if p["pace"] == "lockstep" and p["device"] >= 0:
             raise ValueError("pace: lockstep needs a video file; a webcam cannot wait for the graph")
@@ -149,13 +148,11 @@ class VideoSource(Node):
         if self.lockstep:
             waited = time.monotonic() - self.last_publish
             # half a period: the timer's phase is not the echo's, and a full one would skip a whole tick
-            if waited < 0.5 * self.period_s or (
-                self.last_stamp is not None and waited < self.get_parameter("pace_timeout_s").value
-            ):
+            if waited < 0.5 * self.period_s or (self.last_stamp is not None and waited < self.params["pace_timeout_s"]):
                 return
             if self.last_stamp is not None:
                 self.pace_timeouts += 1
-        max_frames = self.get_parameter("max_frames").value
+        max_frames = self.params["max_frames"]
         rgb = None if (max_frames and self.published >= max_frames) else self.source.read()
         if rgb is None:
             self.timer.cancel()
