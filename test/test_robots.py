@@ -231,9 +231,20 @@ def test_exported_robot_runs_the_projects_teleoperation(tmp_path, capsys, name):
         assert np.all(target.hand >= lower - 1e-9) and np.all(target.hand <= upper + 1e-9)
 
 
-def test_export_refuses_a_hand_with_mimic_joints(tmp_path, capsys):
-    assert cli(["export", "ur5e_inspire_hand_right", str(tmp_path)]) == 1
-    assert "mimic joints" in capsys.readouterr().err
+def test_export_of_a_hand_with_mimic_joints_commands_its_actuated_joints(tmp_path, capsys):
+    """Inspire: 6 actuated of 12 joints; the exported YAML commands the 6, its mimic joints follow them."""
+    from scalehp_ros.retargeting.robot_config import load_robot_config
+
+    assert cli(["export", "ur5e_inspire_hand_right", str(tmp_path)]) == 0
+    config = load_robot_config(tmp_path / "ur5e_inspire_hand_right.yaml")
+    summary = read_urdf(HANDS["inspire_hand"].urdf_path("right"))
+    assert config.hand.joints == summary.actuated and len(summary.mimic) == 6
+
+
+def test_export_refuses_a_hand_without_velocity_limits(tmp_path, capsys):
+    """dexi-rs's Fourier URDF gives velocity="0" (and effort="0") for every joint: nothing to bound a command."""
+    assert cli(["export", "ur5e_fourier_hand_6dof_right", str(tmp_path)]) == 1
+    assert "no velocity limit" in capsys.readouterr().err
 
 
 def _joint_trajectory(hand: str, side: str, frames: np.ndarray) -> tuple[list[str], np.ndarray]:

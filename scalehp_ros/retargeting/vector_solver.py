@@ -90,8 +90,7 @@ class VectorLeastSquares:
         n, k = robot.nq, self.num_vectors
         weights = (np.ones(k) if weights is None else np.asarray(weights, dtype=float)) / k
         reference = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
-        frame_ids, select, v_index = self.frame_ids, self.select, robot.v_index
-        identity = robot.identity_order
+        frame_ids, select = self.frame_ids, self.select
 
         def evaluate(q: np.ndarray) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
             residual = self._positions(robot.to_pin(q)) - targets
@@ -103,9 +102,9 @@ class VectorLeastSquares:
         def linearise(q: np.ndarray, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             residual, dist = state
             pin.computeJointJacobians(model, data, robot.to_pin(q))
-            jac = np.concatenate([pin.getFrameJacobian(model, data, f, reference)[:3] for f in frame_ids])
-            if not identity:
-                jac = jac[:, v_index]
+            jac = robot.reduce_jacobian(
+                np.concatenate([pin.getFrameJacobian(model, data, f, reference)[:3] for f in frame_ids])
+            )
             sqrt_w = np.sqrt(weights / np.maximum(dist, huber_delta))  # IRLS: Huber weight 1/delta or 1/|r|
             jv = (select @ jac.reshape(len(frame_ids), 3 * n)).reshape(k, 3, n) * sqrt_w[:, None, None]
             jv = jv.reshape(3 * k, n)
