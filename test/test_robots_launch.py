@@ -164,9 +164,11 @@ def test_ros2_launch_of_a_registered_robot_drives_its_arm_and_hand_in_the_sandbo
     from ros_tooling import colcon_build, tooling_env
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Float64MultiArray
+    from std_srvs.srv import SetBool
     from trajectory_msgs.msg import JointTrajectory
 
     name = "ur10_allegro_hand_right"
+    (tmp_path / "ws").mkdir()
     install = colcon_build(tmp_path / "ws")
     env = tooling_env(install, XDG_CACHE_HOME=str(tmp_path / "cache"))
     node = Node("robots_launch_probe")
@@ -184,15 +186,28 @@ def test_ros2_launch_of_a_registered_robot_drives_its_arm_and_hand_in_the_sandbo
         start_new_session=True,
     )
     try:
-        config = load_robot_config(tmp_path / "cache" / "scalehp_ros" / "robots" / name / f"{name}.yaml")
 
         def output() -> str:
             return Path(log.name).read_text(errors="replace")[-4000:]
 
-        assert spin_until(node, lambda: len(arm) >= 3 and len(hand) >= 3, 180.0), output()
+        assert spin_until(node, lambda: len(measured) > 0, 120.0), output()
+        config = load_robot_config(tmp_path / "cache" / "scalehp_ros" / "robots" / name / f"{name}.yaml")
+        assert set(config.joint_names) <= measured
+        engage = node.create_client(SetBool, "/retarget_node/engage")
+        assert engage.wait_for_service(timeout_sec=30.0), output()
+        answers = []
+
+        def engaged() -> bool:  # retried: the clutch refuses until the measured state is fresh
+            if not answers or (answers[-1].done() and not answers[-1].result().success):
+                answers.append(engage.call_async(SetBool.Request(data=True)))
+            return answers[-1].done() and answers[-1].result().success
+
+        assert spin_until(node, engaged, 60.0), (answers[-1].result() if answers[-1].done() else None, output())
+        assert spin_until(node, lambda: len(arm) >= 3 and len(hand) >= 3, 120.0), output()
+        # the tracked hand in the clip moves the robot hand: retargeting runs (MediaPipe starts in seconds)
+        assert spin_until(node, lambda: len({tuple(np.round(m.data, 3)) for m in hand}) > 5, 120.0), output()
         assert list(arm[-1].joint_names) == list(config.arm.joints)
         assert len(hand[-1].data) == len(config.hand.joints)
-        assert set(config.joint_names) <= measured
         values = np.array(hand[-1].data)
         model = RobotModel(config.hand.urdf, config.hand.joints)
         assert np.all(values >= model.lower - 1e-9) and np.all(values <= model.upper + 1e-9)
