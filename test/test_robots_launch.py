@@ -67,7 +67,10 @@ def test_registered_robot_launches_with_its_exported_config(name):
     assert not set(config.hand.joints) & mimic
     assert hand.model.nq == len(config.hand.joints) + len(mimic)  # the arm's joints locked, the hand's all free
 
-    loop = CommandLoop(Teleoperator(config), CommandLoopSettings(deadman="none"))
+    teleop = Teleoperator(config)
+    # the posture reaches toward -x of the base frame, the workspace of config/retarget.yaml's camera and box
+    assert teleop.ik.forward(config.arm.posture).translation[0] < -0.1
+    loop = CommandLoop(teleop, CommandLoopSettings(deadman="none"))
     loop.activate(0.0)
     loop.set_measured(config.arm.posture, hand.clip(np.zeros(hand.nq)), 0.0)
     ok, reason = loop.engage(True, 0.0)
