@@ -1,13 +1,13 @@
 """Hand retargeting per registered hand: ours vs dex-retargeting and dexi-rs, each hand on its own config.
 
 For every hand side of the registry (scalehp_ros/robots/registry.py) with at least three wrist -> fingertip
-vectors, the hand's own config (config/hands/NAME.yml, dex-retargeting's format: links, human indices,
+vectors, the hand's own config (its file in config/hands/, dex-retargeting's format: links, human indices,
 `scaling_factor`) and its URDF from dexi-rs, the 621 frames of data/human_joint_right_mediapipe.npy (mirrored
 for a left hand) go through:
 
 - ours: retarget_node's vector retargeting (scalehp_ros/retargeting/hand/vector.py) on the hand URDF, the
   commanded joints the actuated ones (mimic joints coupled, retargeting/robot_model.py), the palm frame from the
-  hand's geometry (robots/coverage.palm_rotation);
+  hand's geometry (palm_rotation in scalehp_ros/robots/coverage.py);
 - dex-retargeting and dexi-rs (requirements-bench.txt; a peer that is not installed is left out): the same
   URDF, links, human indices, scaling, Huber delta (0.02) and regularisation (normal_delta 4e-3), fed the same
   human vectors in the hand's root frame.

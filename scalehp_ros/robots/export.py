@@ -4,7 +4,7 @@ The YAML (config/robots/ format, retargeting.robot_config) names the composed UR
 root link as `base_frame`, the hand's wrist link (its retargeting config's vector origin) as `ee_frame` and
 `wrist_link` with the palm convention in it (found from the hand's geometry, coverage.palm_rotation), the
 hand's actuated joints (mimic joints are not commanded: retargeting.robot_model couples them to their parents,
-and robot_state_publisher and the MuJoCo sandbox follow the URDF's <mimic> tags) and its fingertips (the
+and robot_state_publisher computes them from the URDF's <mimic> tags) and its fingertips (the
 config's wrist -> fingertip vectors), `scaling` and vector retargeting. A robot without a dexterous hand or
 with an unbounded (continuous) arm joint is refused with that reason.
 """
