@@ -13,7 +13,8 @@ for a left hand) go through:
   human vectors in the hand's root frame.
 
 No low-pass filter (alpha 1 / -1: it only adds lag), each warm-started from its previous solution.
-Reported per hand and method: median and p95 milliseconds per frame (the retarget call only) and error_mm, the
+Reported per hand and method: median and p95 milliseconds per frame (the retarget call only), cpu_ms (process
+CPU time per frame, less inflated by other jobs on a shared machine) and error_mm, the
 mean |robot wrist->fingertip - scaling * human wrist->fingertip| (palm frame, mm) over frames and fingers,
 computed by one function for all three. Hands that cannot be built are listed with the reason.
 Usage: python bench/retarget_hands.py [--json] [--frames N] [--hands NAME ...]
@@ -43,11 +44,12 @@ from scalehp_ros.robots.registry import HANDS  # noqa: E402
 HUBER_DELTA, NORM_DELTA = 0.02, 4e-3  # dex-retargeting's vector defaults
 
 
-def _stats(times: list[float], errors: list[float]) -> dict[str, float]:
+def _stats(times: list[float], cpu: float, errors: list[float]) -> dict[str, float]:
     ms = np.array(times) * 1e3
     return {
         "median_ms": round(float(np.median(ms)), 4),
         "p95_ms": round(float(np.percentile(ms, 95)), 4),
+        "cpu_ms": round(cpu * 1e3 / len(times), 4),  # process CPU time per frame: less inflated by other jobs
         "error_mm": round(float(np.mean(errors)) * 1e3, 2),
     }
 
@@ -90,13 +92,14 @@ def our_hand(hand: str, side: str) -> tuple[HandConfig, dict]:
 
 def run_ours(hand: HandConfig, frames: np.ndarray) -> tuple[dict[str, float], object]:
     retargeter = build_hand_retargeter(hand)
-    times, errors = [], []
+    times, errors, cpu = [], [], 0.0
     for keypoints in frames:
-        tic = time.perf_counter()
+        cpu0, tic = time.process_time(), time.perf_counter()
         q = retargeter.retarget(keypoints)
         times.append(time.perf_counter() - tic)
+        cpu += time.process_time() - cpu0
         errors.append(retargeter.fingertip_error(q, keypoints))
-    return _stats(times, errors), retargeter
+    return _stats(times, cpu, errors), retargeter
 
 
 def run_peer(peer: str, fields: dict, ours, frames: np.ndarray) -> dict[str, float] | None:
@@ -116,17 +119,18 @@ def run_peer(peer: str, fields: dict, ours, frames: np.ndarray) -> dict[str, flo
     origin, task = fields["target_link_human_indices"]
     names = list(retargeting.joint_names)
     index = np.array([names.index(j) for j in fields["target_joint_names"]])
-    times, errors = [], []
+    times, errors, cpu = [], [], 0.0
     for keypoints in frames:
         root = keypoints @ ours.root_from_palm.T
         ref = root[task] - root[origin]
         if peer == "dexi_rs":  # its binding takes the (N, 3) vectors flattened
             ref = np.ascontiguousarray(ref).ravel()
-        tic = time.perf_counter()
+        cpu0, tic = time.process_time(), time.perf_counter()
         qpos = retargeting.retarget(ref, fixed)
         times.append(time.perf_counter() - tic)
+        cpu += time.process_time() - cpu0
         errors.append(ours.fingertip_error(np.asarray(qpos, dtype=float)[index], keypoints))
-    return _stats(times, errors)
+    return _stats(times, cpu, errors)
 
 
 def main() -> None:
