@@ -22,7 +22,7 @@ from scalehp_ros.robots.registry import ARMS, HANDS, ROBOTS, list_json
 
 REPO = Path(__file__).resolve().parent.parent
 ARM_ROBOTS = ("ur5e_leap_hand_right", "panda_panda_gripper", "xarm7_inspire_hand_right", "ur10_leap_hand_right")
-ARM_ROBOTS = (*ARM_ROBOTS, "z1_allegro_hand_right")
+ARM_ROBOTS = (*ARM_ROBOTS, "z1_allegro_hand_right", "kinova_j2s6s200_ability_hand_right")
 
 
 def test_list_json_counts_hands_once_with_their_sides(capsys):

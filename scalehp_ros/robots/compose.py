@@ -90,6 +90,22 @@ def _prune_below(root: ET.Element, link: str) -> None:
             root.remove(element)
 
 
+def _bound_continuous(arm_root: ET.Element, joints: tuple[str, ...]) -> None:
+    """Continuous arm joints whose <limit> gives lower and upper (e.g. the Kinova Jaco 2's +-2 pi) become revolute
+    joints with those limits: the arm IK and the command limits need bounded joints, and the description's own
+    range is a subset of what the joint can do."""
+    for joint in arm_root.findall("joint"):
+        limit = joint.find("limit")
+        if (
+            joint.get("name") in joints
+            and joint.get("type") == "continuous"
+            and limit is not None
+            and limit.get("lower") is not None
+            and limit.get("upper") is not None
+        ):
+            joint.set("type", "revolute")
+
+
 def _origin(joint: ET.Element) -> pin.SE3:
     origin = joint.find("origin")
     xyz = [float(v) for v in (origin.get("xyz", "0 0 0") if origin is not None else "0 0 0").split()]
@@ -149,6 +165,7 @@ def compose(spec: RobotSpec) -> Composition:
     if spec.hand is not None:
         _prune_below(arm_root, arm.flange)
     arm_joints = tuple(_chain(arm_root, arm.flange))
+    _bound_continuous(arm_root, arm_joints)
     out = ET.Element("robot", {"name": spec.name})
     if arm.base_yaw:
         _turn_root(arm_root, arm.name, arm.base_yaw)

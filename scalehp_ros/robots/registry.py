@@ -92,7 +92,8 @@ ARMS: dict[str, ArmSpec] = {
                 "SO-ARM100 (LeRobot), its jaw gripper kept as the hand", _ERD,
                 (0.0, -1.0, 1.0, 0.5, 0.0)),
         ArmSpec("kinova_j2s6s200", "erd", "kinova_description/robots/kinova.urdf", "j2s6s200_end_effector",
-                "Kinova Jaco 2 (j2s6s200, fingers removed)", _ERD),
+                "Kinova Jaco 2 (j2s6s200, fingers removed)", _ERD,
+                (0.52, 2.92, 1.0, 4.19, 1.44, 1.31)),  # Kinova's home pose, joint 1 turned toward -x
     )
 }  # fmt: skip
 
