@@ -40,7 +40,9 @@ def urdf_mimic(urdf: str | Path) -> dict[str, tuple[str, float, float]]:
 class RobotModel:
     """Forward kinematics and joint limits of the joints `joints` of a URDF (Jacobians: pinocchio on `model`)."""
 
-    def __init__(self, urdf: str | Path, joints: Sequence[str]):
+    def __init__(self, urdf: str | Path, joints: Sequence[str], velocity_limits: bool = True):
+        """`velocity_limits`: require a positive URDF velocity limit on every configured joint (the command
+        loop bounds speeds by them); False for kinematics-only uses (the robot registry's coverage run)."""
         full = pin.buildModelFromUrdf(str(urdf))
         missing = [j for j in joints if not full.existJointName(j)]
         if missing:
@@ -77,7 +79,7 @@ class RobotModel:
             elif not lo <= offset <= hi:
                 raise ValueError(f"{urdf}: mimic joint {name!r} is held at {offset} outside its limits")
         bad = ~(np.isfinite(self.lower) & np.isfinite(self.upper) & (self.lower <= self.upper))
-        if bad.any() or not np.all(self.velocity > 0):
+        if bad.any() or (velocity_limits and not np.all(self.velocity > 0)):
             names = [j for j, b in zip(joints, bad, strict=True) if b]
             raise ValueError(f"{urdf}: joints need finite position limits and positive velocity limits ({names})")
         # configuration order is pinocchio's own order, no mimic joint: to_pin() needs no scatter (the common case)
