@@ -4,9 +4,9 @@
 mesh links and the YAML) in `$XDG_CACHE_HOME/scalehp_ros/robots/NAME/` (default `~/.cache/...`). The folder
 carries a stamp: the versions of the packages the files are made from (dexi-rs, example-robot-data,
 scalehp_ros) and a digest of the files the export reads (the hand's URDF and config, the arm's URDF, the
-registry's own source); a different stamp re-exports, so installing another dexi-rs or editing the registry
-never leaves a stale robot. Export is deterministic, so the same stamp gives the same files. A file lock
-keeps two processes from writing one folder at once.
+registry's own source and retargeting/robot_model.py); a different stamp re-exports, so installing another
+dexi-rs or editing the registry never leaves a stale robot. Export is deterministic, so the same stamp gives
+the same files. A file lock keeps two processes from writing one folder at once.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+from scalehp_ros.retargeting import robot_model
 from scalehp_ros.robots.registry import ARMS, HANDS, ROBOTS, robot
 
 PACKAGES = ("dexi-rs", "example-robot-data", "scalehp_ros")
@@ -45,7 +46,9 @@ def _version(package: str) -> str:
 def stamp(name: str) -> dict[str, object]:
     """What the exported files of `name` are made from: package versions and a digest of the files read."""
     spec = robot(name)
-    files = [ARMS[spec.arm].urdf_path(), *sorted(Path(__file__).parent.glob("*.py"))]
+    # the registry's source and the model it folds mimic limits with (the palm frame is found at its zero pose)
+    sources = [*sorted(Path(__file__).parent.glob("*.py")), Path(robot_model.__file__)]
+    files = [ARMS[spec.arm].urdf_path(), *sources]
     if spec.hand is not None:
         hand = HANDS[spec.hand]
         files += [hand.urdf_path(spec.side), hand.config_path(spec.side)]
