@@ -130,7 +130,7 @@ def registry_robot_config(value: str, simulated: bool = False) -> str:
     try:
         path = exported_config(value)
     except ValueError as exc:
-        raise ValueError(f"robot_config:={value}: {exc}") from exc
+        raise ValueError(f"robot_config:={value}: {str(exc).removeprefix(f'{value}: ')}") from exc
     missing = missing_meshes(path.with_suffix(".urdf")) if simulated else []
     if missing:
         raise ValueError(
