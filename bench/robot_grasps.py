@@ -20,22 +20,34 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scalehp_ros.retargeting.robot_config import load_robot_config  # noqa: E402
-from scalehp_ros.robots.export import export  # noqa: E402
-from scalehp_ros.simulation.grasp import ScriptedGrasp  # noqa: E402
+from scalehp_ros.retargeting.robot_config import ArmConfig, load_robot_config  # noqa: E402
+from scalehp_ros.robots.compose import compose  # noqa: E402
+from scalehp_ros.robots.export import export, export_urdf  # noqa: E402
+from scalehp_ros.robots.registry import ARMS, ROBOTS  # noqa: E402
+from scalehp_ros.simulation.grasp import FRANKA_HAND, FRANKA_HAND_EE_RPY, ScriptedGrasp  # noqa: E402
 from scalehp_ros.simulation.sim import Simulation  # noqa: E402
 
-ROBOTS = [f"{arm}_allegro_hand_right" for arm in ("ur5e", "ur3", "ur5", "ur10", "xarm7", "panda", "z1")]
+NAMES = [f"{arm}_allegro_hand_right" for arm in ("ur5e", "ur3", "ur5", "ur10", "xarm7", "panda", "z1")]
+NAMES += ["ur5e_allegro_hand_left", "panda_franka_hand"]
+# robots whose gripper is part of the arm's URDF (no retargeting config): end-effector frame, its palm
+# convention and what closes
+GRIPPERS = {"panda_franka_hand": ("panda_hand", FRANKA_HAND_EE_RPY, FRANKA_HAND)}
 
 
 def lift(name: str, folder: Path, height: float, lift_m: float = 0.15) -> tuple[float, float]:
     """(lift, horizontal drift) of the can in metres for one robot and grasp height."""
-    _, path = export(name, folder)
-    config = load_robot_config(path)
-    sim = Simulation(config.arm.urdf, initial=dict(zip(config.arm.joints, config.arm.posture, strict=True)))
+    if name in GRIPPERS:
+        ee, rpy, hand = GRIPPERS[name]
+        urdf, spec = export_urdf(name, folder), ROBOTS[name]
+        config = ArmConfig(urdf, "teleop_base", ee, rpy, compose(spec).arm_joints, np.array(ARMS[spec.arm].posture))
+        arm = config
+    else:
+        config, hand = load_robot_config(export(name, folder)[1]), None
+        arm = config.arm
+    sim = Simulation(arm.urdf, initial=dict(zip(arm.joints, arm.posture, strict=True)))
     try:
         can = next(o for o in sim.scene.objects if o.endswith("can"))
-        result = ScriptedGrasp(sim, config).run(can, grasp_height_m=height, lift_m=lift_m)
+        result = ScriptedGrasp(sim, config, hand=hand).run(can, grasp_height_m=height, lift_m=lift_m)
     finally:
         sim.close()
     return result.lifted_m, float(np.linalg.norm(result.object_end[:2] - result.object_start[:2]))
@@ -43,7 +55,7 @@ def lift(name: str, folder: Path, height: float, lift_m: float = 0.15) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=ROBOTS, help="registered robots (default: the Allegro ones)")
+    parser.add_argument("names", nargs="*", default=NAMES, help="registered robots (default: those that grasp)")
     parser.add_argument("--heights", nargs="*", type=float, default=[0.05, 0.06, 0.07])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

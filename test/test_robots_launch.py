@@ -31,6 +31,7 @@ CAMERA_FRAMES = FRAMES @ ROTATION.T + np.array([0.0, 0.05, 0.5])  # the clip in 
 # robots that cannot run in retarget_node, and the words of the reason the launch gives
 REFUSED = {
     "so100": "needs a dexterous hand",
+    "panda_franka_hand": "needs a dexterous hand",
     "ur5e_fourier_hand_6dof_right": "no velocity limit",
     "ur5e_fourier_hand_6dof_left": "no velocity limit",
     "ur5e_panda_gripper": "wrist -> fingertip vectors",

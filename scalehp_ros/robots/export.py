@@ -123,13 +123,22 @@ def _insert_after_robot(text: str, tag: str) -> str:
     return text[:end] + "\n" + tag + text[end:].lstrip("\n")
 
 
+def export_urdf(name: str, folder: str | Path) -> Path:
+    """Write `folder/NAME.urdf` (meshes linked into `folder/NAME_meshes/`, MuJoCo compiler block): the composed
+    robot for the MuJoCo sandbox and robot_state_publisher, also of a robot retarget_node cannot drive."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    urdf = folder / f"{name}.urdf"
+    urdf.write_text(_local_meshes(compose(robot(name)).urdf, folder / f"{name}_meshes"))
+    return urdf
+
+
 def export(name: str, folder: str | Path) -> tuple[Path, Path]:
     """Write `folder/NAME.urdf` and `folder/NAME.yaml`; returns their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    urdf = folder / f"{name}.urdf"
-    content = robot_yaml(name, urdf.resolve())
-    urdf.write_text(_local_meshes(compose(robot(name)).urdf, folder / f"{name}_meshes"))
+    content = robot_yaml(name, (folder / f"{name}.urdf").resolve())
+    urdf = export_urdf(name, folder)
     path = folder / f"{name}.yaml"
     header = f"# {name}: exported by `scalehp-robots export {name}` (scalehp_ros/robots/export.py).\n"
     path.write_text(header + yaml.safe_dump(content, sort_keys=False))

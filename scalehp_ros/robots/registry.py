@@ -82,7 +82,8 @@ ARMS: dict[str, ArmSpec] = {
         ArmSpec("ur5", "erd", "ur_description/urdf/ur5_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE, math.pi),
         ArmSpec("ur10", "erd", "ur_description/urdf/ur10_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE, math.pi),
         ArmSpec("panda", "erd", "panda_description/urdf/panda.urdf", "panda_link8",
-                "Franka Emika Panda (its hand removed)", "panda_description/LICENSE (Apache-2.0)",
+                "Franka Emika Panda (its Franka hand removed when another hand is mounted)",
+                "panda_description/LICENSE (Apache-2.0)",
                 (0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785), math.pi),
         ArmSpec("xarm7", "erd", "xarm_description/urdf/xarm7.urdf", "link7", "UFACTORY xArm7", _ERD,
                 (0.0, -0.3, 0.0, 0.6, 0.0, 0.9, 0.0), math.pi),
@@ -142,6 +143,7 @@ ROBOTS: dict[str, RobotSpec] = {
         RobotSpec("ur3_allegro_hand_right", "ur3", "allegro_hand", "right"),
         RobotSpec("kinova_j2s6s200_ability_hand_right", "kinova_j2s6s200", "ability_hand", "right"),
         RobotSpec("so100", "so100", None),
+        RobotSpec("panda_franka_hand", "panda", None),  # the Panda's own Franka hand (parallel gripper)
     )
 }
 
