@@ -4,6 +4,7 @@ Layers (an arrow means "may import"):
 
     common  <-  perception, retargeting, recording  <-  evaluation, visualization  <-  ros  <-  bringup
     common, retargeting  <-  simulation (the MuJoCo sandbox)  <-  ros, bringup
+    common, retargeting  <-  robots (the robot registry)  <-  bringup (robot_config:=NAME)
 
 common is the shared base (joint convention, palm frame, share folder, parameter system); perception and
 retargeting are the ROS-free cores; recording writes and reads episode bags (rosbags, no rclpy); evaluation
@@ -35,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"common", "perception", "recording"},
     "visualization": {"common", "perception", "retargeting"},
     "ros": {"common", "perception", "retargeting", "recording", "simulation", "visualization"},
-    "bringup": {"common", "perception", "retargeting", "recording", "simulation", "visualization", "ros"},
+    "bringup": {"common", "perception", "retargeting", "recording", "simulation", "visualization", "ros", "robots"},
     "robots": {"common", "retargeting"},
 }
 ROS_FREE = ("common", "perception", "retargeting", "recording", "simulation", "evaluation", "visualization", "robots")

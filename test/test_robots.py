@@ -22,7 +22,7 @@ from scalehp_ros.robots.registry import ARMS, HANDS, ROBOTS, list_json
 
 REPO = Path(__file__).resolve().parent.parent
 ARM_ROBOTS = ("ur5e_leap_hand_right", "panda_panda_gripper", "xarm7_inspire_hand_right", "ur10_leap_hand_right")
-ARM_ROBOTS = (*ARM_ROBOTS, "z1_allegro_hand_right")
+ARM_ROBOTS = (*ARM_ROBOTS, "z1_allegro_hand_right", "kinova_j2s6s200_ability_hand_right")
 
 
 def test_list_json_counts_hands_once_with_their_sides(capsys):
@@ -231,9 +231,20 @@ def test_exported_robot_runs_the_projects_teleoperation(tmp_path, capsys, name):
         assert np.all(target.hand >= lower - 1e-9) and np.all(target.hand <= upper + 1e-9)
 
 
-def test_export_refuses_a_hand_with_mimic_joints(tmp_path, capsys):
-    assert cli(["export", "ur5e_inspire_hand_right", str(tmp_path)]) == 1
-    assert "mimic joints" in capsys.readouterr().err
+def test_export_of_a_hand_with_mimic_joints_commands_its_actuated_joints(tmp_path, capsys):
+    """Inspire: 6 actuated of 12 joints; the exported YAML commands the 6, its mimic joints follow them."""
+    from scalehp_ros.retargeting.robot_config import load_robot_config
+
+    assert cli(["export", "ur5e_inspire_hand_right", str(tmp_path)]) == 0
+    config = load_robot_config(tmp_path / "ur5e_inspire_hand_right.yaml")
+    summary = read_urdf(HANDS["inspire_hand"].urdf_path("right"))
+    assert config.hand.joints == summary.actuated and len(summary.mimic) == 6
+
+
+def test_export_refuses_a_hand_without_velocity_limits(tmp_path, capsys):
+    """dexi-rs's Fourier URDF gives velocity="0" (and effort="0") for every joint: nothing to bound a command."""
+    assert cli(["export", "ur5e_fourier_hand_6dof_right", str(tmp_path)]) == 1
+    assert "no velocity limit" in capsys.readouterr().err
 
 
 def _joint_trajectory(hand: str, side: str, frames: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -291,13 +302,17 @@ def test_palm_axes_from_the_geometry_agree_with_the_mano_convention(hand, side):
 
 
 @pytest.mark.parametrize(
-    "name", ["ur5e_allegro_hand_right", "ur3_allegro_hand_right", "ur5_allegro_hand_right", "ur10_allegro_hand_right"]
-)
-def test_composed_robot_lifts_the_can_in_the_mujoco_sandbox(tmp_path, name):
+    ("name", "min_lift_m"),
+    [("ur5e_allegro_hand_right", 0.10), ("ur3_allegro_hand_right", 0.10), ("ur5_allegro_hand_right", 0.10),
+     ("ur10_allegro_hand_right", 0.10), ("xarm7_allegro_hand_right", 0.10), ("panda_allegro_hand_right", 0.10),
+     ("z1_allegro_hand_right", 0.09)],
+)  # fmt: skip
+def test_composed_robot_lifts_the_can_in_the_mujoco_sandbox(tmp_path, name, min_lift_m):
     """Exported (composed URDF with dexi-rs's Allegro meshes linked, robot YAML) and run in the project's MuJoCo
-    sandbox: the scripted grasp lifts the can and holds it (measured lifts 0.15-0.16 m at grasp heights 0.05,
-    0.06 and 0.07 m). Only the Allegro has meshes in dexi-rs 0.4.1 and the scripted closing posture is the
-    Allegro's; Z1, xArm7 and Panda with the Allegro do not lift it yet (docs/robots.md)."""
+    sandbox: the scripted grasp lifts the can by 0.15 m and holds it. Measured lifts at grasp heights 0.05, 0.06
+    and 0.07 m: 0.15-0.16 m with the UR arms and the xArm7, 0.14-0.15 m with the Panda, 0.105-0.116 m with the
+    Z1, whose palm-down wrist cannot rise above about 0.29 m at 0.38 m out (its reach). Only the Allegro has
+    meshes in dexi-rs 0.4.1 and the scripted closing posture is the Allegro's (docs/robots.md)."""
     from scalehp_ros.retargeting.robot_config import load_robot_config
     from scalehp_ros.robots.export import export
     from scalehp_ros.simulation.grasp import ScriptedGrasp
@@ -309,5 +324,27 @@ def test_composed_robot_lifts_the_can_in_the_mujoco_sandbox(tmp_path, name):
     can = next(o for o in sim.scene.objects if o.endswith("can"))
     result = ScriptedGrasp(sim, config).run(can, lift_m=0.15)
     assert result.object_start[2] == pytest.approx(0.08, abs=3e-3)
+    assert result.lifted_m > min_lift_m, result
+    assert np.linalg.norm(result.object_end[:2] - result.object_start[:2]) < 0.05
+
+
+@pytest.mark.parametrize("height", [0.05, 0.06])
+def test_panda_with_its_franka_hand_lifts_the_can_in_the_mujoco_sandbox(tmp_path, height):
+    """example-robot-data's Panda with its own parallel gripper (collision boxes on the finger pads): the
+    scripted grasp comes down on the can and closes the fingers (measured lift 0.144 m at grasp heights 0.05
+    and 0.06 m; at 0.07 m the pads hold only the can's top centimetre and it falls, docs/robots.md)."""
+    from scalehp_ros.retargeting.robot_config import ArmConfig
+    from scalehp_ros.robots.export import export_urdf
+    from scalehp_ros.simulation.grasp import FRANKA_HAND, FRANKA_HAND_EE_RPY, ScriptedGrasp
+    from scalehp_ros.simulation.sim import Simulation
+
+    urdf = export_urdf("panda_franka_hand", tmp_path)
+    composition = compose(ROBOTS["panda_franka_hand"])
+    assert set(FRANKA_HAND.joints) == set(composition.hand_joints)
+    posture = np.array(ARMS["panda"].posture)
+    arm = ArmConfig(urdf, "teleop_base", "panda_hand", FRANKA_HAND_EE_RPY, composition.arm_joints, posture)
+    sim = Simulation(urdf, initial=dict(zip(arm.joints, posture, strict=True)))
+    can = next(o for o in sim.scene.objects if o.endswith("can"))
+    result = ScriptedGrasp(sim, arm, hand=FRANKA_HAND).run(can, grasp_height_m=height, lift_m=0.15)
     assert result.lifted_m > 0.10, result
     assert np.linalg.norm(result.object_end[:2] - result.object_start[:2]) < 0.05

@@ -118,6 +118,29 @@ def robot_urdf(share: Path, robot_config: str) -> Path:
     return load_robot_config(share / robot_config, share).arm.urdf
 
 
+def registry_robot_config(value: str, simulated: bool = False) -> str:
+    """A robot_config value as the nodes take it: a registered robot's name (`scalehp-robots list`) becomes the
+    path of its exported YAML (scalehp_ros.robots.cache, exported on first use); a path is returned as it is.
+    ValueError naming the argument when the robot cannot run (e.g. no dexterous hand), or, `simulated`
+    (robot:=sim), when its URDF names mesh files that are not installed (MuJoCo needs the collision geometry)."""
+    from scalehp_ros.robots.cache import exported_config, is_registry_name, missing_meshes
+
+    if not is_registry_name(value):
+        return value
+    try:
+        path = exported_config(value)
+    except ValueError as exc:
+        raise ValueError(f"robot_config:={value}: {str(exc).removeprefix(f'{value}: ')}") from exc
+    missing = missing_meshes(path.with_suffix(".urdf")) if simulated else []
+    if missing:
+        raise ValueError(
+            f"robot_config:={value} robot:=sim: {len(missing)} mesh files of its URDF are not installed (e.g. "
+            f"{Path(missing[0]).name}; dexi-rs ships meshes for the Allegro and Fourier hands only), and the "
+            "MuJoCo sandbox needs them"
+        )
+    return str(path)
+
+
 def _camera_values(env: dict[str, str]) -> dict[str, str]:
     """Derived values for camera drivers: ${video_device} (/dev/videoN from `device`, default /dev/video0)
     and ${camera_info_url} (file:// URL of `camera_info_file`, as usb_cam and v4l2_camera take it)."""
@@ -202,6 +225,8 @@ def resolve(
     if unknown:
         raise ValueError(f"unknown launch arguments {sorted(unknown)}; known: {sorted(declared)}")
     env = {name: a.normalise(values.get(name, a.default)) for name, a in declared.items()}
+    if "robot_config" in env:
+        env["robot_config"] = registry_robot_config(env["robot_config"], simulated=env.get("robot") == "sim")
     env["share"] = str(share)
     env["ns"] = graph_namespace(namespace)
     env.update(_camera_values(env))

@@ -116,7 +116,7 @@ class ArmIK:
         def linearise(q: np.ndarray, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             err, rotation = state
             jac_local = pin.computeFrameJacobian(robot.model, robot.data, robot.to_pin(q), self.ee_id, pin.LOCAL)
-            jac_local = jac_local[:, robot.v_index]
+            jac_local = robot.reduce_jacobian(jac_local)
             relative = target_root_ee.rotation.T @ rotation
             jac = np.vstack([rotation @ jac_local[:3], pin.Jlog3(relative) @ jac_local[3:]])
             jtw = jac.T * w2

@@ -55,10 +55,14 @@ class VectorLeastSquares:
         self.constant = select[:, rest] @ fixed_pos if rest else np.zeros((len(task_links), 3))
         self.iterations = 0  # of the last solve
 
-    def _positions(self, q_pin: np.ndarray) -> np.ndarray:
-        """(K, 3) vectors after forward kinematics at pinocchio configuration q_pin."""
+    def _positions(self, q_pin: np.ndarray, jacobians: bool = False) -> np.ndarray:
+        """(K, 3) vectors after forward kinematics at pinocchio configuration q_pin (`jacobians`: the joint
+        Jacobians too, in the same pass: pinocchio.computeJointJacobians runs the forward kinematics)."""
         model, data = self.robot.model, self.robot.data
-        pin.forwardKinematics(model, data, q_pin)
+        if jacobians:
+            pin.computeJointJacobians(model, data, q_pin)
+        else:
+            pin.forwardKinematics(model, data, q_pin)
         if not self.frame_ids:
             return self.constant.copy()
         pos = np.concatenate([pin.updateFramePlacement(model, data, f).translation for f in self.frame_ids])
@@ -90,11 +94,15 @@ class VectorLeastSquares:
         n, k = robot.nq, self.num_vectors
         weights = (np.ones(k) if weights is None else np.asarray(weights, dtype=float)) / k
         reference = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
-        frame_ids, select, v_index = self.frame_ids, self.select, robot.v_index
-        identity = robot.identity_order
+        frame_ids, select = self.frame_ids, self.select
+
+        # Every point the solver linearises at is the one it evaluated last (the start, then each accepted step):
+        # evaluating computes the joint Jacobians with the kinematics, in one pinocchio pass instead of two.
+        evaluated: list[np.ndarray | None] = [None]
 
         def evaluate(q: np.ndarray) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
-            residual = self._positions(robot.to_pin(q)) - targets
+            evaluated[0] = q
+            residual = self._positions(robot.to_pin(q), jacobians=True) - targets
             dist = np.sqrt((residual * residual).sum(axis=1))
             clipped = np.minimum(dist, huber_delta)
             huber = clipped * (dist - 0.5 * clipped) / huber_delta  # 0.5 d^2 / delta inside, d - delta / 2 outside
@@ -102,10 +110,11 @@ class VectorLeastSquares:
 
         def linearise(q: np.ndarray, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             residual, dist = state
-            pin.computeJointJacobians(model, data, robot.to_pin(q))
-            jac = np.concatenate([pin.getFrameJacobian(model, data, f, reference)[:3] for f in frame_ids])
-            if not identity:
-                jac = jac[:, v_index]
+            if q is not evaluated[0]:
+                pin.computeJointJacobians(model, data, robot.to_pin(q))
+            jac = robot.reduce_jacobian(
+                np.concatenate([pin.getFrameJacobian(model, data, f, reference)[:3] for f in frame_ids])
+            )
             sqrt_w = np.sqrt(weights / np.maximum(dist, huber_delta))  # IRLS: Huber weight 1/delta or 1/|r|
             jv = (select @ jac.reshape(len(frame_ids), 3 * n)).reshape(k, 3, n) * sqrt_w[:, None, None]
             jv = jv.reshape(3 * k, n)

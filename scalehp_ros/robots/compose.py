@@ -1,6 +1,8 @@
 """Compose a registered robot: the arm's URDF with everything below its flange removed, the hand's URDF attached to
 the flange by a fixed joint (the mount), mesh paths made absolute (so the text works from any folder).
 
+An arm with a `base_yaw` hangs below a new root link `teleop_base`, turned by it about z, so that every
+registered robot reaches toward -x of its root like the project's UR (`base`, x away from the workspace).
 Hand names that collide with the arm's (e.g. a hand link `base` on a UR arm) get the prefix `hand_`; `names`
 maps the hand URDF's names to the composed ones. The output is deterministic: the same installed packages give
 the same text. Units: metres, radians.
@@ -20,6 +22,7 @@ from scalehp_ros.robots import assets
 from scalehp_ros.robots.registry import ARMS, HANDS, RobotSpec
 
 HAND_PREFIX = "hand_"
+BASE_LINK = "teleop_base"  # the composed root above an arm turned by ArmSpec.base_yaw (x away from the workspace)
 
 
 @dataclass
@@ -87,6 +90,66 @@ def _prune_below(root: ET.Element, link: str) -> None:
             root.remove(element)
 
 
+def _bound_continuous(arm_root: ET.Element, joints: tuple[str, ...]) -> None:
+    """Continuous arm joints whose <limit> gives lower and upper (e.g. the Kinova Jaco 2's +-2 pi) become revolute
+    joints with those limits: the arm IK and the command limits need bounded joints, and the description's own
+    range is a subset of what the joint can do."""
+    for joint in arm_root.findall("joint"):
+        limit = joint.find("limit")
+        if (
+            joint.get("name") in joints
+            and joint.get("type") == "continuous"
+            and limit is not None
+            and limit.get("lower") is not None
+            and limit.get("upper") is not None
+        ):
+            joint.set("type", "revolute")
+
+
+def _origin(joint: ET.Element) -> pin.SE3:
+    origin = joint.find("origin")
+    xyz = [float(v) for v in (origin.get("xyz", "0 0 0") if origin is not None else "0 0 0").split()]
+    rpy = [float(v) for v in (origin.get("rpy", "0 0 0") if origin is not None else "0 0 0").split()]
+    return pin.SE3(pin.rpy.rpyToMatrix(*rpy), np.array(xyz))
+
+
+def _set_origin(joint: ET.Element, pose: pin.SE3) -> None:
+    origin = joint.find("origin")
+    if origin is None:
+        origin = ET.SubElement(joint, "origin")
+    origin.set("xyz", " ".join(f"{v:.10g}" for v in pose.translation))
+    origin.set("rpy", " ".join(f"{v:.10g}" for v in pin.rpy.matrixToRpy(pose.rotation)))
+
+
+def _turn_root(arm_root: ET.Element, arm: str, yaw: float) -> None:
+    """Put the arm below a new root link BASE_LINK, turned by `yaw` (rad) about z.
+
+    An empty root link (e.g. example-robot-data's `world` of the xArm and Z1) is replaced by BASE_LINK, its
+    joints re-parented with the turn folded into their origins: MuJoCo's URDF import takes a link named
+    `world` for its world body and would drop the turn above it.
+    """
+    links = {e.get("name"): e for e in arm_root.findall("link")}
+    if BASE_LINK in links:
+        raise ValueError(f"arm {arm}: it has a link named {BASE_LINK!r} already")
+    children = {j.find("child").get("link") for j in arm_root.findall("joint")}
+    (root,) = [n for n in links if n not in children]
+    turn = pin.SE3(pin.rpy.rpyToMatrix(0.0, 0.0, yaw), np.zeros(3))
+    base = ET.Element("link", {"name": BASE_LINK})
+    arm_root.insert(0, base)
+    if len(links[root]) == 0:
+        arm_root.remove(links[root])
+        for joint in arm_root.findall("joint"):
+            if joint.find("parent").get("link") == root:
+                joint.find("parent").set("link", BASE_LINK)
+                _set_origin(joint, turn * _origin(joint))
+        return
+    joint = ET.Element("joint", {"name": f"{BASE_LINK}-{root}", "type": "fixed"})
+    ET.SubElement(joint, "parent", {"link": BASE_LINK})
+    ET.SubElement(joint, "child", {"link": root})
+    _set_origin(joint, turn)
+    arm_root.insert(1, joint)
+
+
 def compose(spec: RobotSpec) -> Composition:
     """The composed robot of a registry entry (see the module docstring)."""
     arm = ARMS[spec.arm]
@@ -102,7 +165,10 @@ def compose(spec: RobotSpec) -> Composition:
     if spec.hand is not None:
         _prune_below(arm_root, arm.flange)
     arm_joints = tuple(_chain(arm_root, arm.flange))
+    _bound_continuous(arm_root, arm_joints)
     out = ET.Element("robot", {"name": spec.name})
+    if arm.base_yaw:
+        _turn_root(arm_root, arm.name, arm.base_yaw)
     for element in arm_root:
         out.append(copy.deepcopy(element))
     names: dict[str, str] = {}

@@ -3,9 +3,10 @@
 The YAML (config/robots/ format, retargeting.robot_config) names the composed URDF for both parts, the arm's
 root link as `base_frame`, the hand's wrist link (its retargeting config's vector origin) as `ee_frame` and
 `wrist_link` with the palm convention in it (found from the hand's geometry, coverage.palm_rotation), the
-hand's joints and its fingertips (the config's wrist -> fingertip vectors), `scaling` and
-vector retargeting. retarget_node's hand model has every movable joint free, so a hand with mimic joints
-(Inspire, Ability, Schunk SVH, Fourier, the Panda gripper) is refused with that reason.
+hand's actuated joints (mimic joints are not commanded: retargeting.robot_model couples them to their parents,
+and robot_state_publisher computes them from the URDF's <mimic> tags) and its fingertips (the
+config's wrist -> fingertip vectors), `scaling` and vector retargeting. A robot without a dexterous hand or
+with an unbounded (continuous) arm joint is refused with that reason.
 """
 
 from __future__ import annotations
@@ -29,20 +30,35 @@ def robot_yaml(name: str, urdf_path: str | Path) -> dict:
     if spec.hand is None:
         raise ValueError(f"{name}: retarget_node needs a dexterous hand; this robot has none registered")
     composition = compose(spec)
-    config, summary = load_dex_config(HANDS[spec.hand].config_path(spec.side))
-    if summary.mimic:
+    model = composition.model()
+    unbounded = [j for j in composition.arm_joints if model.joints[model.getJointId(j)].nq != 1]
+    if unbounded:
         raise ValueError(
-            f"{name}: {spec.hand} has mimic joints ({len(summary.mimic)}); retarget_node's hand model has every "
-            "joint free, so it is not exported (scalehp_ros.robots.kinematics resolves them for the coverage run)"
+            f"{name}: arm joints {unbounded} are continuous (no position limits); the arm IK and the command "
+            "limits need bounded 1-DOF joints"
         )
+    config, summary = load_dex_config(HANDS[spec.hand].config_path(spec.side))
     rename = composition.names
+    actuated = [rename.get(j, j) for j in summary.actuated]
+    slow = [
+        j
+        for j in (*composition.arm_joints, *actuated)
+        if model.velocityLimit[model.joints[model.getJointId(j)].idx_v] <= 0
+    ]
+    if slow:
+        raise ValueError(
+            f'{name}: joints {slow} have no velocity limit in their URDF (velocity="0"); the command loop '
+            "bounds every joint's speed by it, so the robot is not exported"
+        )
     pairs = [p for p in config.vector_pairs() if p[0] == 0]
     if len(pairs) < 3:
-        raise ValueError(f"{name}: the hand config needs at least three wrist -> fingertip vectors")
+        raise ValueError(
+            f"{name}: its hand config has {len(pairs)} wrist -> fingertip vectors; retarget_node's palm frame "
+            "needs at least three (a parallel gripper has none: it is retargeted finger to finger)"
+        )
     kin = CoupledHand(HANDS[spec.hand].urdf_path(spec.side), summary)
     _, wrist_from_palm = palm_rotation(kin, config, spec.side)
     wrist = rename.get(pairs[0][1], pairs[0][1])
-    model = composition.model()
     root = next(f.name for f in model.frames if f.parentJoint == 0 and f.name != "universe")
     arm = ARMS[spec.arm]
     posture = list(arm.posture) if arm.posture else [0.0] * len(composition.arm_joints)
@@ -62,7 +78,7 @@ def robot_yaml(name: str, urdf_path: str | Path) -> dict:
             "side": spec.side,
             "wrist_link": wrist,
             "wrist_link_rpy": rpy,
-            "joints": [rename.get(j, j) for j in summary.actuated],
+            "joints": actuated,
             "fingertips": {JOINT_NAMES[h]: rename.get(link, link) for _, _, h, link in pairs},
             "scaling": config.scaling_factor,
             "retargeting": {"type": "vector", "low_pass_alpha": config.low_pass_alpha},
@@ -107,13 +123,22 @@ def _insert_after_robot(text: str, tag: str) -> str:
     return text[:end] + "\n" + tag + text[end:].lstrip("\n")
 
 
+def export_urdf(name: str, folder: str | Path) -> Path:
+    """Write `folder/NAME.urdf` (meshes linked into `folder/NAME_meshes/`, MuJoCo compiler block): the composed
+    robot for the MuJoCo sandbox and robot_state_publisher, also of a robot retarget_node cannot drive."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    urdf = folder / f"{name}.urdf"
+    urdf.write_text(_local_meshes(compose(robot(name)).urdf, folder / f"{name}_meshes"))
+    return urdf
+
+
 def export(name: str, folder: str | Path) -> tuple[Path, Path]:
     """Write `folder/NAME.urdf` and `folder/NAME.yaml`; returns their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    urdf = folder / f"{name}.urdf"
-    content = robot_yaml(name, urdf.resolve())
-    urdf.write_text(_local_meshes(compose(robot(name)).urdf, folder / f"{name}_meshes"))
+    content = robot_yaml(name, (folder / f"{name}.urdf").resolve())
+    urdf = export_urdf(name, folder)
     path = folder / f"{name}.yaml"
     header = f"# {name}: exported by `scalehp-robots export {name}` (scalehp_ros/robots/export.py).\n"
     path.write_text(header + yaml.safe_dump(content, sort_keys=False))

@@ -2,8 +2,9 @@
 
 The URDF is loaded by pinocchio with every movable joint free; the command is the vector of actuated joints
 (DexConfig / UrdfSummary.actuated) and every joint's value is an affine function of it:
-q_full = A q + b (a mimic joint: multiplier * its parent + offset, chains resolved), so forward kinematics and
-Jacobians (J_full A) are exact for the coupled hand. Units: metres, radians; frames: the URDF root.
+q_full = A q + b (a mimic joint: multiplier * its parent + offset, chains resolved: retargeting.robot_model's
+coupling, the one retarget_node uses), so forward kinematics and Jacobians (J_full A) are exact for the coupled
+hand. Units: metres, radians; frames: the URDF root.
 """
 
 from __future__ import annotations
@@ -14,61 +15,33 @@ from pathlib import Path
 import numpy as np
 import pinocchio as pin
 
+from scalehp_ros.retargeting.robot_model import RobotModel
 from scalehp_ros.robots.dexconfig import UrdfSummary, read_urdf
 
 
 class CoupledHand:
-    """Forward kinematics and vector Jacobians of a hand URDF, parameterised by its actuated joints."""
+    """Forward kinematics and vector Jacobians of a hand URDF, parameterised by its actuated joints.
+
+    The coupling (A, b) and the folded command range are retarget_node's own (RobotModel on the actuated
+    joints: every mimic joint follows one of them, so nothing is locked and the model is the URDF's).
+    """
 
     def __init__(self, urdf: str | Path, summary: UrdfSummary | None = None):
         self.summary = summary or read_urdf(urdf)
-        self.model = pin.buildModelFromUrdf(str(urdf))
-        self.data = self.model.createData()
-        if self.model.nq != self.model.nv:
+        try:
+            robot = RobotModel(urdf, self.summary.actuated, velocity_limits=False)
+        except ValueError as exc:
+            raise ValueError(f"{urdf}: {exc}") from exc
+        self.model, self.data = robot.model, robot.data
+        uncoupled = sorted(set(self.summary.mimic) - set(robot.mimic_names))
+        if uncoupled:
+            raise ValueError(f"{urdf}: mimic joints {uncoupled} do not follow an actuated joint")
+        if self.model.nq != len(self.summary.joints):
             raise ValueError(f"{urdf}: joints with nq != nv (continuous joints) are not supported in a hand")
         self.joint_names = self.summary.actuated
-        index = {name: self.model.joints[self.model.getJointId(name)].idx_q for name in self.summary.joints}
-        n, m = self.model.nq, len(self.joint_names)
-        self.A, self.b = np.zeros((n, m)), np.zeros(n)
-        resolved: dict[str, tuple[np.ndarray, float]] = {}
-
-        def affine(name: str, depth: int = 0) -> tuple[np.ndarray, float]:
-            if name in resolved:
-                return resolved[name]
-            if depth > len(self.summary.joints):
-                raise ValueError(f"{urdf}: mimic joints form a cycle at {name!r}")
-            if name in self.summary.mimic:
-                mimic = self.summary.mimic[name]
-                if mimic.parent not in index:
-                    raise ValueError(f"{urdf}: mimic joint {name!r} follows {mimic.parent!r}, not a movable joint")
-                row, off = affine(mimic.parent, depth + 1)
-                out = (mimic.multiplier * row, mimic.multiplier * off + mimic.offset)
-            else:
-                row = np.zeros(m)
-                row[self.joint_names.index(name)] = 1.0
-                out = (row, 0.0)
-            resolved[name] = out
-            return out
-
-        for name in self.summary.joints:
-            row, off = affine(name)
-            self.A[index[name]], self.b[index[name]] = row, off
-        act = [index[j] for j in self.joint_names]
-        self.lower = self.model.lowerPositionLimit[act].copy()
-        self.upper = self.model.upperPositionLimit[act].copy()
+        self.A, self.b = robot.A, robot.b
+        self.lower, self.upper = robot.lower, robot.upper
         self.full_lower, self.full_upper = self.model.lowerPositionLimit.copy(), self.model.upperPositionLimit.copy()
-        # A coupled joint's own limits bound its actuated parent: lo <= a q + b <= hi. The command range is the
-        # intersection, so no joint of the hand (mimic ones included) ever leaves its URDF limits.
-        for i in range(n):
-            nonzero = np.flatnonzero(self.A[i])
-            if len(nonzero) != 1:
-                continue
-            k, a = nonzero[0], self.A[i, nonzero[0]]
-            bounds = sorted(((self.full_lower[i] - self.b[i]) / a, (self.full_upper[i] - self.b[i]) / a))
-            self.lower[k], self.upper[k] = max(self.lower[k], bounds[0]), min(self.upper[k], bounds[1])
-        if np.any(self.lower > self.upper):
-            bad = [self.joint_names[k] for k in np.flatnonzero(self.lower > self.upper)]
-            raise ValueError(f"{urdf}: the limits of the joints coupled to {bad} leave no feasible range")
         self.full_names = [self.model.names[i] for i in range(1, self.model.njoints)]
 
     @property

@@ -9,6 +9,7 @@ A robot is an arm + an optional hand + a mount (the hand's root on the flange: x
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,10 @@ class ArmSpec:
     description: str
     licence: str  # where the terms are
     posture: tuple[float, ...] = ()  # rad, a comfortable non-singular pose (IK seed and posture term); () = zeros
+    # rad: the composed robot's root `teleop_base` is the arm's root turned by this about z, so that the posture
+    # reaches toward -x, the workspace of the project's frames (UR's `base`: config/retarget.yaml's camera pose
+    # and workspace box, the MuJoCo sandbox's table); 0 = the arm's own root is the composed root
+    base_yaw: float = 0.0
 
     def urdf_path(self) -> Path:
         return assets.resolve(self.kind, self.urdf)
@@ -73,21 +78,23 @@ ARMS: dict[str, ArmSpec] = {
         ArmSpec("ur5e", "project", "urdf/scalehp_ur5e_allegro.urdf", "tool0",
                 "UR5e with ur_description's frames (this project's description, hand removed)",
                 "Apache-2.0 (this project)", UR_POSTURE),
-        ArmSpec("ur3", "erd", "ur_description/urdf/ur3_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE),
-        ArmSpec("ur5", "erd", "ur_description/urdf/ur5_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE),
-        ArmSpec("ur10", "erd", "ur_description/urdf/ur10_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE),
+        ArmSpec("ur3", "erd", "ur_description/urdf/ur3_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE, math.pi),
+        ArmSpec("ur5", "erd", "ur_description/urdf/ur5_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE, math.pi),
+        ArmSpec("ur10", "erd", "ur_description/urdf/ur10_robot.urdf", "tool0", _ERD_UR, _ERD, UR_POSTURE, math.pi),
         ArmSpec("panda", "erd", "panda_description/urdf/panda.urdf", "panda_link8",
-                "Franka Emika Panda (its hand removed)", "panda_description/LICENSE (Apache-2.0)",
-                (0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785)),
+                "Franka Emika Panda (its Franka hand removed when another hand is mounted)",
+                "panda_description/LICENSE (Apache-2.0)",
+                (0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785), math.pi),
         ArmSpec("xarm7", "erd", "xarm_description/urdf/xarm7.urdf", "link7", "UFACTORY xArm7", _ERD,
-                (0.0, -0.3, 0.0, 0.6, 0.0, 0.9, 0.0)),
+                (0.0, -0.3, 0.0, 0.6, 0.0, 0.9, 0.0), math.pi),
         ArmSpec("z1", "erd", "z1_description/urdf/z1.urdf", "link06", "Unitree Z1 (gripper removed)", _ERD,
-                (0.0, 1.0, -1.0, 0.0, 0.0, 0.0)),
+                (0.0, 1.0, -1.0, 0.0, 0.0, 0.0), math.pi),
         ArmSpec("so100", "erd", "so_arm_description/urdf/so100.urdf", "gripper",
                 "SO-ARM100 (LeRobot), its jaw gripper kept as the hand", _ERD,
                 (0.0, -1.0, 1.0, 0.5, 0.0)),
         ArmSpec("kinova_j2s6s200", "erd", "kinova_description/robots/kinova.urdf", "j2s6s200_end_effector",
-                "Kinova Jaco 2 (j2s6s200, fingers removed)", _ERD),
+                "Kinova Jaco 2 (j2s6s200, fingers removed)", _ERD,
+                (0.52, 2.92, 1.0, 4.19, 1.44, 1.31)),  # Kinova's home pose, joint 1 turned toward -x
     )
 }  # fmt: skip
 
@@ -136,6 +143,7 @@ ROBOTS: dict[str, RobotSpec] = {
         RobotSpec("ur3_allegro_hand_right", "ur3", "allegro_hand", "right"),
         RobotSpec("kinova_j2s6s200_ability_hand_right", "kinova_j2s6s200", "ability_hand", "right"),
         RobotSpec("so100", "so100", None),
+        RobotSpec("panda_franka_hand", "panda", None),  # the Panda's own Franka hand (parallel gripper)
     )
 }
 

@@ -15,13 +15,13 @@ the hand closes (straight while open, so it does not hang below the palm during 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pinocchio as pin
 
 from scalehp_ros.retargeting.arm_ik import ArmIK
-from scalehp_ros.retargeting.robot_config import RobotConfig
+from scalehp_ros.retargeting.robot_config import ArmConfig, RobotConfig
 
 # hand.joints order of the project's hands (index, middle, ring, thumb; joints 0..3 each), rad
 CLOSED = np.array([-0.47, 0.6, 1.31, 0.95, 0.0, 0.43, 1.53, 1.1, 0.14, 1.2, 1.2, 1.2, 1.4, 0.34, 1.42, 0.0])
@@ -29,6 +29,29 @@ CLOSED = np.array([-0.47, 0.6, 1.31, 0.95, 0.0, 0.43, 1.53, 1.1, 0.14, 1.2, 1.2,
 # down (measured: ring_link_2 touches the can in the last 2 cm of the descent, a fall or not by chance)
 OPEN = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.14, 0.0, 0.0, 0.0, 0.263, 0.0, 0.0, 0.0])
 GRASP_POINT = np.array([0.12, 0.0, 0.06])  # m, in the palm-convention frame (x along the fingers, z out of palm)
+
+
+@dataclass(frozen=True)
+class GraspHand:
+    """What closes: joint names, open and closed positions (rad or m, in `joints` order) and the grasp point (m,
+    in the palm-convention frame of the arm's end effector: the object's grasp point is put there)."""
+
+    joints: tuple[str, ...]
+    open: np.ndarray = field(default_factory=lambda: OPEN.copy())
+    closed: np.ndarray = field(default_factory=lambda: CLOSED.copy())
+    grasp_point: np.ndarray = field(default_factory=lambda: GRASP_POINT.copy())
+
+
+# The Franka hand of example-robot-data's Panda (robot `panda_franka_hand`): both finger joints (mimic ones in
+# the URDF, separate joints in MuJoCo) from 0.04 m open to 0 (the position actuators squeeze the object with
+# the URDF's effort); the grasp point between the finger pads, 0.1034 m out of `panda_hand` (its panda_hand_tcp).
+# The palm-convention frame in `panda_hand` (FRANKA_HAND_EE_RPY): z out of the palm = the hand's z (approach),
+# x = the hand's y (the fingers' axis), so the scripted grasp comes down on the object, the fingers closing
+# along the world x.
+FRANKA_HAND = GraspHand(
+    ("panda_finger_joint1", "panda_finger_joint2"), np.array([0.04, 0.04]), np.zeros(2), np.array([0.0, 0.0, 0.1034])
+)
+FRANKA_HAND_EE_RPY = (0.0, 0.0, np.pi / 2)
 
 
 @dataclass
@@ -43,22 +66,32 @@ class GraspResult:
 
 
 class ScriptedGrasp:
-    """Drives one arm + hand of a Simulation; see the module docstring."""
+    """Drives one arm + hand of a Simulation; see the module docstring.
 
-    def __init__(self, sim, config: RobotConfig, rate: float = 30.0):
-        self.sim, self.config, self.rate = sim, config, rate
-        self.ik = ArmIK(config.arm)
+    `config`: a robot configuration (its hand closes with the project's Allegro postures, OPEN / CLOSED), or an
+    arm configuration with `hand` saying what closes (e.g. a parallel gripper that is part of the arm's URDF).
+    """
+
+    def __init__(self, sim, config: RobotConfig | ArmConfig, rate: float = 30.0, hand: GraspHand | None = None):
+        self.sim, self.rate = sim, rate
+        self.arm = config.arm if isinstance(config, RobotConfig) else config
+        if hand is None:
+            if not isinstance(config, RobotConfig):
+                raise ValueError("an arm configuration needs the GraspHand that closes")
+            hand = GraspHand(config.hand.joints)
+        self.grasp_hand = hand
+        self.ik = ArmIK(self.arm)
         q = sim.joint_state()
         index = {n: i for i, n in enumerate(q.names)}
-        self.seed = np.array([q.position[index[j]] for j in config.arm.joints])
+        self.seed = np.array([q.position[index[j]] for j in self.arm.joints])
         self.pose = self.ik.forward(self.seed)
-        self.hand = OPEN.copy()
+        self.hand = hand.open.copy()
         self.commands = 0
         # the arm base frame in the world (MuJoCo's world is the URDF root)
         self.world_from_base = self.ik.root_from_base
 
     def _tick(self) -> None:
-        self.sim.command(self.config.hand.joints, self.hand)
+        self.sim.command(self.grasp_hand.joints, self.hand)
         self.sim.advance(1.0 / self.rate)
         self.commands += 1
 
@@ -70,14 +103,15 @@ class ScriptedGrasp:
         for k in range(1, n + 1):
             result = self.ik.solve(start * pin.exp6(delta * (k / n)), self.seed)
             self.seed = result.q
-            self.sim.command(self.config.arm.joints, result.q)
+            self.sim.command(self.arm.joints, result.q)
             self._tick()
         self.pose = goal
 
     def close_hand(self, seconds: float) -> None:
         n = max(1, round(seconds * self.rate))
+        opened, closed = self.grasp_hand.open, self.grasp_hand.closed
         for k in range(1, n + 1):
-            self.hand = OPEN + (CLOSED - OPEN) * (k / n)
+            self.hand = opened + (closed - opened) * (k / n)
             self._tick()
 
     def hold(self, seconds: float) -> None:
@@ -90,9 +124,9 @@ class ScriptedGrasp:
         point = self.world_from_base.actInv(start + np.array([0.0, 0.0, grasp_height_m]))
         x, z = np.array([-1.0, 0.0, 0.0]), np.array([0.0, 0.0, -1.0])  # fingers forward (-x), palm down
         rotation = np.column_stack([x, np.cross(z, x), z])  # y = z x x on either hand
-        wrist = point - rotation @ GRASP_POINT
+        wrist = point - rotation @ self.grasp_hand.grasp_point
         above = pin.SE3(rotation, wrist + np.array([0.0, 0.0, 0.25]))
-        self.sim.command(self.config.hand.joints, self.hand)
+        self.sim.command(self.grasp_hand.joints, self.hand)
         self.move(above, 2.0)
         self.move(pin.SE3(rotation, wrist + np.array([0.0, 0.0, 0.1])), 1.0)
         self.move(pin.SE3(rotation, wrist), 1.0)

@@ -76,7 +76,7 @@ ACTUATOR_GAINS = "kp, kv by URDF effort: >= 100 N m: 6000, 200; >= 20 N m: 800, 
 
 
 def _urdf_efforts(urdf: Path) -> dict[str, tuple[float, float]]:
-    """{joint name: (effort N m, velocity rad/s)} of the URDF's revolute joints."""
+    """{joint name: (effort N m or N, velocity rad/s or m/s)} of the URDF's revolute and prismatic joints."""
     import xml.etree.ElementTree as ET
 
     out = {}
@@ -147,7 +147,7 @@ def build_scene(
 
     joints = []
     for joint in spec.joints:
-        if joint.type != mujoco.mjtJoint.mjJNT_HINGE or joint.name not in limits:
+        if joint.type not in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE) or joint.name not in limits:
             continue
         effort, _ = limits[joint.name]
         kp, kv = _gain(effort)
