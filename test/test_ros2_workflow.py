@@ -306,8 +306,10 @@ class TestRunningGraph:
         lines = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
         answered = [x for x in lines if all("translation" in v for v in x["lookups"].values())]
         assert probe.returncode == 0 and len(answered) >= 10, (probe.stdout[-3000:], probe.stderr[-3000:])
-        # all but the first few stamps (the listener's first transforms) are answered
-        assert len(answered) >= 0.8 * len(lines), [x["lookups"] for x in lines if x not in answered][:3]
+        # once the listener has every transform (hand_pose_node's /tf and retarget_node's /tf_static reach it
+        # after discovering each node, which on a loaded machine can take seconds apart), every stamp is answered
+        since = lines[lines.index(answered[0]) :]
+        assert len(answered) >= 0.8 * len(since), [x["lookups"] for x in since if x not in answered][:3]
         for x in answered:
             assert x["frame_id"] == CAMERA_FRAME
             tip = x["lookups"][pairs[0]]
@@ -349,7 +351,17 @@ class TestRunningGraph:
         info = ros2("topic", "info", "-v", "/tf_static", *cli, env=env).stdout
         assert _qos_blocks(info)[("retarget_node", "PUBLISHER")]["Durability"] == "TRANSIENT_LOCAL", info
 
-        echo = ros2("topic", "echo", "--once", "/hand_pose_node/right/joints", env=env, timeout=60.0)
+        # with the type given, echo subscribes and waits for a message; without it, it gives up when its first
+        # look at the graph has not discovered the publisher yet (seconds of discovery on a loaded machine)
+        echo = ros2(
+            "topic",
+            "echo",
+            "--once",
+            "/hand_pose_node/right/joints",
+            "geometry_msgs/msg/PoseArray",
+            env=env,
+            timeout=60.0,
+        )
         assert echo.returncode == 0, echo.stderr
         assert f"frame_id: {CAMERA_FRAME}" in echo.stdout and echo.stdout.count("position:") == 21, echo.stdout[-2000:]
 

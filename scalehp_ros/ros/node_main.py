@@ -43,9 +43,16 @@ def run_node(make_node: Callable[[], Node], args: Sequence[str] | None = None, n
             code = 1
     finally:
         # `ros2 launch` forwards Ctrl-C to every node although the terminal already sent SIGINT to the whole
-        # process group: a second signal during clean-up must not turn a clean exit into a traceback.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
+        # process group: a second signal during clean-up must not turn a clean exit into a traceback. It may
+        # arrive while the handlers are being replaced (its KeyboardInterrupt is raised there): it is one of
+        # the signals being ignored, so the replacing goes on.
+        while True:
+            try:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_IGN)
+                break
+            except KeyboardInterrupt:
+                continue
         if node is not None:
             close = getattr(node, "close", None)
             if close is not None:
