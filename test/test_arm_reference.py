@@ -47,6 +47,18 @@ def test_frames_without_a_reference_are_dropped_not_followed():
         p.add_reference(5.0, F, np.array([0.0, np.inf, 0.5]))
 
 
+def test_a_late_reference_never_hands_back_a_frame_older_than_one_already_followed():
+    """Frame 1 waits; frame 2's reference came first, so frame 2 is followed at once. Frame 1's reference
+    arriving after that must not return frame 1: its stamp would go back and restart the stream."""
+    p = ArmReferencePairing()
+    ref = np.array([0.0, 0.0, 0.55])
+    assert p.add_joints(1.0, F, JOINTS, payload="header 1") is None
+    assert p.add_reference(2.0, F, ref) is None
+    np.testing.assert_allclose(p.add_joints(2.0, F, JOINTS, payload="header 2")[WRIST], ref)
+    assert p.add_reference(1.0, F, ref) is None
+    assert p.pending is None and p.dropped == 1
+
+
 def test_kept_references_are_bounded_and_stamps_going_back_forget_them():
     p = ArmReferencePairing()
     for k in range(KEPT_REFERENCES + 10):

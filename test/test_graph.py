@@ -243,7 +243,7 @@ def test_arm_target_reaches_every_retarget_node_with_its_sides_reference():
     mirror binding crosses joints, tracking and reference together); empty keeps retarget.yaml's (wrist)."""
     one = next(s for s in graph.resolve({"arm_target": "arm_reference"}) if s.name == "retarget_node")
     assert one.parameters["arm_target"] == "arm_reference"
-    assert "arm_reference_topic" not in one.parameters  # its default: hand_pose_node/right/arm_reference
+    assert one.parameters["arm_reference_topic"] == "hand_pose_node/right/arm_reference"  # the robot's hand side
     assert "arm_target" not in next(s for s in graph.resolve({}) if s.name == "retarget_node").parameters
     mirror = {s.key: s for s in graph.resolve({"hands": "two", "binding": "mirror", "arm_target": "arm_reference"})}
     for side, hand in (("left", "right"), ("right", "left")):
@@ -251,3 +251,15 @@ def test_arm_target_reaches_every_retarget_node_with_its_sides_reference():
         assert params["arm_target"] == "arm_reference"
         assert params["arm_reference_topic"] == f"/hand_pose_node/{hand}/arm_reference"
         assert params["joints_topic"] == f"/hand_pose_node/{hand}/joints"
+
+
+def test_the_one_hand_graph_reads_the_operator_hand_of_the_robot_hands_side():
+    """A left robot hand (its palm frame mirrored) follows the operator's left hand: driven by the right one,
+    the arm's orientation target would be mirrored."""
+    for config, side in (
+        ("config/robots/scalehp_ur5e_allegro.yaml", "right"),
+        ("config/robots/scalehp_ur5e_allegro_left.yaml", "left"),
+    ):
+        spec = next(s for s in graph.resolve({"robot_config": config}) if s.name == "retarget_node")
+        for what in ("joints", "tracking", "arm_reference"):
+            assert spec.parameters[f"{what}_topic"] == f"hand_pose_node/{side}/{what}"

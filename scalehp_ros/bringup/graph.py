@@ -118,6 +118,14 @@ def robot_urdf(share: Path, robot_config: str) -> Path:
     return load_robot_config(share / robot_config, share).arm.urdf
 
 
+def robot_hand_side(share: Path, robot_config: str) -> str:
+    """The side ('left' or 'right') of the hand on the robot named by a robot YAML: the operator hand that drives
+    it in the one-hand graph."""
+    from scalehp_ros.retargeting.robot_config import load_robot_config
+
+    return load_robot_config(share / robot_config, share).hand.side
+
+
 def registry_robot_config(value: str, simulated: bool = False) -> str:
     """A robot_config value as the nodes take it: a registered robot's name (`scalehp-robots list`) becomes the
     path of its exported YAML (scalehp_ros.robots.cache, exported on first use); a path is returned as it is.
@@ -231,12 +239,14 @@ def resolve(
     env["ns"] = graph_namespace(namespace)
     env.update(_camera_values(env))
     env.update(_side_values(env))
-    lazy = {"robot_urdf", "robot_description"}
+    lazy = {"robot_urdf", "robot_description", "hand_side"}
 
     def sub(text: str) -> str:
         def one(m: re.Match) -> str:
             key = m.group(1)
-            if key in lazy and key not in env:
+            if key == "hand_side" and key not in env:
+                env["hand_side"] = robot_hand_side(share, env["robot_config"])
+            elif key in lazy and key not in env:
                 config = BIMANUAL_CONFIGS["left"] if env.get("hands") == "two" else env["robot_config"]
                 env["robot_urdf"] = str(robot_urdf(share, config))
                 env["robot_description"] = Path(env["robot_urdf"]).read_text()

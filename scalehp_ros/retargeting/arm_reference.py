@@ -74,6 +74,9 @@ class ArmReferencePairing:
             self.references.clear()
         reference = self.references.get((stamp, frame_id))
         if reference is not None:
+            if self.pending is not None and self.pending[0] <= stamp:  # a late reference must not resurrect it
+                self.pending = None
+                self.dropped += 1
             return with_reference(joints, reference)
         if self.pending is not None:
             self.dropped += 1

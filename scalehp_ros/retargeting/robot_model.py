@@ -79,7 +79,9 @@ class RobotModel:
             elif not lo <= offset <= hi:
                 raise ValueError(f"{urdf}: mimic joint {name!r} is held at {offset} outside its limits")
         bad = ~(np.isfinite(self.lower) & np.isfinite(self.upper) & (self.lower <= self.upper))
-        if bad.any() or (velocity_limits and not np.all(self.velocity > 0)):
+        if velocity_limits:
+            bad |= ~(self.velocity > 0)
+        if bad.any():
             names = [j for j, b in zip(joints, bad, strict=True) if b]
             raise ValueError(f"{urdf}: joints need finite position limits and positive velocity limits ({names})")
         # configuration order is pinocchio's own order, no mimic joint: to_pin() needs no scatter (the common case)
