@@ -180,16 +180,15 @@ def test_lifecycle_measured_start_ramp_deadman_hold_and_losses(ros):
             assert held(probe.commands) and len(probe.commands) - n0 > 40
             assert "deadman released" in probe.diag["holding_because"], probe.diag
             probe.deadman = True
-            probe.spin(1.0)
-            assert probe.diag["following"] == "True", probe.diag
+            # following again; /diagnostics comes once a second, so wait for the first one after the resume
+            assert spin_until(probe.node, lambda: probe.diag.get("following") == "True", 3.0), probe.diag
 
             # Hold service, then its release.
             assert probe.set(probe.hold, True).success
             probe.spin(1.5)
             assert held(probe.commands) and "hold requested" in probe.diag["holding_because"]
             assert probe.set(probe.hold, False).success
-            probe.spin(1.0)
-            assert probe.diag["following"] == "True", probe.diag
+            assert spin_until(probe.node, lambda: probe.diag.get("following") == "True", 3.0), probe.diag
 
             # Hand lost.
             hand_pub.stop()
