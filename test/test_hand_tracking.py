@@ -84,6 +84,10 @@ def test_occluded_hand_holds_the_fingers_and_resumes_without_a_jump(ros, tmp_pat
     ):
         ready = spin_until(node, lambda: any("retarget" in s.name for _, d in diagnostics for s in d.status), 30.0)
         assert ready, retarget.output()
+        # this reader counts every tracking state: it must know hand_pose_node's publisher before the clip starts
+        known = spin_until(node, lambda: node.count_publishers("/hand_pose_node/right/tracking") > 0, 30.0)
+        assert known, hand.output()
+        spin_until(node, lambda: False, 0.5)  # the reader's match follows the graph entry
         with NodeProcess("scalehp_ros.ros.video_source", *video_args) as video:
             n = BEFORE + GAP + AFTER
             # every frame, or the end of the clip (a frame may be lost to discovery at the very start)

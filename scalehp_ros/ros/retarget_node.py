@@ -570,7 +570,7 @@ class RetargetNode(LifecycleNode):
         except Exception as exc:  # a node never dies on a bad message
             self.get_logger().error(f"retargeting failed: {type(exc).__name__}: {exc}", throttle_duration_sec=2.0)
             return
-        if target.ee_target is not None and self.ee_pub.get_subscription_count():
+        if target.ee_target is not None:
             ee_header = Header(stamp=msg_stamp, frame_id=self.base_frame)
             self.ee_pub.publish(robot_command.pose_stamped(ee_header, target.ee_target))
         # The new target goes out now (not up to a period later); the timer restarts from here.
