@@ -199,6 +199,7 @@ def test_lifecycle_measured_start_ramp_deadman_hold_and_losses(ros):
         probe.spin(1.5)
         assert held(probe.commands) and "measured state lost" in probe.diag["holding_because"], probe.diag
         assert probe.diag["engaged"] == "False"
+        assert "disengaged: measured state lost" in node.output(), node.output()
         check_every_command(probe.commands, start=FAR, accel=ARM_STOP)  # the whole run, stops included
 
         # Deactivate: the stream stops; cleanup returns to unconfigured.

@@ -593,10 +593,14 @@ class RetargetNode(LifecycleNode):
         self._read_measured()
         self._read_tracking()
         stamp = self.get_clock().now()
-        faults = self.loop.state.following_errors
+        faults, engaged = self.loop.state.following_errors, self.loop.state.engaged
         command = self.loop.tick(self.now(), self._seconds(stamp.nanoseconds))
         if self.loop.state.following_errors != faults:  # the robot does not follow: say so at once
             self.get_logger().error(self.loop.state.fault)
+            self._publish_diagnostics()
+        elif engaged and not self.loop.state.engaged:  # measured state lost, clock went back: the operator re-engages
+            reasons = ", ".join(r for r in self.loop.hold_reasons(self.now()) if r != "disengaged")
+            self.get_logger().warning(f"disengaged: {reasons}; call ~/engage to start again")
             self._publish_diagnostics()
         if command is None:
             return False
