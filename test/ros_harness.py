@@ -158,3 +158,25 @@ def spin_until(node, predicate: Callable[[], bool], timeout: float, executor=Non
         if own:
             executor.remove_node(node)
             executor.shutdown()
+
+
+def engage_when_ready(node, service: str, timeout: float = 30.0):
+    """Call a retarget_node's `service` (~/engage, std_srvs/SetBool true) until it accepts or `timeout` seconds
+    pass; returns the last response. The clutch refuses until the node itself holds a fresh measured joint
+    state, which on a loaded machine comes later than the test's own reader sees the robot: each subscription
+    discovers the publisher on its own."""
+    from std_srvs.srv import SetBool
+
+    client = node.create_client(SetBool, service)
+    try:
+        assert client.wait_for_service(timeout_sec=timeout), f"{service} not offered within {timeout} s"
+        deadline = time.monotonic() + timeout
+        while True:
+            future = client.call_async(SetBool.Request(data=True))
+            assert spin_until(node, future.done, timeout), f"{service}: no answer within {timeout} s"
+            response = future.result()
+            if response.success or time.monotonic() > deadline:
+                return response
+            spin_until(node, lambda: False, 0.3)
+    finally:
+        node.destroy_client(client)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pinocchio as pin
 import pytest
-from ros_harness import REPO, NodeProcess, spin_until, subscribe
+from ros_harness import REPO, NodeProcess, engage_when_ready, spin_until, subscribe
 
 from scalehp_ros.retargeting.robot_config import load_robot_config
 from scalehp_ros.retargeting.teleop import Teleoperator, TeleopSettings
@@ -147,6 +147,10 @@ def test_two_sides_over_dds_drive_the_simulated_robot_with_independent_clutches(
             return np.array([measured[-1].position[index[j]] for j in configs[side].arm.joints])
 
         def engage(side: str, on: bool) -> None:
+            if on:  # retried while refused: the node may see the simulator's joint states later than this reader
+                response = engage_when_ready(node, f"/{side}/retarget_node/engage")
+                assert response.success, response
+                return
             client = node.create_client(SetBool, f"/{side}/retarget_node/engage")
             assert client.wait_for_service(timeout_sec=10.0)
             future = client.call_async(SetBool.Request(data=on))
